@@ -1,0 +1,117 @@
+"""RunConfig: YAML round trip, and every mistake becomes a sentence naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui_ft.core.config import RunConfig, all_keys, load_config, save_config
+from tui_ft.core.errors import UserError
+
+REQUIRED_KEYS = [
+    "name",
+    "model",
+    "method",
+    "dataset",
+    "dataset_format",
+    "max_length",
+    "epochs",
+    "max_steps",
+    "learning_rate",
+    "batch_size",
+    "grad_accum",
+    "warmup_ratio",
+    "lr_scheduler",
+    "seed",
+    "eval_split",
+    "gradient_checkpointing",
+    "packing",
+    "optimizer",
+    "precision",
+    "lora.rank",
+    "lora.alpha",
+    "lora.dropout",
+    "lora.targets",
+    "lora.dora",
+    "qlora.quant_type",
+    "qlora.double_quant",
+    "save_every_steps",
+    "system_prompt",
+]
+
+
+def test_every_documented_key_exists() -> None:
+    assert set(REQUIRED_KEYS) <= set(all_keys())
+
+
+def test_defaults_are_valid_and_sensible() -> None:
+    config = RunConfig()
+    assert config.validate() == []
+    assert (config.method, config.lora.targets, config.qlora.quant_type) == (
+        "lora",
+        "all-linear",
+        "nf4",
+    )
+    assert config.dataset_format == "auto" and config.precision == "auto"
+
+
+def test_yaml_round_trip(tmp_path: Path) -> None:
+    config = RunConfig(name="r1", method="qlora", max_steps=10, system_prompt="Be brief.")
+    config.lora.targets = ["q_proj", "v_proj"]
+    save_config(config, tmp_path / "run.yaml")
+    assert load_config(tmp_path / "run.yaml") == config
+
+
+def test_partial_yaml_takes_defaults_and_parses_exponent_floats(tmp_path: Path) -> None:
+    # pyyaml reads `2e-5` as a string; a person writes it that way all the time.
+    (tmp_path / "run.yaml").write_text("method: full\nlearning_rate: 2e-5\nlora:\n  rank: 8\n")
+    config = load_config(tmp_path / "run.yaml")
+    assert config.learning_rate == 2e-5
+    assert config.lora.rank == 8 and config.lora.alpha == RunConfig().lora.alpha
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"learnig_rate": 1e-4}, "unknown key `learnig_rate`; did you mean `learning_rate`?"),
+        ({"lora": {"rnak": 8}}, "unknown key `lora.rnak`; did you mean `lora.rank`?"),
+        ({"method": "qlroa"}, "method must be one of full, lora, qlora (it is 'qlroa')"),
+        ({"learning_rate": 0}, "learning_rate must be > 0"),
+        ({"batch_size": "four"}, "`batch_size` must be a whole number, not 'four'"),
+        ({"packing": "yes"}, "`packing` must be true or false"),
+        ({"eval_split": 0.9}, "eval_split must be at least 0 and below 0.5"),
+        ({"lora": [1, 2]}, "`lora` must be a mapping of keys to values, not a list"),
+        ({"max_steps": 0}, "max_steps must be at least 1"),
+        ({"method": "qlora", "precision": "fp32"}, "QLoRA computes in 16-bit"),
+        ({"precision": "int3"}, "precision must be one of auto, bf16, fp16, fp32"),
+    ],
+)
+def test_each_mistake_is_a_sentence_naming_the_key(data: dict, expected: str) -> None:
+    with pytest.raises(UserError) as err:
+        RunConfig.from_dict(data, source="run.yaml")
+    assert expected in err.value.message
+    assert err.value.message.startswith("run.yaml")
+
+
+def test_all_problems_are_reported_together() -> None:
+    with pytest.raises(UserError) as err:
+        RunConfig.from_dict({"epochs": -1, "batch_size": 0, "bogus": 1})
+    assert "has 3 problems" in err.value.message
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(UserError, match="top level must be a mapping"):
+        load_config(tmp_path / "run.yaml")
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text("model: demo\nmethod: [lora\n")
+    with pytest.raises(UserError, match=r"run.yaml line \d"):
+        load_config(tmp_path / "run.yaml")
+
+
+def test_missing_file_is_a_sentence(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no config file"):
+        load_config(tmp_path / "nope.yaml")

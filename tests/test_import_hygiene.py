@@ -1,0 +1,52 @@
+"""The UI process and the CLI's help must never pull in the heavy stack (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import tui_ft.core
+
+HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "accelerate")
+CORE_MODULES = sorted(f"tui_ft.core.{m.name}" for m in pkgutil.iter_modules(tui_ft.core.__path__))
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level module names present after running `code` in a fresh interpreter."""
+    marker = "@@modules@@"
+    probe = f"{code}\nimport sys\nprint({marker!r}, *{{m.split('.')[0] for m in sys.modules}})"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=os.environ
+    ).stdout
+    return set(out.rpartition(marker)[2].split())
+
+
+def test_core_modules_exist() -> None:
+    assert "tui_ft.core.config" in CORE_MODULES
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_no_heavy_library_nor_textual(module: str) -> None:
+    loaded = loaded_after(f"import {module}")
+    assert not loaded & {*HEAVY, "textual"}
+
+
+def test_cli_and_ui_modules_import_no_heavy_library() -> None:
+    loaded = loaded_after("import tui_ft.cli, tui_ft.ui.app")
+    assert not loaded & set(HEAVY)
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_neither_textual_nor_ml(flag: str) -> None:
+    code = f"import sys\nsys.argv = ['tui-ft', '{flag}']\nimport tui_ft.cli\ntry:\n"
+    code += "    tui_ft.cli.main()\nexcept SystemExit:\n    pass"
+    loaded = loaded_after(code)
+    assert not loaded & {*HEAVY, "textual"}
+
+
+def test_the_probe_sees_a_heavy_import() -> None:
+    assert "torch" in loaded_after("import torch")

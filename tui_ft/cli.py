@@ -1,0 +1,114 @@
+"""The `tui-ft` command. Parsing only: each sub-command's work lives in tui_ft.commands.*,
+imported when that command runs, so `tui-ft --help` and `--version` stay instant (no Textual,
+no torch)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tui_ft import __version__
+from tui_ft.core.errors import UserError
+
+# Sub-commands whose issue has not landed yet: they say so instead of pretending.
+NOT_BUILT = {
+    "train": "training",
+    "estimate": "the VRAM estimator",
+    "chat": "the A/B chat",
+    "runs": "the runs list",
+    "export": "export",
+    "doctor": "the hardware probe",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tui-ft",
+        description="Fine-tune language models from the terminal. Without a command: open the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"tui-ft {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="run a training from a run.yaml")
+    train.add_argument("config", help="path to a run.yaml")
+    sub.add_parser("estimate", help="estimate the memory a run needs")
+    sub.add_parser("chat", help="chat with a base and a tuned model side by side")
+    sub.add_parser("runs", help="list runs")
+    sub.add_parser("export", help="export a run's model")
+    sub.add_parser("doctor", help="show GPUs, drivers and library versions")
+
+    data = sub.add_parser("data", help="look at a dataset").add_subparsers(
+        dest="data_command", metavar="ACTION", required=True
+    )
+    inspect = data.add_parser(
+        "inspect",
+        help="format, row count, token lengths, problems and one rendered example",
+        description="Check a dataset before training on it. Exits 1 when it has bad rows.",
+    )
+    inspect.add_argument(
+        "dataset", help="`demo`, a .jsonl/.json/.csv/.parquet/.txt file, or an HF id"
+    )
+    inspect.add_argument(
+        "--model", default="demo", help="model whose tokenizer and chat template to use"
+    )
+    inspect.add_argument("--max-length", type=int, default=1024, help="token limit per example")
+    inspect.add_argument(
+        "--format", default="auto", dest="fmt", help="force a format (default: detect)"
+    )
+    inspect.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="read FIELD (e.g. prompt) from the file's COLUMN; repeatable",
+    )
+    inspect.add_argument("--example", type=int, default=1, help="which example to render (1-based)")
+    inspect.add_argument("--system-prompt", default=None, help="system prompt to render with")
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+
+    demo = sub.add_parser("demo", help="the built-in demo model").add_subparsers(
+        dest="demo_command", metavar="ACTION", required=True
+    )
+    demo.add_parser("prepare", help="convert the demo model once into a fast-loading cache")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except UserError as err:
+        if args.debug:
+            raise
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # the last line of defence: a sentence, not a traceback
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+        print("hint: re-run with --debug to see the traceback, and report it.", file=sys.stderr)
+        return 1
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command is None:
+        return importlib.import_module("tui_ft.ui.app").run()
+    if args.command in NOT_BUILT:
+        raise UserError(
+            f"`tui-ft {args.command}` is not available yet: {NOT_BUILT[args.command]} "
+            "is still being built.",
+            "Run `tui-ft --help` to see what works today.",
+        )
+    module = importlib.import_module(f"tui_ft.commands.{args.command}")
+    return module.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""`tui-ft demo prepare`: make the demo model load in seconds (converted once from its GGUF)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_ft.engine.demo_model import prepare_demo_model
+
+    path = prepare_demo_model()
+    print(f"demo model ready: {path}")
+    return 0

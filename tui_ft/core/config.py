@@ -1,0 +1,287 @@
+"""RunConfig: the one description of a run. The wizard fills it, YAML holds it, the trainer reads it.
+
+Loading never raises a traceback at a person: every problem becomes a sentence naming the key,
+and all problems are reported together so one edit fixes them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tui_ft.core.errors import UserError
+
+METHODS = ("full", "lora", "qlora")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor", "sgd")
+DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "messages", "prompt_completion", "text")
+QUANT_TYPES = ("nf4", "fp4")
+
+
+@dataclass
+class LoraSettings:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    # "all-linear" (every linear layer of the decoder blocks) or a list of module names.
+    targets: str | list[str] = "all-linear"
+    dora: bool = False
+
+
+@dataclass
+class QloraSettings:
+    quant_type: str = "nf4"
+    double_quant: bool = True
+
+
+@dataclass
+class RunConfig:
+    name: str = ""  # empty: the launcher derives one from model, dataset and time
+    model: str = "demo"
+    method: str = "lora"
+    dataset: str = "demo"
+    dataset_format: str = "auto"
+    dataset_columns: dict[str, str] = field(default_factory=dict)
+    skip_bad_rows: bool = False
+    system_prompt: str | None = None
+    max_length: int = 1024
+    epochs: float = 3.0
+    max_steps: int | None = None  # when set, overrides epochs
+    learning_rate: float = 2e-4
+    batch_size: int = 4
+    grad_accum: int = 1
+    warmup_ratio: float = 0.03
+    lr_scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    seed: int = 42
+    eval_split: float = 0.1
+    gradient_checkpointing: bool = False
+    packing: bool = False  # off: padding-free batches keep the step count (see DESIGN.md)
+    optimizer: str = "adamw"
+    precision: str = "auto"
+    save_every_steps: int = 50
+    save_total_limit: int = 2
+    logging_steps: int = 1
+    trust_remote_code: bool = False
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    qlora: QloraSettings = field(default_factory=QloraSettings)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "the config") -> RunConfig:
+        """Build and validate; raises UserError listing every problem found."""
+        problems: list[str] = []
+        config = _build(cls, data, "", problems)
+        problems += config.validate()
+        if problems:
+            raise _config_error(source, problems)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> list[str]:
+        """Every problem as a human sentence; empty when the config can run."""
+        p: list[str] = []
+        _one_of(p, "method", self.method, METHODS)
+        _one_of(p, "precision", self.precision, PRECISIONS)
+        _one_of(p, "lr_scheduler", self.lr_scheduler, SCHEDULERS)
+        _one_of(p, "optimizer", self.optimizer, OPTIMIZERS)
+        _one_of(p, "dataset_format", self.dataset_format, DATASET_FORMATS)
+        _one_of(p, "qlora.quant_type", self.qlora.quant_type, QUANT_TYPES)
+        if not self.model.strip():
+            p.append(
+                "model must name a model: `demo`, a folder, a .gguf file or a Hugging Face id."
+            )
+        if not self.dataset.strip():
+            p.append("dataset must name a dataset: `demo`, a file or a Hugging Face id.")
+        for key, value in (
+            ("max_length", self.max_length),
+            ("batch_size", self.batch_size),
+            ("grad_accum", self.grad_accum),
+            ("logging_steps", self.logging_steps),
+            ("save_total_limit", self.save_total_limit),
+            ("lora.rank", self.lora.rank),
+            ("lora.alpha", self.lora.alpha),
+        ):
+            if value < 1:
+                p.append(f"{key} must be at least 1 (it is {value}).")
+        if self.max_length > 1_048_576:
+            p.append(f"max_length {self.max_length} is beyond any model's context; use <= 1048576.")
+        if self.learning_rate <= 0:
+            p.append(f"learning_rate must be > 0 (it is {self.learning_rate}).")
+        elif self.learning_rate > 1:
+            p.append(f"learning_rate {self.learning_rate} is far too high; typical: 1e-5 to 5e-4.")
+        if self.max_steps is None and self.epochs <= 0:
+            p.append(f"epochs must be > 0 (it is {self.epochs}), or set max_steps.")
+        if self.max_steps is not None and self.max_steps < 1:
+            p.append(
+                f"max_steps must be at least 1 (it is {self.max_steps}); remove it to use epochs."
+            )
+        for key, value, upper in (
+            ("warmup_ratio", self.warmup_ratio, 1.0),
+            ("eval_split", self.eval_split, 0.5),
+            ("lora.dropout", self.lora.dropout, 1.0),
+        ):
+            if not 0 <= value < upper:
+                p.append(f"{key} must be at least 0 and below {upper} (it is {value}).")
+        for key, value in (
+            ("weight_decay", self.weight_decay),
+            ("save_every_steps", self.save_every_steps),
+        ):
+            if value < 0:
+                p.append(f"{key} must not be negative (it is {value}).")
+        if isinstance(self.lora.targets, list) and not self.lora.targets:
+            p.append("lora.targets is an empty list; use `all-linear` or name modules like q_proj.")
+        if self.method == "qlora" and self.precision == "fp32":
+            p.append(
+                "QLoRA computes in 16-bit; precision fp32 defeats it. "
+                "Use precision auto, or method lora."
+            )
+        return p
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(
+            f"no config file at {path}.", "Check the path, or run `tui-ft` to make one."
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}.") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise UserError(
+            f"{path}{where}: {problem}.", "Fix the YAML syntax there and retry."
+        ) from None
+    return RunConfig.from_dict({} if data is None else data, source=str(path))
+
+
+def save_config(config: RunConfig, path: str | Path) -> None:
+    """Atomic: a reader never sees a half-written run.yaml."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
+    os.replace(tmp, path)
+
+
+def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
+    """Dotted names of every setting (`lora.rank` ...), for messages and completion."""
+    keys: list[str] = []
+    for f in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(hint):
+            keys.extend(all_keys(hint, f"{prefix}{f.name}."))
+        else:
+            keys.append(prefix + f.name)
+    return keys
+
+
+def _config_error(source: str, problems: list[str]) -> UserError:
+    if len(problems) == 1:
+        return UserError(f"{source}: {problems[0]}", "Fix it and retry.")
+    listing = "\n".join(f"  - {p}" for p in problems)
+    return UserError(f"{source} has {len(problems)} problems:\n{listing}", "Fix them and retry.")
+
+
+def _one_of(problems: list[str], key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        problems.append(f"{key} must be one of {', '.join(allowed)} (it is {value!r}).")
+
+
+def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        where = f"`{prefix[:-1]}`" if prefix else "the top level"
+        problems.append(f"{where} must be a mapping of keys to values, not {_kind(data)}.")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        name = str(key)
+        dotted = prefix + name
+        if name not in known:
+            near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.6)
+            hint = f"; did you mean `{near[0]}`?" if near else "."
+            problems.append(f"unknown key `{dotted}`{hint}")
+            continue
+        hint_type = hints[name]
+        if dataclasses.is_dataclass(hint_type):
+            values[name] = _build(hint_type, {} if raw is None else raw, dotted + ".", problems)
+        else:
+            ok, value = _coerce(raw, hint_type)
+            if ok:
+                values[name] = value
+            else:
+                problems.append(f"`{dotted}` must be {_describe(hint_type)}, not {_kind(raw)}.")
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
+    """Accept what YAML gives for `hint`; pyyaml reads `2e-4` as a string, so floats parse too."""
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
+    if value is None:
+        return (type(None) in options), None
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if origin is bool and isinstance(value, bool):
+            return True, value
+        if origin is int and isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+        if origin is float and not isinstance(value, bool):
+            if isinstance(value, int | float):
+                return True, float(value)
+            if isinstance(value, str):
+                try:
+                    return True, float(value)
+                except ValueError:
+                    pass
+        if origin is str and isinstance(value, str | int | float) and not isinstance(value, bool):
+            return True, str(value)
+        if origin is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return True, list(value)
+        if origin is dict and isinstance(value, dict):
+            return True, {str(k): str(v) for k, v in value.items()}
+    return False, None
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _describe(hint: Any) -> str:
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        list: "a list of names",
+        dict: "a mapping",
+        type(None): "empty",
+    }
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
+    return " or ".join(names.get(typing.get_origin(o) or o, str(o)) for o in options)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
