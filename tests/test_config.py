@@ -115,3 +115,8 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_file_is_a_sentence(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no config file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_the_configuration_doc_lists_every_key() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    assert [key for key in all_keys() if f"| `{key}` |" not in doc] == []

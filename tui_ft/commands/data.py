@@ -1,0 +1,130 @@
+"""`tui-ft data inspect`: print what engine.inspect reports, for a person or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from tui_ft.core.errors import UserError
+
+BAR_WIDTH = 30
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_ft.engine.inspect import inspect_dataset
+
+    report = inspect_dataset(
+        args.dataset,
+        model_ref=args.model,
+        max_length=args.max_length,
+        fmt=args.fmt,
+        columns=parse_columns(args.column),
+        example_number=args.example,
+        system_prompt=args.system_prompt,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_report(Console(highlight=False), report)
+    return 1 if report["problem_count"] else 0
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    columns: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise UserError(
+                f"--column {pair!r} is not FIELD=COLUMN.",
+                "For example: --column prompt=question --column completion=answer",
+            )
+        columns[field.strip()] = column.strip()
+    return columns
+
+
+def print_report(console: Console, report: dict[str, Any]) -> None:
+    def line(label: str, value: str) -> None:
+        console.print(Text.assemble((f"{label:<12}", "bold"), value))
+
+    where = f" ({report['path']})" if report["path"] and report["path"] != report["dataset"] else ""
+    line("dataset", f"{report['dataset']}{where}")
+    line("format", f"{report['format']} — {report['reason']}")
+    line("rows", f"{report['rows']} ({report['examples']} usable, {report['problem_count']} bad)")
+    line("fingerprint", report["fingerprint"])
+    if "tokens" in report:
+        _print_lengths(console, line, report)
+    if report["problem_count"]:
+        _print_problems(console, report)
+    if "example" in report:
+        _print_example(console, report["example"])
+
+
+def _print_lengths(console: Console, line: Any, report: dict[str, Any]) -> None:
+    t = report["tokens"]
+    line("model", report["model"])
+    if report["template_note"]:
+        line("template", report["template_note"])
+    sampled = f" (from a sample of {report['sampled']} rows)" if report["sampled"] else ""
+    line(
+        "tokens",
+        f"min {t['min']} · median {t['median']} · p95 {t['p95']} · max {t['max']}{sampled}",
+    )
+    line(
+        "max_length",
+        f"{report['max_length']}: {report['truncated']} rows will be truncated"
+        + (
+            f", {report['nothing_left_to_train']} of them lose every trained token"
+            if report["nothing_left_to_train"]
+            else ""
+        ),
+    )
+    line("trained", f"{report['trained_tokens']:,} tokens in all (the assistant's words)")
+    peak = max(b["count"] for b in report["histogram"]) or 1
+    console.print(Text("length histogram (tokens per row):", style="bold"))
+    for b in report["histogram"]:
+        bar = "█" * round(BAR_WIDTH * b["count"] / peak)
+        cut = "  ← max_length" if b["start"] < report["max_length"] <= b["end"] else ""
+        console.print(f"  {b['start']:>6}–{b['end']:<6} {bar} {b['count']}{cut}")
+
+
+def _print_problems(console: Console, report: dict[str, Any]) -> None:
+    shown = len(report["problems"])
+    console.print(
+        Text(f"\n{report['problem_count']} bad rows (first {shown} shown):", style="bold red")
+    )
+    for p in report["problems"]:
+        console.print(f"  {p['where']}: {p['message']}")
+    console.print(
+        "Fix them, or train with skip_bad_rows: true to leave them out (they are counted)."
+    )
+
+
+def _print_example(console: Console, example: dict[str, Any]) -> None:
+    plain = console.no_color or not console.is_terminal
+    legend = "trained text in «»" if plain else "trained text in green"
+    console.print(
+        Text(
+            f"\nexample {example['number']} ({example['where']}): {example['tokens']} tokens, "
+            f"{example['trained_tokens']} trained; {legend}, special tokens in magenta",
+            style="bold",
+        )
+    )
+    text = Text()
+    inside = False  # within a trained run, for the «» markers
+    for seg in example["segments"]:
+        style = "bold green" if seg["trained"] else "dim"
+        if seg["special"]:
+            style = "bold magenta" if seg["trained"] else "magenta"
+        if plain and seg["trained"] != inside:
+            text.append("«" if seg["trained"] else "»")
+            inside = seg["trained"]
+        text.append(seg["text"], style=style)
+    if inside:
+        text.append("»")
+    if example["truncated"]:
+        text.append("  [cut at max_length]", style="bold yellow")
+    console.print(text)
