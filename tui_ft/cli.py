@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +20,6 @@ NOT_BUILT = {
     "chat": "the A/B chat",
     "runs": "the runs list",
     "export": "export",
-    "doctor": "the hardware probe",
 }
 
 
@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", help="chat with a base and a tuned model side by side")
     sub.add_parser("runs", help="list runs")
     sub.add_parser("export", help="export a run's model")
-    sub.add_parser("doctor", help="show GPUs, drivers and library versions")
+    # $TUI_FT_FAKE_GPU=FILE.json makes doctor (and the app) read a fake GPU snapshot instead.
+    doctor = sub.add_parser("doctor", help="show GPUs, drivers and library versions")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
     data = sub.add_parser("data", help="look at a dataset").add_subparsers(
         dest="data_command", metavar="ACTION", required=True
@@ -89,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `tui-ft ... | head` closed the pipe: not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as err:  # the last line of defence: a sentence, not a traceback
         if args.debug:
             raise
