@@ -615,7 +615,7 @@ def test_require_clean(tmp_path: Path) -> None:
         f"{data.source} has 2 bad rows; the first: data.jsonl line 2: "
         "not valid JSON: Expecting property name enclosed in double quotes at column 2."
     )
-    assert "--skip-bad-rows" in caught.value.hint
+    assert "skip_bad_rows: true" in caught.value.hint
     data.require_clean(skip_bad_rows=True)
 
 

@@ -50,7 +50,9 @@ __all__ = [
     "split_examples",
 ]
 
-_SKIP_HINT = "Fix them, or pass --skip-bad-rows to train without them."
+_SKIP_HINT = (
+    "Fix them, or set `skip_bad_rows: true` in run.yaml to train without them (they stay counted)."
+)
 
 
 @dataclass(frozen=True)
