@@ -52,8 +52,8 @@ def llama_config(vocab_size: int) -> dict[str, Any]:
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "vocab_size": vocab_size,
-        "hidden_size": 32,
-        "intermediate_size": 64,
+        "hidden_size": 64,  # bitsandbytes packs 4-bit blocks of 64 on the CPU
+        "intermediate_size": 128,
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
@@ -71,4 +71,19 @@ def write_model_dir(path: Path, chat_template: str | None = CHATML) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(path)
     (path / "config.json").write_text(json.dumps(llama_config(len(tokenizer))))
+    return path
+
+
+def write_random_model(path: Path, chat_template: str | None = CHATML, **config: Any) -> Path:
+    """A loadable tiny Llama with random weights (seeded) and the tiny tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    write_model_dir(path, chat_template)
+    settings = {**json.loads((path / "config.json").read_text()), **config}
+    settings.pop("architectures", None)
+    settings.pop("model_type", None)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(LlamaConfig(**settings))
+    model.save_pretrained(path)
     return path

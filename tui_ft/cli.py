@@ -11,14 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from tui_ft import __version__
+from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS
 from tui_ft.core.errors import UserError
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
 NOT_BUILT = {
-    "train": "training",
-    "estimate": "the VRAM estimator",
     "chat": "the A/B chat",
-    "runs": "the runs list",
     "export": "export",
 }
 
@@ -32,11 +30,78 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = sub.add_parser("train", help="run a training from a run.yaml")
+    train = sub.add_parser(
+        "train",
+        help="run a training from a run.yaml",
+        description="Start a run and follow it on one line (Ctrl-C stops it after a checkpoint).",
+    )
     train.add_argument("config", help="path to a run.yaml")
-    sub.add_parser("estimate", help="estimate the memory a run needs")
+    train.add_argument("--name", help="run name (default: from the config, else generated)")
+    train.add_argument("--detach", action="store_true", help="run in the background, print the id")
+    train.add_argument("--nproc", type=int, help="processes (GPUs) to train on, via torchrun")
+    train.add_argument(
+        "--preflight",
+        action="store_true",
+        help="only run two steps on the longest rows: peak memory and a time estimate",
+    )
+    train.add_argument("--json", action="store_true", help="with --preflight: JSON output")
+    train.add_argument(
+        "--print-launch",
+        action="store_true",
+        help="prepare the run and print the torchrun command for a multi-node job",
+    )
+    train.add_argument("--nnodes", type=int, default=2, help="nodes, with --print-launch")
+
+    resume = sub.add_parser("resume", help="continue a run from its last complete checkpoint")
+    resume.add_argument("run", help="run name or directory")
+    more = resume.add_mutually_exclusive_group()
+    more.add_argument("--more-epochs", type=float, help="extend a finished run by N epochs")
+    more.add_argument("--more-steps", type=int, help="extend a finished run by N steps")
+    resume.add_argument("--detach", action="store_true", help="run in the background")
+    resume.add_argument("--nproc", type=int, help="processes (GPUs) to train on, via torchrun")
+    estimate = sub.add_parser(
+        "estimate",
+        help="estimate the memory a run needs, and what to change when it will not fit",
+        description="Peak GPU memory of a run (or RAM, without a GPU), from the model's config "
+        "alone. Options override the values from --config.",
+    )
+    estimate.add_argument("--config", metavar="RUN.YAML", help="start from a run config")
+    estimate.add_argument(
+        "--model", help="`demo`, a folder, a config.json, a .gguf file or a Hugging Face id"
+    )
+    estimate.add_argument("--method", choices=METHODS)
+    estimate.add_argument("--batch-size", type=int, metavar="B", help="micro-batch size")
+    estimate.add_argument("--max-length", type=int, metavar="S", help="tokens per example")
+    estimate.add_argument(
+        "--gradient-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="recompute activations during the backward pass",
+    )
+    estimate.add_argument("--optimizer", choices=OPTIMIZERS)
+    estimate.add_argument("--lora-rank", type=int, metavar="R")
+    estimate.add_argument(
+        "--lora-targets", nargs="+", metavar="NAME", help="`all-linear` or module names (q_proj)"
+    )
+    estimate.add_argument("--precision", choices=PRECISIONS)
+    estimate_on = estimate.add_mutually_exclusive_group()
+    estimate_on.add_argument("--gpu", type=int, metavar="INDEX", help="the GPU to estimate for")
+    estimate_on.add_argument(
+        "--gpu-memory", type=float, metavar="GIB", help="estimate for a GPU with this much memory"
+    )
+    estimate.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("chat", help="chat with a base and a tuned model side by side")
-    sub.add_parser("runs", help="list runs")
+    runs = sub.add_parser("runs", help="list runs: state, progress, loss, age")
+    runs.add_argument("--json", action="store_true", help="machine-readable output")
+    stop = sub.add_parser("stop", help="stop a running training (it saves a checkpoint first)")
+    stop.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
+    stop.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the run to end and say how it ended",
+    )
     sub.add_parser("export", help="export a run's model")
     # $TUI_FT_FAKE_GPU=FILE.json makes doctor (and the app) read a fake GPU snapshot instead.
     doctor = sub.add_parser("doctor", help="show GPUs, drivers and library versions")

@@ -69,6 +69,10 @@ class RunConfig:
     optimizer: str = "adamw"
     precision: str = "auto"
     save_every_steps: int = 50
+    eval_every_steps: int = 0  # 0: about ten evaluations over the run
+    # Answered greedily at each evaluation ("watch it learn"); empty: the dataset's held-out
+    # prompts for the demo, else the first user turns of a few evaluation examples.
+    probe_prompts: list[str] = field(default_factory=list)
     save_total_limit: int = 2
     logging_steps: int = 1
     trust_remote_code: bool = False
@@ -136,6 +140,7 @@ class RunConfig:
         for key, value in (
             ("weight_decay", self.weight_decay),
             ("save_every_steps", self.save_every_steps),
+            ("eval_every_steps", self.eval_every_steps),
         ):
             if value < 0:
                 p.append(f"{key} must not be negative (it is {value}).")

@@ -13,9 +13,7 @@ def load_tokenizer(model: ResolvedModel, trust_remote_code: bool = False) -> Any
 
     if model.is_demo and model.needs_conversion:
         # The demo's GGUF parses slowly (~7 s for the tokenizer alone); convert it once.
-        from tui_ft.engine.demo_model import prepare_demo_model
-
-        return AutoTokenizer.from_pretrained(prepare_demo_model())
+        return AutoTokenizer.from_pretrained(weights_folder(model))
     try:
         if model.gguf_file:
             return AutoTokenizer.from_pretrained(
@@ -29,3 +27,30 @@ def load_tokenizer(model: ResolvedModel, trust_remote_code: bool = False) -> Any
             f"cannot load the tokenizer of {model.description}: {err}",
             "Check that the model folder has tokenizer.json or tokenizer_config.json.",
         ) from err
+
+
+def weights_folder(model: ResolvedModel) -> str:
+    """A folder from_pretrained loads fast: GGUFs are converted once, hub weights fetched."""
+    from tui_ft.core.models import download_model
+    from tui_ft.engine.demo_model import ensure_converted
+
+    return str(ensure_converted(download_model(model)))
+
+
+def load_model(
+    model: ResolvedModel,
+    *,
+    dtype: Any,
+    quantize_4bit: dict[str, Any] | None = None,
+    trust_remote_code: bool = False,
+) -> Any:
+    """The causal LM in `dtype`; with `quantize_4bit` (bitsandbytes settings) its linear layers
+    are NF4/FP4 and `dtype` is their compute dtype."""
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}
+    if quantize_4bit is not None:
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_compute_dtype=dtype, **quantize_4bit
+        )
+    return AutoModelForCausalLM.from_pretrained(weights_folder(model), **kwargs)

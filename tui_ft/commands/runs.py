@@ -1,0 +1,131 @@
+"""`tui-ft runs`: every run in the runs home, active first, as a table or (`--json`) a list."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tui_ft.core.paths import runs_home
+from tui_ft.core.rundir import RunDir, RunSummary, format_age, last_loss, list_runs
+
+# Colour only underlines the word: the state is always written out.
+STATE_STYLES = {
+    "queued": "cyan",
+    "loading": "cyan",
+    "training": "bold green",
+    "evaluating": "bold green",
+    "saving": "bold green",
+    "completed": "green",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "crashed": "bold red",
+}
+NONE = "—"
+
+
+def run(args: argparse.Namespace) -> int:
+    runs = list_runs()
+    if args.json:
+        print(json.dumps([as_json(summary) for summary in runs], indent=2, ensure_ascii=False))
+        return 0
+    console = Console(highlight=False)
+    if not runs:
+        console.print(f"No runs yet in {runs_home()}. Start one with `tui-ft`.", markup=False)
+        return 0
+    console.print(table(runs))
+    for line in footnotes(runs):
+        console.print(line)
+    return 0
+
+
+def as_json(summary: RunSummary) -> dict[str, Any]:
+    status = summary.status
+    loss = last_loss(RunDir(summary.path))
+    return {
+        "name": summary.name,
+        "path": str(summary.path),
+        "state": status.state,
+        "step": status.step,
+        "max_steps": status.max_steps,
+        "progress": summary.progress,
+        "loss": loss if loss is None or math.isfinite(loss) else str(loss),
+        "model": summary.model,
+        "method": summary.method,
+        "dataset": summary.dataset,
+        "age_s": round(summary.age_s, 1),
+        "updated": status.updated or None,
+        "pid": status.pid,
+        "host": status.host,
+        "error": None if status.error is None else dataclasses.asdict(status.error),
+        "note": summary.note,
+    }
+
+
+def table(runs: list[RunSummary]) -> Table:
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    grid.add_column("run", overflow="fold")
+    grid.add_column("state")
+    grid.add_column("progress", justify="right")
+    grid.add_column("loss", justify="right")
+    grid.add_column("model", overflow="fold")
+    grid.add_column("method")
+    grid.add_column("updated", justify="right")
+    for summary in runs:
+        state = summary.status.state
+        grid.add_row(
+            summary.name,
+            Text(state, style=STATE_STYLES.get(state, "")),
+            progress_text(summary),
+            loss_text(last_loss(RunDir(summary.path))),
+            short_model(summary.model) or NONE,
+            summary.method or NONE,
+            f"{format_age(summary.age_s)} ago",
+        )
+    return grid
+
+
+def footnotes(runs: list[RunSummary]) -> list[Text]:
+    """What went wrong, with what to do, below the table: a long sentence would wreck a row."""
+    lines: list[Text] = []
+    for summary in runs:
+        error = summary.status.error
+        if error is not None and summary.status.state in ("failed", "crashed"):
+            lines.append(Text.assemble((summary.name, "bold"), f" {summary.status.state}: "))
+            lines[-1].append(error.message)
+            if error.hint:
+                lines.append(Text(f"  {error.hint}", style="dim"))
+        if summary.note:
+            lines.append(Text.assemble((summary.name, "bold"), (f": {summary.note}", "yellow")))
+    return [Text(""), *lines] if lines else []
+
+
+def progress_text(summary: RunSummary) -> str:
+    status = summary.status
+    if summary.progress is not None:
+        total = f"{status.step}/{status.max_steps} " if status.max_steps else ""
+        return f"{total}({summary.progress:.0%})" if total else f"{summary.progress:.0%}"
+    if status.step:
+        return f"step {status.step}"
+    return NONE
+
+
+def loss_text(loss: float | None) -> str:
+    if loss is None:
+        return NONE
+    return f"{loss:.4f}" if math.isfinite(loss) else str(loss)
+
+
+def short_model(model: str) -> str:
+    """A local path shows as its last part; `org/name` ids and `demo` as typed."""
+    if model.startswith(("/", "~", ".")):
+        return Path(model).name or model
+    return model

@@ -1,0 +1,140 @@
+"""One training run, start to end, as the trainer process lives it: every stage reports to the
+run directory, and whatever stops it ends in a state a reader understands."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from tui_ft.core.config import load_config
+from tui_ft.core.errors import UserError
+from tui_ft.core.rundir import RunDir
+from tui_ft.engine.failures import classify
+from tui_ft.engine.ledger import ledger_at_start
+from tui_ft.engine.memory import peak_summary
+from tui_ft.engine.run_callback import RunDirCallback
+from tui_ft.engine.status_writer import StatusWriter
+from tui_ft.engine.train_setup import (
+    Prepared,
+    is_main_process,
+    load_training_model,
+    make_trainer,
+    prepare_tokenizer_and_data,
+    resolve_precision,
+    sft_args,
+    world_size,
+)
+
+
+class StopRequested(Exception):
+    """SIGTERM arrived before the training loop could stop gracefully."""
+
+
+def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = False) -> int:
+    """Exit code: 0 completed or stopped on request, 1 failed."""
+    main = is_main_process()
+    status = StatusWriter(run, enabled=main).start()
+    stage = "config"
+    try:
+        config = load_config(run.config_path)
+        stage = "model"
+        precision = resolve_precision(config.precision)
+        stage = "dataset"
+        model_ref, tokenizer, data = prepare_tokenizer_and_data(config)
+        prepared = Prepared(config, model_ref, tokenizer, data, precision, world_size())
+        if main:
+            run.write_ledger(ledger_at_start(run, prepared))
+        stage = "model"
+        model = load_training_model(prepared)
+        _check_stop(stop_requested)
+        stage = "training"
+        callback = RunDirCallback(
+            run, status, stop_requested, data.probe_prompts, config.system_prompt, main
+        )
+        trainer = make_trainer(prepared, model, sft_args(prepared, run.checkpoints_dir), [callback])
+        checkpoint = _resume_point(run) if resume else None
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        if callback.stopped:
+            _finish(run, status, "stopped", main)
+            return 0
+        stage = "saving"
+        status.update(state="saving")
+        if main:
+            _save_output(trainer, tokenizer, run.output_dir)
+        _finish(run, status, "completed", main)
+        return 0
+    except (StopRequested, KeyboardInterrupt):
+        _finish(run, status, "stopped", main)
+        return 0
+    except BaseException as err:  # every failure must end in a readable state
+        if isinstance(err, SystemExit) and not err.code:
+            raise
+        if not isinstance(err, UserError):
+            traceback.print_exc()  # into train.log, for whoever debugs it
+        status.update(state="failed", error=classify(err, stage, run.log_path), eta_s=None)
+        if main:
+            run.update_ledger(measured=peak_summary(), final_state="failed")
+        return 1
+    finally:
+        status.close()
+
+
+def _check_stop(stop_requested: threading.Event) -> None:
+    if stop_requested.is_set():
+        raise StopRequested
+
+
+def _finish(run: RunDir, status: StatusWriter, state: str, main: bool) -> None:
+    measured = peak_summary()
+    status.update(state=state, eta_s=None, memory={**status.status.memory, **measured})
+    if main:
+        run.update_ledger(measured=measured, finished=time.time(), final_state=state)
+
+
+def _resume_point(run: RunDir) -> Path | None:
+    """The last complete checkpoint; metrics logged after it are set aside (not deleted) so the
+    history stays one continuous line once the same steps are trained again."""
+    checkpoint = run.last_good_checkpoint()
+    step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
+    metrics = run.metrics_path
+    if metrics.exists():
+        kept_lines = []
+        for line in metrics.read_text(encoding="utf-8").splitlines():
+            if _step_of(line) <= step:
+                kept_lines.append(line)
+        shutil.copy2(metrics, metrics.with_name(f"metrics.before-resume-{int(time.time())}.jsonl"))
+        tmp = metrics.with_name(".metrics.jsonl.tmp")
+        tmp.write_text("".join(f"{line}\n" for line in kept_lines), encoding="utf-8")
+        tmp.replace(metrics)
+    return checkpoint
+
+
+def _step_of(line: str) -> int:
+    import json
+
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (ValueError, AttributeError):
+        return 1 << 62  # a half-written line from the crash: drop it
+
+
+def _save_output(trainer: Any, tokenizer: Any, output_dir: Path) -> None:
+    """The adapter (LoRA/QLoRA) or the whole model (full), with the tokenizer and its chat
+    template, loadable with plain transformers/peft."""
+    tmp = output_dir.with_name(f".{output_dir.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_model(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    model = trainer.model
+    generation = getattr(model, "generation_config", None)
+    if generation is not None and tokenizer.eos_token_id is not None:
+        generation.eos_token_id = tokenizer.eos_token_id
+        generation.pad_token_id = tokenizer.pad_token_id
+        generation.save_pretrained(str(tmp))
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    tmp.replace(output_dir)
