@@ -76,6 +76,7 @@ class RunConfig:
     save_total_limit: int = 2
     logging_steps: int = 1
     trust_remote_code: bool = False
+    gpus: list[str] = field(default_factory=list)  # indices or UUIDs; empty: the freest
     lora: LoraSettings = field(default_factory=LoraSettings)
     qlora: QloraSettings = field(default_factory=QloraSettings)
 

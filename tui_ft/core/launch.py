@@ -12,6 +12,8 @@ from pathlib import Path
 
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.gpu_choice import choose_gpus
+from tui_ft.core.hardware import probe
 from tui_ft.core.rundir import RunDir, Status, is_this_host, new_run_name, pid_alive
 
 TRAINER_MODULE = "tui_ft.engine.train_main"
@@ -87,6 +89,9 @@ def start_trainer(
     """`detach`: a new session, so the run outlives this terminal. The foreground `tui-ft train`
     also detaches and forwards Ctrl-C as SIGTERM, so both stop the same graceful way."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    devices = choose_gpus(load_config(run.config_path).gpus, nproc, probe())
+    if devices is not None:
+        env["CUDA_VISIBLE_DEVICES"] = devices
     with open(run.log_path, "ab") as log:
         return subprocess.Popen(
             trainer_command(run, resume=resume, nproc=nproc),
