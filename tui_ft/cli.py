@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from tui_ft import __version__
 from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS
 from tui_ft.core.errors import UserError
+from tui_ft.core.export_formats import FORMATS as EXPORT_FORMATS
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
 NOT_BUILT = {
     "chat": "the A/B chat",
-    "export": "export",
 }
 
 
@@ -102,7 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="wait up to SECONDS for the run to end and say how it ended",
     )
-    sub.add_parser("export", help="export a run's model")
+    export = sub.add_parser(
+        "export",
+        help="export a finished run's model (merged standalone model)",
+        description="Write a finished run's model in a form other tools load, then check that "
+        "it answers the run's probe prompts like the run's model did. Exits 1 when it does not.",
+    )
+    export.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
+    export.add_argument(
+        "--format",
+        default="merged",
+        choices=EXPORT_FORMATS,
+        help="; ".join(
+            f"{f.name}: {f.description}{'' if f.built else ' (not built yet)'}"
+            for f in EXPORT_FORMATS.values()
+        ),
+    )
+    export.add_argument("--out", metavar="DIR", help="where to write (default: RUN/export/FORMAT)")
+    export.add_argument("--json", action="store_true", help="print the check report as JSON")
     # $TUI_FT_FAKE_GPU=FILE.json makes doctor (and the app) read a fake GPU snapshot instead.
     doctor = sub.add_parser("doctor", help="show GPUs, drivers and library versions")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")

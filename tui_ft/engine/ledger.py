@@ -9,7 +9,11 @@ import time
 from importlib import metadata
 from typing import Any
 
-from tui_ft.core.hardware import probe
+from tui_ft.core.batching import describe, uses_padding_free
+from tui_ft.core.errors import UserError
+from tui_ft.core.estimate import EstimateOptions, estimate_training, target_from_snapshot
+from tui_ft.core.hardware import HardwareSnapshot
+from tui_ft.core.model_info import read_model_info
 from tui_ft.core.rundir import RunDir
 
 LIBRARIES = (
@@ -24,7 +28,7 @@ LIBRARIES = (
 )
 
 
-def ledger_at_start(run: RunDir, prepared: Any) -> dict[str, Any]:
+def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
     return {
         "command": f"tui-ft train {run.config_path}",
         "started": time.time(),
@@ -36,8 +40,29 @@ def ledger_at_start(run: RunDir, prepared: Any) -> dict[str, Any]:
         "probe_prompts": prepared.data.probe_prompts,
         "versions": versions(),
         "python": platform.python_version(),
-        "hardware": hardware_summary(),
+        "hardware": hardware_summary(snapshot),
+        "batching": describe(prepared.config),
+        "estimate": estimate_summary(prepared, snapshot),
         "argv": sys.argv,
+    }
+
+
+def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
+    """The estimator's prediction for this run, to compare with the measured peak."""
+    try:
+        info = read_model_info(prepared.model_ref)
+    except UserError as err:
+        return {"error": err.message}
+    config = prepared.config
+    options = EstimateOptions(padding_free=uses_padding_free(config))
+    result = estimate_training(info, config, target_from_snapshot(snapshot), options)
+    return {
+        "peak_bytes": result.peak_bytes,
+        "required_bytes": result.required_bytes,
+        "available_bytes": result.available_bytes,
+        "device": result.target.device,
+        "fits": result.fits,
+        "terms": {t.key: t.bytes for t in result.terms},
     }
 
 
@@ -51,8 +76,7 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def hardware_summary() -> dict[str, Any]:
-    snapshot = probe()
+def hardware_summary(snapshot: HardwareSnapshot) -> dict[str, Any]:
     return {
         "state": snapshot.state,
         "driver": snapshot.driver_version,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui_ft.core.batching import flash_attention_installed
 from tui_ft.core.errors import UserError
 from tui_ft.core.models import ResolvedModel
 
@@ -46,9 +47,15 @@ def load_model(
 ) -> Any:
     """The causal LM in `dtype`; with `quantize_4bit` (bitsandbytes settings) its linear layers
     are NF4/FP4 and `dtype` is their compute dtype."""
+    import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": trust_remote_code}
+    flash = torch.cuda.is_available() and flash_attention_installed()
+    kwargs: dict[str, Any] = {
+        "dtype": dtype,
+        "trust_remote_code": trust_remote_code,
+        "attn_implementation": "flash_attention_2" if flash else "sdpa",
+    }
     if quantize_4bit is not None:
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_compute_dtype=dtype, **quantize_4bit

@@ -3,6 +3,7 @@ run directory, and whatever stops it ends in a state a reader understands."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.hardware import probe
 from tui_ft.core.rundir import RunDir
 from tui_ft.engine.failures import classify
 from tui_ft.engine.ledger import ledger_at_start
@@ -47,7 +49,13 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
         model_ref, tokenizer, data = prepare_tokenizer_and_data(config)
         prepared = Prepared(config, model_ref, tokenizer, data, precision, world_size())
         if main:
-            run.write_ledger(ledger_at_start(run, prepared))
+            ledger = ledger_at_start(run, prepared, probe())
+            if resume and run.ledger_path.exists():  # keep the first start's record
+                first = run.read_ledger()
+                ledger = {**first, "resumed": [*first.get("resumed", []), ledger["started"]]}
+            run.write_ledger(ledger)
+            estimate = ledger.get("estimate", {}).get("peak_bytes")
+            status.update(memory={**status.status.memory, "estimate_bytes": estimate})
         stage = "model"
         model = load_training_model(prepared)
         _check_stop(stop_requested)
@@ -102,10 +110,8 @@ def _resume_point(run: RunDir) -> Path | None:
     step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
     metrics = run.metrics_path
     if metrics.exists():
-        kept_lines = []
-        for line in metrics.read_text(encoding="utf-8").splitlines():
-            if _step_of(line) <= step:
-                kept_lines.append(line)
+        lines = metrics.read_text(encoding="utf-8").splitlines()
+        kept_lines = [line for line in lines if _step_of(line) <= step]
         shutil.copy2(metrics, metrics.with_name(f"metrics.before-resume-{int(time.time())}.jsonl"))
         tmp = metrics.with_name(".metrics.jsonl.tmp")
         tmp.write_text("".join(f"{line}\n" for line in kept_lines), encoding="utf-8")
@@ -114,8 +120,6 @@ def _resume_point(run: RunDir) -> Path | None:
 
 
 def _step_of(line: str) -> int:
-    import json
-
     try:
         return int(json.loads(line).get("step", 0))
     except (ValueError, AttributeError):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.batching import uses_padding_free
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.models import ResolvedModel, resolve_model
@@ -165,9 +166,9 @@ def sft_args(
         save_steps=config.save_every_steps or 500,
         save_total_limit=config.save_total_limit,
         include_num_input_tokens_seen="all",
-        # Rows arrive tokenized with our labels; padding-free batches skip pad compute.
-        # TRL leaves max_length to us in that mode (rows are already cut to it).
-        padding_free=not config.packing,
+        # Rows arrive tokenized with our labels, already cut to max_length (TRL leaves that
+        # to us in padding-free mode); core.batching says when padding-free pays.
+        padding_free=uses_padding_free(config),
         packing=config.packing,
         packing_strategy="bfd",
         max_length=config.max_length if config.packing else None,
