@@ -206,3 +206,14 @@ def test_preflight_reports_peak_and_step_time(
     result = json.loads(out.stdout)
     assert result["step_time_s"] > 0 and result["planned_steps"] == 8
     assert result.get("peak_rss_bytes", 0) > 0 or result.get("peak_reserved_bytes", 0) > 0
+
+
+def test_a_finished_run_trains_further_from_its_end(tiny_model: str, dataset: str) -> None:
+    run = train(config(tiny_model, dataset, max_steps=4, save_every_steps=0, eval_split=0.0))
+    assert run.read_status().state == "completed"
+    assert resume_run(run, more_steps=2).wait(timeout=240) == 0
+    status = run.read_status()
+    assert status.state == "completed" and status.step == 6
+    steps = [r["step"] for r in read_jsonl(run.metrics_path) if "loss" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 6
+    assert "resumed" in json.loads(run.ledger_path.read_text())

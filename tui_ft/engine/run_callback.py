@@ -50,6 +50,8 @@ class RunDirCallback(TrainerCallback):
             self.stopped = True
             control.should_save = True
             control.should_training_stop = True
+        if state.global_step >= state.max_steps:
+            control.should_save = True  # so `tui-ft resume --more-epochs` starts from the end
         self.status.update(step=state.global_step, epoch=state.epoch or 0.0, eta_s=self._eta(state))
 
     def on_log(
