@@ -181,9 +181,11 @@ def test_a_bad_dataset_fails_with_the_line_named(tiny_model: str, tmp_path: Path
 
 
 def test_two_processes_train_and_write_run_files_once(tiny_model: str, dataset: str) -> None:
-    run = prepare_run(config(tiny_model, dataset, max_steps=4, batch_size=2))
+    run = prepare_run(config(tiny_model, dataset, max_steps=None, epochs=1, batch_size=2))
     assert start_trainer(run, nproc=2).wait(timeout=300) == 0
-    assert run.read_status().state == "completed", run.log_path.read_text()[-3000:]
+    status = run.read_status()
+    assert status.state == "completed", run.log_path.read_text()[-3000:]
+    assert status.max_steps == 3  # 12 rows / (2 per process × 2 processes): data is split
     steps = [r["step"] for r in read_jsonl(run.metrics_path) if "loss" in r]
     assert steps == sorted(set(steps))
     assert json.loads(run.ledger_path.read_text())["world_size"] == 2
@@ -217,3 +219,17 @@ def test_a_finished_run_trains_further_from_its_end(tiny_model: str, dataset: st
     steps = [r["step"] for r in read_jsonl(run.metrics_path) if "loss" in r]
     assert steps == sorted(set(steps)) and steps[-1] == 6
     assert "resumed" in json.loads(run.ledger_path.read_text())
+
+
+def test_fsdp_shards_a_full_fine_tune_across_two_processes(tiny_model: str, dataset: str) -> None:
+    run = prepare_run(
+        config(tiny_model, dataset, method="full", fsdp=True, max_steps=3, batch_size=2)
+    )
+    assert start_trainer(run, nproc=2).wait(timeout=300) == 0
+    assert run.read_status().state == "completed", run.log_path.read_text()[-3000:]
+    from transformers import AutoModelForCausalLM
+
+    merged = AutoModelForCausalLM.from_pretrained(run.output_dir)
+    assert (
+        merged.num_parameters() == AutoModelForCausalLM.from_pretrained(tiny_model).num_parameters()
+    )

@@ -77,6 +77,7 @@ class RunConfig:
     logging_steps: int = 1
     trust_remote_code: bool = False
     gpus: list[str] = field(default_factory=list)  # indices or UUIDs; empty: the freest
+    fsdp: bool = False  # full fine-tuning on several processes: shard instead of replicate
     lora: LoraSettings = field(default_factory=LoraSettings)
     qlora: QloraSettings = field(default_factory=QloraSettings)
 
@@ -147,6 +148,8 @@ class RunConfig:
                 p.append(f"{key} must not be negative (it is {value}).")
         if isinstance(self.lora.targets, list) and not self.lora.targets:
             p.append("lora.targets is an empty list; use `all-linear` or name modules like q_proj.")
+        if self.fsdp and self.method != "full":
+            p.append("fsdp shards full fine-tuning only; LoRA and QLoRA runs use plain DDP.")
         if self.method == "qlora" and self.precision == "fp32":
             p.append(
                 "QLoRA computes in 16-bit; precision fp32 defeats it. "

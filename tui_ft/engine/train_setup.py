@@ -173,7 +173,12 @@ def sft_args(
         packing_strategy="bfd",
         max_length=config.max_length if config.packing else None,
         use_liger_kernel=cuda and importlib.util.find_spec("liger_kernel") is not None,
+        # Without use_cpu, accelerate does not see a CPU torchrun as distributed (no DDP).
+        use_cpu=not cuda,
         ddp_backend="gloo" if prepared.world_size > 1 and not cuda else None,
+        # Shards weights, gradients and optimizer states across processes, one decoder
+        # block at a time (the model's own _no_split_modules).
+        fsdp="full_shard auto_wrap" if config.fsdp and prepared.world_size > 1 else "",
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
