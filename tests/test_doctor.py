@@ -19,6 +19,7 @@ from rich.console import Console
 
 from tests.fake_nvml import nvml_starts
 from tui_ft.commands import doctor
+from tui_ft.core import versions
 from tui_ft.core.hardware import (
     FAKE_GPU_ENV,
     GpuInfo,
@@ -112,7 +113,7 @@ def test_doctor_on_the_fake_backend_matches_its_snapshot():
 def masked(output: str) -> str:
     """The report without what changes between machines: disk, Python, library versions, and
     the warnings that follow from those versions (they come last)."""
-    volatile = {"Disk free", "Python", "Platform", "tui-ft", *doctor.LIBRARIES}
+    volatile = {"Disk free", "Python", "Platform", "tui-ft", *versions.LIBRARIES}
     lines = []
     for line in output.splitlines():
         if line.startswith("! "):
@@ -136,7 +137,7 @@ def test_doctor_json_on_the_fake_backend_has_every_field():
     assert second["processes"] == [
         {"pid": 48213, "used_memory": 40 * GIB, "name": "python3", "user": "alice"}
     ]
-    assert set(report["libraries"]) == set(doctor.LIBRARIES)
+    assert set(report["libraries"]) == set(versions.LIBRARIES)
     assert report["disk"]["free"] > 0
 
 
@@ -199,7 +200,7 @@ def test_a_cpu_build_of_torch_next_to_a_gpu_is_a_warning():
 
 
 def test_missing_libraries_say_not_installed(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(doctor, "LIBRARIES", ("torch", "surely-not-a-real-package-xyz"))
+    monkeypatch.setattr(versions, "LIBRARIES", ("torch", "surely-not-a-real-package-xyz"))
     monkeypatch.setenv(FAKE_GPU_ENV, str(FIXTURE))
     report = doctor.gather()
     assert report.libraries["surely-not-a-real-package-xyz"] is None

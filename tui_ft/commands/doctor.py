@@ -12,7 +12,6 @@ import platform
 import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,28 +32,8 @@ from tui_ft.core.hardware import (
 )
 from tui_ft.core.paths import runs_home
 from tui_ft.core.units import format_bytes
+from tui_ft.core.versions import library_versions
 
-# Distribution names, as pip knows them.
-LIBRARIES = (
-    "torch",
-    "transformers",
-    "peft",
-    "trl",
-    "accelerate",
-    "datasets",
-    "bitsandbytes",
-    "safetensors",
-    "tokenizers",
-    "huggingface-hub",
-    "gguf",
-    "textual",
-    "textual-plotext",
-    "plotext",
-    "rich",
-    "psutil",
-    "nvidia-ml-py",
-    "pyyaml",
-)
 NOT_INSTALLED = "not installed"
 GIB = 1024**3
 
@@ -91,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 def gather() -> Report:
     hardware = probe()
     home = runs_home().absolute()
-    libraries = {name: installed_version(name) for name in LIBRARIES}
+    libraries = library_versions()
     return Report(
         tui_ft=__version__,
         hardware=hardware,
@@ -103,13 +82,6 @@ def gather() -> Report:
         libraries=libraries,
         warnings=tuple(warnings_for(hardware, libraries)),
     )
-
-
-def installed_version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def disk_under(path: Path) -> Disk | None:

@@ -6,26 +6,16 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from importlib import metadata
 from typing import Any
 
+from tui_ft import __version__
 from tui_ft.core.batching import describe, uses_padding_free
 from tui_ft.core.errors import UserError
 from tui_ft.core.estimate import EstimateOptions, estimate_training, target_from_snapshot
 from tui_ft.core.hardware import HardwareSnapshot
 from tui_ft.core.model_info import read_model_info
 from tui_ft.core.rundir import RunDir
-
-LIBRARIES = (
-    "tui-ft",
-    "torch",
-    "transformers",
-    "peft",
-    "trl",
-    "accelerate",
-    "datasets",
-    "bitsandbytes",
-)
+from tui_ft.core.versions import library_versions
 
 
 def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
@@ -38,7 +28,7 @@ def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> d
         "world_size": prepared.world_size,
         "dataset": prepared.data.summary,
         "probe_prompts": prepared.data.probe_prompts,
-        "versions": versions(),
+        "versions": {"tui-ft": __version__, **library_versions()},
         "python": platform.python_version(),
         "hardware": hardware_summary(snapshot),
         "batching": describe(prepared.config),
@@ -64,16 +54,6 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any
         "fits": result.fits,
         "terms": {t.key: t.bytes for t in result.terms},
     }
-
-
-def versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
 
 
 def hardware_summary(snapshot: HardwareSnapshot) -> dict[str, Any]:
