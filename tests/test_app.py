@@ -11,6 +11,6 @@ async def test_welcome_screen_names_what_works_and_q_quits() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         welcome = app.query_one("#welcome", Markdown)
-        assert "tui-ft data inspect demo" in welcome.source
+        assert "tui-ft train run.yaml" in welcome.source
         await pilot.press("q")
     assert app.return_code == 0

@@ -15,14 +15,15 @@ WELCOME = f"""\
 
 Fine-tune language models from the terminal.
 
-The guided wizard (model → method → dataset → settings → train → chat A/B) is being built.
-What works today, from a shell:
+The guided wizard (model → method → dataset → settings → train → chat A/B) is being
+built. Until then, from a shell:
 
-| command | what it does |
-|---|---|
-| `tui-ft data inspect demo` | format, token lengths and a rendered example of the demo dataset |
-| `tui-ft data inspect FILE --model MODEL` | the same for your own data and model |
-| `tui-ft demo prepare` | convert the built-in demo model into a fast-loading cache |
+- `tui-ft data inspect demo` — format, token lengths and a rendered example of a dataset
+- `tui-ft estimate --model demo --method lora` — will it fit in memory, and what would
+- `tui-ft train run.yaml` — train (a `run.yaml` with `model: demo` and `dataset: demo`
+  teaches the demo model a new name on the CPU in minutes)
+- `tui-ft runs`, `tui-ft stop NAME`, `tui-ft resume NAME` — follow and control runs
+- `tui-ft doctor` — GPUs, drivers and library versions
 
 Press **q** to quit.
 """
