@@ -10,9 +10,11 @@ import sys
 import pytest
 
 import tui_ft.core
+import tui_ft.ui
 
 HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "accelerate")
 CORE_MODULES = sorted(f"tui_ft.core.{m.name}" for m in pkgutil.iter_modules(tui_ft.core.__path__))
+UI_MODULES = sorted(m.name for m in pkgutil.walk_packages(tui_ft.ui.__path__, "tui_ft.ui."))
 
 
 def loaded_after(code: str) -> set[str]:
@@ -35,8 +37,14 @@ def test_core_module_imports_no_heavy_library_nor_textual(module: str) -> None:
     assert not loaded & {*HEAVY, "textual"}
 
 
-def test_cli_and_ui_modules_import_no_heavy_library() -> None:
-    loaded = loaded_after("import tui_ft.cli, tui_ft.ui.app")
+def test_ui_modules_are_all_found() -> None:
+    for module in ("tui_ft.ui.app", "tui_ft.ui.screens.monitor", "tui_ft.ui.widgets.metric_chart"):
+        assert module in UI_MODULES
+
+
+def test_cli_and_every_ui_module_import_no_heavy_library() -> None:
+    """The whole UI process at once: the app, every screen and widget, in one interpreter."""
+    loaded = loaded_after(f"import tui_ft.cli, {', '.join(UI_MODULES)}")
     assert not loaded & set(HEAVY)
 
 

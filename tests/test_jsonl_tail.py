@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from tui_ft.core.jsonl_tail import JsonlTail, read_jsonl, read_jsonl_tail
+from tui_ft.core.jsonl_tail import JsonlTail, TextTail, read_jsonl, read_jsonl_tail
 
 
 def line(record: dict) -> bytes:
@@ -128,3 +128,32 @@ def test_read_jsonl_tail_reads_only_the_end(tmp_path: Path) -> None:
     append(path, b'{"step": 5000, "lo')
     assert read_jsonl_tail(path, max_bytes=200)[-1]["step"] == 4999
     assert read_jsonl_tail(tmp_path / "missing.jsonl") == []
+
+
+# --- TextTail: train.log ------------------------------------------------------------------
+
+
+def test_text_tail_starts_near_the_end_at_a_line_boundary(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    append(path, b"".join(f"line {i}\n".encode() for i in range(1000)))
+    tail = TextTail(path, start_bytes=100)
+    lines = tail.read_new()
+    assert lines[-1] == "line 999"
+    assert all(line.startswith("line ") for line in lines)  # no cut first line
+    assert len(lines) < 20
+    append(path, b"next\npartial")
+    assert tail.read_new() == ["next"]
+    append(path, b" line\n")
+    assert tail.read_new() == ["partial line"]
+
+
+def test_text_tail_keeps_a_progress_bar_last_state_and_bad_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    append(path, b"10%\r50%\r100%\n\xff broken utf-8\n\n")
+    assert TextTail(path).read_new() == ["100%", "\ufffd broken utf-8", ""]
+
+
+def test_text_tail_of_a_small_file_reads_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    append(path, b"a\nb\n")
+    assert TextTail(path).read_new() == ["a", "b"]

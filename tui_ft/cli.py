@@ -11,14 +11,15 @@ import sys
 from collections.abc import Sequence
 
 from tui_ft import __version__
+from tui_ft.core.chat_protocol import EVAL_MAX_NEW_TOKENS, PLACEMENTS, SamplingSettings
 from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS
 from tui_ft.core.errors import UserError
+from tui_ft.core.export_formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
 from tui_ft.core.export_formats import FORMATS as EXPORT_FORMATS
+from tui_ft.core.export_formats import QUANTS as EXPORT_QUANTS
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
-NOT_BUILT = {
-    "chat": "the A/B chat",
-}
+NOT_BUILT: dict[str, str] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tui-ft {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--theme", metavar="NAME", help="the app's theme: dark (default), light, high-contrast"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser(
@@ -90,7 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpu-memory", type=float, metavar="GIB", help="estimate for a GPU with this much memory"
     )
     estimate.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("chat", help="chat with a base and a tuned model side by side")
+    chat = sub.add_parser(
+        "chat",
+        help="chat with a base and a tuned model side by side",
+        description="Base and tuned answer the same prompt (--prompt), or a quick eval's prompts "
+        "(--eval), with the same template, system prompt, sampling and seed.",
+    )
+    chat.add_argument(
+        "run", nargs="?", metavar="RUN", help="run name (see `tui-ft runs`) or folder"
+    )
+    chat.add_argument("--model", help="a base model alone (`demo`, a folder, an HF id), no run")
+    chat_what = chat.add_mutually_exclusive_group()
+    chat_what.add_argument("--prompt", help="ask both sides once and print the two answers")
+    chat_what.add_argument(
+        "--eval",
+        metavar="FILE|heldout|validation",
+        help="quick eval: the run's held-out prompts, its validation split, or a file (.txt one "
+        "prompt a line, .jsonl with `prompt`), greedy; saved in RUN/evals/",
+    )
+    chat.add_argument("--json", action="store_true", help="machine-readable output")
+    chat.add_argument("--temperature", type=float, default=SamplingSettings.temperature)
+    chat.add_argument("--top-p", type=float, default=SamplingSettings.top_p)
+    chat.add_argument(
+        "--max-new-tokens",
+        type=int,
+        metavar="N",
+        help=f"answer length limit (default {SamplingSettings.max_new_tokens}; "
+        f"{EVAL_MAX_NEW_TOKENS} with --eval)",
+    )
+    chat.add_argument(
+        "--repetition-penalty", type=float, default=SamplingSettings.repetition_penalty
+    )
+    chat.add_argument("--greedy", action="store_true", help="always take the likeliest token")
+    chat.add_argument("--seed", type=int, help="random seed (default: a new one, reported)")
+    chat.add_argument("--system-prompt", help="system prompt (default: the run's own)")
+    chat.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    chat.add_argument(
+        "--placement",
+        default="auto",
+        choices=PLACEMENTS,
+        help="full fine-tunes: both models on the device (together), one at a time "
+        "(sequential), or the base on the CPU (base-cpu)",
+    )
     runs = sub.add_parser("runs", help="list runs: state, progress, loss, age")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
     stop = sub.add_parser("stop", help="stop a running training (it saves a checkpoint first)")
@@ -104,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export = sub.add_parser(
         "export",
-        help="export a finished run's model (merged standalone model)",
+        help="export a finished run's model (merged model, GGUF or Ollama)",
         description="Write a finished run's model in a form other tools load, then check that "
         "it answers the run's probe prompts like the run's model did. Exits 1 when it does not.",
     )
@@ -117,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
             f"{f.name}: {f.description}{'' if f.built else ' (not built yet)'}"
             for f in EXPORT_FORMATS.values()
         ),
+    )
+    export.add_argument(
+        "--quant",
+        choices=EXPORT_QUANTS,
+        help=f"GGUF weight type for gguf and ollama (default {DEFAULT_EXPORT_QUANT}); "
+        + "; ".join(f"{name}: {what}" for name, what in EXPORT_QUANTS.items()),
     )
     export.add_argument("--out", metavar="DIR", help="where to write (default: RUN/export/FORMAT)")
     export.add_argument("--json", action="store_true", help="print the check report as JSON")
@@ -187,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
-        return importlib.import_module("tui_ft.ui.app").run()
+        return importlib.import_module("tui_ft.ui.app").run(theme=args.theme)
     if args.command in NOT_BUILT:
         raise UserError(
             f"`tui-ft {args.command}` is not available yet: {NOT_BUILT[args.command]} "

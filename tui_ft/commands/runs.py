@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -15,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ft.core.paths import runs_home
+from tui_ft.core.run_text import NONE, loss_text, progress_text, short_model
 from tui_ft.core.rundir import RunDir, RunSummary, format_age, last_loss, list_runs
 
 # Colour only underlines the word: the state is always written out.
@@ -29,7 +29,6 @@ STATE_STYLES = {
     "failed": "bold red",
     "crashed": "bold red",
 }
-NONE = "—"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,26 +105,3 @@ def footnotes(runs: list[RunSummary]) -> list[Text]:
         if summary.note:
             lines.append(Text.assemble((summary.name, "bold"), (f": {summary.note}", "yellow")))
     return [Text(""), *lines] if lines else []
-
-
-def progress_text(summary: RunSummary) -> str:
-    status = summary.status
-    if summary.progress is not None:
-        total = f"{status.step}/{status.max_steps} " if status.max_steps else ""
-        return f"{total}({summary.progress:.0%})" if total else f"{summary.progress:.0%}"
-    if status.step:
-        return f"step {status.step}"
-    return NONE
-
-
-def loss_text(loss: float | None) -> str:
-    if loss is None:
-        return NONE
-    return f"{loss:.4f}" if math.isfinite(loss) else str(loss)
-
-
-def short_model(model: str) -> str:
-    """A local path shows as its last part; `org/name` ids and `demo` as typed."""
-    if model.startswith(("/", "~", ".")):
-        return Path(model).name or model
-    return model

@@ -16,7 +16,7 @@ from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.jsonl_tail import JsonlTail
 from tui_ft.core.launch import multi_node_command, prepare_run, start_trainer
 from tui_ft.core.rundir import RunDir, Status
-from tui_ft.core.units import format_bytes
+from tui_ft.core.units import format_bytes, format_duration
 
 POLL_S = 0.5
 
@@ -87,7 +87,7 @@ def _print_progress(
     if tokens_per_s:
         parts.append(f"{tokens_per_s:,.0f} tok/s")
     if s.eta_s is not None:
-        parts.append(f"ETA {_duration(s.eta_s)}")
+        parts.append(f"ETA {format_duration(s.eta_s)}")
     line = " · ".join(parts)
     if line != shown:
         sys.stderr.write(f"\r{line[:120]:<120}" if sys.stderr.isatty() else f"{line}\n")
@@ -125,17 +125,9 @@ def _preflight(config: RunConfig, as_json: bool) -> int:
     print(f"pre-flight: 2 steps on the longest rows ({result['longest_row_tokens']} tokens)")
     print(f"  peak {where}: {format_bytes(peak)}")
     print(f"  step time: {result['step_time_s']:.2f} s")
+    estimate, upper = result["run_time_estimate_s"], result["run_time_upper_s"]
     print(
         f"  whole run ({result['planned_steps']} steps): about "
-        f"{_duration(result['run_time_estimate_s'])}, at most {_duration(result['run_time_upper_s'])}"
+        f"{format_duration(estimate)}, at most {format_duration(upper)}"
     )
     return 0
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

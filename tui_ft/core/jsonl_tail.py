@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 TAIL_BYTES = 64 * 1024
 
+T = TypeVar("T")
 
-class JsonlTail:
-    """Each `read_new()` returns the records appended since the previous call."""
+
+class _LineTail(Generic[T]):
+    """Complete lines appended since the previous `read_new()`, each parsed by `_parse`."""
 
     def __init__(self, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.path = Path(path)
@@ -28,7 +30,7 @@ class JsonlTail:
         # Inside an overlong line: its bytes are dropped up to the next newline.
         self._skipping = False
 
-    def read_new(self) -> list[dict[str, Any]]:
+    def read_new(self) -> list[T]:
         try:
             handle = self.path.open("rb")
         except OSError:  # not written yet, or removed while being replaced
@@ -43,8 +45,12 @@ class JsonlTail:
         file_id = (info.st_dev, info.st_ino)
         if file_id != self._file_id or info.st_size < self.offset or self._mid_line(handle):
             self._file_id = file_id
-            self.offset = 0
-            self._skipping = False
+            self._start(info.st_size)
+
+    def _start(self, size: int) -> None:
+        """Where reading a new (or replaced) file begins: its first byte."""
+        self.offset = 0
+        self._skipping = False
 
     def _mid_line(self, handle: BinaryIO) -> bool:
         """A file truncated and refilled past our offset between two polls keeps its size
@@ -54,8 +60,8 @@ class JsonlTail:
         handle.seek(self.offset - 1)
         return handle.read(1) != b"\n"
 
-    def _read_lines(self, handle: BinaryIO) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def _read_lines(self, handle: BinaryIO) -> list[T]:
+        records: list[T] = []
         while line := handle.readline(self.max_line_bytes + 1):
             complete = line.endswith(b"\n")
             if not complete and len(line) <= self.max_line_bytes and not self._skipping:
@@ -70,14 +76,48 @@ class JsonlTail:
                 self._add(records, line)
         return records
 
-    def _add(self, records: list[dict[str, Any]], line: bytes) -> None:
+    def _add(self, records: list[T], line: bytes) -> None:
         if not line.strip():
             return
-        record = parse_record(line)
+        record = self._parse(line)
         if record is None:
             self.bad_lines += 1
         else:
             records.append(record)
+
+    def _parse(self, line: bytes) -> T | None:
+        raise NotImplementedError
+
+
+class JsonlTail(_LineTail[dict[str, Any]]):
+    """Each `read_new()` returns the JSON objects appended since the previous call."""
+
+    def _parse(self, line: bytes) -> dict[str, Any] | None:
+        return parse_record(line)
+
+
+class TextTail(_LineTail[str]):
+    """The lines of a log another process appends to. The first read starts `start_bytes`
+    before the end (a long run's log can be large), at the next line boundary."""
+
+    def __init__(
+        self,
+        path: Path,
+        start_bytes: int = TAIL_BYTES,
+        max_line_bytes: int = TAIL_BYTES,
+    ) -> None:
+        super().__init__(path, max_line_bytes)
+        self.start_bytes = start_bytes
+
+    def _start(self, size: int) -> None:
+        self.offset = max(0, size - self.start_bytes)
+        # Most likely mid-line: drop up to the next newline, as for an overlong line.
+        self._skipping = self.offset > 0
+
+    def _add(self, records: list[str], line: bytes) -> None:
+        # A progress bar redraws its line with carriage returns: only its last state matters.
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n").rpartition("\r")[2]
+        records.append(text)
 
 
 def parse_record(line: bytes) -> dict[str, Any] | None:

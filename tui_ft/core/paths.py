@@ -35,6 +35,11 @@ def cache_dir() -> Path:
     return _xdg("XDG_CACHE_HOME", ".cache") / "tui-ft"
 
 
+def config_dir() -> Path:
+    """`$XDG_CONFIG_HOME/tui-ft`: what a person sets up by hand (their own themes)."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "tui-ft"
+
+
 def themes_dir() -> Path:
     """Themes ship inside the wheel as tui_ft/themes; an editable checkout keeps them at top level."""
     packaged = PACKAGE_DIR / "themes"

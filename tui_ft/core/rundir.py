@@ -344,16 +344,20 @@ class RunDir:
 
     def last_good_checkpoint(self) -> Path | None:
         """The newest checkpoint-N whose save finished (it holds COMPLETE_MARKER)."""
+        complete = self.complete_checkpoints()
+        return complete[max(complete)] if complete else None
+
+    def complete_checkpoints(self) -> dict[int, Path]:
+        """Every checkpoint-N whose save finished, by step N."""
         try:
             entries = list(self.checkpoints_dir.iterdir())
         except OSError:
-            return None
-        complete = [
-            (int(match[1]), entry)
+            return {}
+        return {
+            int(match[1]): entry
             for entry in entries
             if (match := _CHECKPOINT.fullmatch(entry.name)) and (entry / COMPLETE_MARKER).is_file()
-        ]
-        return max(complete)[1] if complete else None
+        }
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -399,17 +403,26 @@ def _created_after(pid: int, moment: float) -> bool:
 # --- the list of runs --------------------------------------------------------------------------
 
 
-def list_runs(home: Path | None = None) -> list[RunSummary]:
+def list_runs(home: Path | None = None, now: float | None = None) -> list[RunSummary]:
     """Every run under the runs home: active first, then the most recently updated. A broken
     run is listed with a note, never raised."""
+    now = time.time() if now is None else now
+    summaries = [summarize(run, now) for run in _run_dirs(home)]
+    return sorted(summaries, key=lambda s: (not s.status.active, s.age_s, s.name))
+
+
+def has_runs(home: Path | None = None) -> bool:
+    """Whether the runs home holds any run, without reading one: the app's first question."""
+    return next(_run_dirs(home), None) is not None
+
+
+def _run_dirs(home: Path | None) -> Iterator[RunDir]:
     base = home or paths.runs_home()
     try:
         entries = sorted(base.iterdir())
     except OSError:  # no runs home yet, or an unreadable one
-        return []
-    now = time.time()
-    summaries = [summarize(RunDir(entry), now) for entry in entries if _is_run_dir(entry)]
-    return sorted(summaries, key=lambda s: (not s.status.active, s.age_s, s.name))
+        return
+    yield from (RunDir(entry) for entry in entries if _is_run_dir(entry))
 
 
 def summarize(run: RunDir, now: float | None = None) -> RunSummary:
@@ -434,13 +447,14 @@ def summarize(run: RunDir, now: float | None = None) -> RunSummary:
 def last_loss(run: RunDir) -> float | None:
     """The latest training loss, reading only the end of metrics.jsonl."""
     for record in reversed(read_jsonl_tail(run.metrics_path)):
-        if (loss := _as_loss(record.get("loss"))) is not None:
+        if (loss := as_number(record.get("loss"))) is not None:
             return loss
     return None
 
 
-def _as_loss(value: Any) -> float | None:
-    """A number; a diverged loss (NaN, or the string "nan" the trainer writes) stays NaN."""
+def as_number(value: Any) -> float | None:
+    """A metric as a float; a diverged one (NaN, or the string "nan" the trainer writes) stays
+    NaN, and anything else that is not a number is None."""
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -1,4 +1,5 @@
-"""Numbers for people: parameter counts ('135M'), byte sizes ('79.6 GiB'), context lengths ('8k').
+"""Numbers for people: parameter counts ('135M'), byte sizes ('79.6 GiB'), context lengths ('8k'),
+durations ('3m05s').
 
 Shared by the model info line and the UI's model lists.
 """
@@ -30,3 +31,13 @@ def format_bytes(value: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+def format_duration(seconds: float) -> str:
+    """42 -> '42s', 185 -> '3m05s', 7380 -> '2h03m': an ETA or a run time."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -1,49 +1,223 @@
-"""The Textual app. Until the wizard lands (the TUI issue) it opens a welcome screen that says
-what works today, so the quickstart's first command ends somewhere honest."""
+"""The Textual app: wiring only. Screens live in tui_ft.ui.screens, one per file; what they act
+on (runs home, GPU backend, launcher, clock) is injected through `make_app`, so tests run the
+real app against fakes."""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Center, VerticalScroll
-from textual.widgets import Footer, Header, Markdown
+from textual.message import Message
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui_ft import __version__
+from tui_ft.core import paths
+from tui_ft.core.errors import UserError
+from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
+from tui_ft.core.run_control import Launcher, ProcessLauncher
+from tui_ft.core.rundir import RunDir, has_runs
+from tui_ft.ui.keymap import load_keymap
+from tui_ft.ui.screens.base import TuiFtScreen
+from tui_ft.ui.screens.error import ErrorScreen
+from tui_ft.ui.screens.help import HelpScreen
+from tui_ft.ui.screens.runs import RunsScreen
+from tui_ft.ui.screens.start import StartScreen
+from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
 
-WELCOME = f"""\
-# tui-ft {__version__}
+HARDWARE_POLL_S = 1.5
 
-Fine-tune language models from the terminal.
 
-The guided wizard (model → method → dataset → settings → train → chat A/B) is being
-built. Until then, from a shell:
+@dataclass(frozen=True)
+class HardwareState:
+    snapshot: HardwareSnapshot | None = None  # None until the first poll answered
+    error: str = ""  # why the GPUs could not be read (a broken fake GPU file, say)
 
-- `tui-ft data inspect demo` — format, token lengths and a rendered example of a dataset
-- `tui-ft estimate --model demo --method lora` — will it fit in memory, and what would
-- `tui-ft train run.yaml` — train (a `run.yaml` with `model: demo` and `dataset: demo`
-  teaches the demo model a new name on the CPU in minutes)
-- `tui-ft runs`, `tui-ft stop NAME`, `tui-ft resume NAME` — follow and control runs
-- `tui-ft doctor` — GPUs, drivers and library versions
 
-Press **q** to quit.
-"""
+class HardwareUpdated(Message):
+    def __init__(self, state: HardwareState) -> None:
+        super().__init__()
+        self.state = state
 
 
 class TuiFtApp(App[None]):
     TITLE = "tui-ft"
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="Help for this screen"),
+        # Hidden: the footer shows the palette key on its own, at its right end.
+        Binding(
+            "ctrl+p", "command_palette", "Commands", id="app.palette", show=False, priority=True
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave tui-ft; runs keep going"),
+        Binding("escape", "back", "Back", id="app.back", show=False),
+    ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(), Center():
-            yield Markdown(WELCOME, id="welcome")
-        yield Footer()
+    def __init__(
+        self,
+        *,
+        runs_home: Path,
+        hardware_backend: HardwareBackend | None,
+        launcher: Launcher,
+        themes: ThemeSet,
+        theme: str,
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__()
+        self.runs_home = runs_home
+        self.launcher = launcher
+        self.clock = clock
+        self.hardware = HardwareState()
+        self.hardware_signal: Signal[HardwareState] = Signal(self, "hardware")
+        self._backend = hardware_backend
+        self._stop_polling = threading.Event()
+        self._theme_problems = themes.problems
+        # Training runs for hours over SSH: no animation to repaint, no motion to distract.
+        self.animation_level = "none"
+        self._use_themes(themes, theme)
+        self._keymap_problem = self._use_keymap()
+
+    def _use_themes(self, themes: ThemeSet, theme: str) -> None:
+        # Only our themes: each defines the domain colours our stylesheets and charts use.
+        for name in list(self.available_themes):
+            self.unregister_theme(name)
+        for item in themes.themes.values():
+            self.register_theme(item)
+        self.theme = theme
+
+    def _use_keymap(self) -> str:
+        keymap, problem = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        return problem
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DOMAIN_DEFAULTS)
+
+    def get_default_screen(self) -> Screen[None]:
+        if has_runs(self.runs_home):
+            return RunsScreen(self.runs_home, self.launcher, self.clock)
+        return StartScreen(self.runs_home)
+
+    def on_mount(self) -> None:
+        for problem in [*self._theme_problems, self._keymap_problem]:
+            if problem:
+                self.notify(problem, title="Skipped", severity="warning", timeout=12)
+        self.poll_hardware()
+
+    def on_unmount(self) -> None:
+        self._stop_polling.set()
+
+    # --- hardware -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="hardware", exit_on_error=False)
+    def poll_hardware(self) -> None:
+        """One long-lived backend (NVML initialised once), polled until the app ends."""
+        worker = get_current_worker()
+        backend = self._backend or default_backend()
+        try:
+            while not worker.is_cancelled:
+                self.post_message(HardwareUpdated(_read(backend)))
+                if self._stop_polling.wait(HARDWARE_POLL_S):
+                    break
+        finally:
+            if self._backend is None:
+                backend.close()
+
+    def on_hardware_updated(self, message: HardwareUpdated) -> None:
+        if message.state != self.hardware:
+            self.hardware = message.state
+            self.hardware_signal.publish(message.state)
+
+    # --- navigation -----------------------------------------------------------------------
+
+    def action_runs(self) -> None:
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
+
+    def open_monitor(self, run: RunDir) -> None:
+        # Imported here: the charting library loads only once a run is opened.
+        from tui_ft.ui.screens.monitor import MonitorScreen
+
+        self.push_screen(MonitorScreen(run, self.launcher, self.clock))
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 1:  # the first screen has nowhere to go back to
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        if isinstance(screen, TuiFtScreen):
+            yield from screen.palette_commands()
+        for name in sorted(self.available_themes):
+            yield SystemCommand(
+                f"Theme: {name}", f"Switch to the {name} theme", partial(self._set_theme, name)
+            )
+        yield from super().get_system_commands(screen)
+
+    def _set_theme(self, name: str) -> None:
+        self.theme = name
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    def report_error(self, error: BaseException) -> None:
+        """A UserError is a sentence with a next step: a notification says it. Anything else
+        is a bug: a modal shows it with a key to copy it for a report."""
+        if isinstance(error, UserError):
+            text = f"{error.message}\n{error.hint}" if error.hint else error.message
+            self.notify(text, severity="error", timeout=12, markup=False)
+        else:
+            self.push_screen(ErrorScreen(error))
 
 
-def make_app() -> TuiFtApp:
-    return TuiFtApp()
+def _read(backend: HardwareBackend) -> HardwareState:
+    try:
+        return HardwareState(snapshot=probe(backend))
+    except UserError as err:  # a fake GPU file gone bad: say so, keep polling
+        return HardwareState(error=err.message)
 
 
-def run() -> int:
-    make_app().run()
+def make_app(
+    *,
+    runs_home: Path | None = None,
+    hardware_backend: HardwareBackend | None = None,
+    launcher: Launcher | None = None,
+    theme: str | None = None,
+    clock: Callable[[], float] | None = None,
+) -> TuiFtApp:
+    """The app for the CLI (no arguments) and for tests (fakes for each part)."""
+    themes = load_all()
+    name = theme or DEFAULT_THEME
+    if name not in themes.themes:
+        known = ", ".join(sorted(themes.themes)) or "none"
+        raise UserError(
+            f"there is no theme named {name!r}.",
+            f"Themes: {known}. Your own go in {paths.config_dir() / 'themes'}.",
+        )
+    return TuiFtApp(
+        runs_home=runs_home or paths.runs_home(),
+        hardware_backend=hardware_backend,
+        launcher=launcher or ProcessLauncher(),
+        themes=themes,
+        theme=name,
+        clock=clock or time.time,
+    )
+
+
+def run(theme: str | None = None) -> int:
+    make_app(theme=theme).run()
     return 0
