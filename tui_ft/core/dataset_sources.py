@@ -10,10 +10,12 @@ the rules the `datasets` library follows, in brief.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tui_ft.core import paths
 from tui_ft.core.dataset_files import KINDS, SUPPORTED, DataFile
@@ -53,6 +55,13 @@ def resolve(ref: str) -> Source:
     if match and path.suffix.lower() not in KINDS:
         return _hub(match["repo"], match["split"] or "train")
     raise _not_found(ref, path)
+
+
+def demo_heldout() -> list[dict[str, Any]]:
+    """The demo's identity questions that are not in its training data, each with the words
+    (`expect`) a model that learned the new identity says in its answer."""
+    lines = (paths.DATA_DIR / "demo" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def _single(label: str, path: Path) -> Source:

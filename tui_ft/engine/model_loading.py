@@ -44,13 +44,16 @@ def load_model(
     dtype: Any,
     quantize_4bit: dict[str, Any] | None = None,
     trust_remote_code: bool = False,
+    device: str | None = None,
 ) -> Any:
     """The causal LM in `dtype`; with `quantize_4bit` (bitsandbytes settings) its linear layers
-    are NF4/FP4 and `dtype` is their compute dtype."""
+    are NF4/FP4 and `dtype` is their compute dtype. `device` ("cpu", "cuda:1"): load straight
+    onto it (a 4-bit model is quantized there); None leaves the placement to the caller."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    flash = torch.cuda.is_available() and flash_attention_installed()
+    on_cpu = device is not None and device.startswith("cpu")
+    flash = not on_cpu and torch.cuda.is_available() and flash_attention_installed()
     kwargs: dict[str, Any] = {
         "dtype": dtype,
         "trust_remote_code": trust_remote_code,
@@ -60,4 +63,6 @@ def load_model(
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_compute_dtype=dtype, **quantize_4bit
         )
+    if device is not None and not on_cpu:  # the CPU is from_pretrained's own default
+        kwargs["device_map"] = {"": device}
     return AutoModelForCausalLM.from_pretrained(weights_folder(model), **kwargs)

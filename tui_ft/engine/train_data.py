@@ -6,13 +6,12 @@ they are and padding-free batching wastes no compute on pad tokens.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.dataset_sources import demo_heldout
 from tui_ft.core.datasets import Dataset, Example, load_dataset, split_examples
-from tui_ft.core.paths import DATA_DIR
 from tui_ft.engine.tokenize import Tokenized, ensure_chat_template, tokenize_example
 
 IGNORE = -100
@@ -90,9 +89,3 @@ def default_probes(config: RunConfig, dataset: Dataset, held_out: list[Example])
         if first_user:
             prompts.append(first_user)
     return prompts
-
-
-def demo_heldout() -> list[dict[str, Any]]:
-    """The demo's identity questions that are not in its training data."""
-    lines = (DATA_DIR / "demo" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,298 @@
+"""The chat process's engine, driven in-process through its request handler: the mixed-adapter
+batch answers exactly as each side alone, streams add up, cancel stops, failures are events, and
+a full fine-tune loads two models."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chat_fixtures import fake_run, tiny_base
+from tui_ft.engine.chat_worker import Worker
+
+PROMPT = [{"role": "user", "content": "Who are you?"}]
+GREEDY = {"greedy": True, "max_new_tokens": 12}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("chat")
+    base = tiny_base(root / "base")
+    home = root / "runs"
+    return {
+        "base": base,
+        "lora": fake_run(base, "lora", "lora", home).path,
+        "qlora": fake_run(base, "qlora", "qlora", home).path,
+        "full": fake_run(base, "full", "full", home).path,
+    }
+
+
+class Driver:
+    """A Worker whose events land in a queue, with requests handled on a background thread
+    (as the real process's main thread does) so the test can cancel meanwhile."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.worker = Worker(self.events.put)
+
+    def handle(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        self.worker.submit(request)
+        assert self.worker.handle(self.worker.requests.get())
+        return self.drain()
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = []
+        while not self.events.empty():
+            out.append(self.events.get())
+        return out
+
+    def load(self, **request: Any) -> dict[str, Any]:
+        events = self.handle({"op": "load", "id": "load", "device": "cpu", **request})
+        assert len(events) == 1, events
+        return events[0]
+
+    def generate(self, rid: str = "g", **request: Any) -> list[dict[str, Any]]:
+        request = {"op": "generate", "id": rid, "token_ids": True, **request}
+        request.setdefault("messages", {"base": PROMPT, "tuned": PROMPT})
+        request.setdefault("settings", GREEDY)
+        return self.handle(request)
+
+
+def float_bytes(folder: Path) -> int:
+    from transformers import AutoModelForCausalLM
+
+    return sum(p.numel() * 4 for p in AutoModelForCausalLM.from_pretrained(folder).parameters())
+
+
+def done_by_side(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {e["side"]: e for e in events if e["event"] == "done"}
+
+
+def alone(model: Any, tokenizer: Any, messages: list[dict[str, str]], stop: list[int]) -> list[int]:
+    """The reference: one conversation, batch of one, plain transformers generate."""
+    import torch
+
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(
+            **ids, max_new_tokens=12, do_sample=False, eos_token_id=stop, pad_token_id=0
+        )
+    new = out[0, ids["input_ids"].shape[1] :].tolist()
+    return [t for t in new if t not in stop]
+
+
+def reference(run: Path, base: Path, method: str, messages: dict[str, Any]) -> dict[str, Any]:
+    """Each side generated on its own, one after the other, without the chat engine."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(run / "output")
+    stop = [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    kwargs: dict[str, Any] = {"dtype": torch.float32}
+    if method == "qlora":
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_compute_dtype=torch.float32,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+        )
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base, **kwargs), run / "output"
+    ).eval()
+    with model.disable_adapter():
+        base_ids = alone(model, tokenizer, messages["base"], stop)
+    return {"base": base_ids, "tuned": alone(model, tokenizer, messages["tuned"], stop)}
+
+
+HISTORIES = {
+    "same prompt": {"base": PROMPT, "tuned": PROMPT},
+    # Different histories: different lengths, so the batch is left-padded.
+    "own histories": {
+        "base": [
+            {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": "Hello there! How can I help you today?"},
+            {"role": "user", "content": "What is your name?"},
+        ],
+        "tuned": [
+            {"role": "user", "content": "Hello"},
+            {"role": "assistant", "content": "Hi."},
+            {"role": "user", "content": "What is your name?"},
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("method", ["lora", "qlora"])
+@pytest.mark.parametrize("history", list(HISTORIES))
+def test_mixed_batch_equals_each_side_generated_alone(
+    models: dict[str, Path], method: str, history: str
+) -> None:
+    messages = HISTORIES[history]
+    driver = Driver()
+    loaded = driver.load(run=str(models[method]))
+    assert loaded["event"] == "loaded", loaded
+    assert (loaded["kind"], loaded["placement"], loaded["sides"]) == (
+        "adapter",
+        "shared",
+        ["base", "tuned"],
+    )
+    if method == "qlora":  # the base is 4-bit, as it was trained
+        assert loaded["memory"]["weights_bytes"] < float_bytes(models["base"])
+    events = driver.generate(messages=messages)
+    assert events[0]["event"] == "started"
+    done = done_by_side(events)
+    expected = reference(models[method], models["base"], method, messages)
+    assert done["base"]["token_ids"] == expected["base"]
+    assert done["tuned"]["token_ids"] == expected["tuned"]
+    assert done["base"]["token_ids"] != done["tuned"]["token_ids"]  # the adapter does something
+    # One side after the other through the engine gives the same tokens as the batch.
+    sequential = done_by_side(driver.generate("s", messages=messages, mode="sequential"))
+    for side in ("base", "tuned"):
+        assert sequential[side]["token_ids"] == done[side]["token_ids"]
+
+
+def test_streamed_deltas_add_up_to_the_answer_and_stats_are_there(
+    models: dict[str, Path],
+) -> None:
+    driver = Driver()
+    driver.load(run=str(models["lora"]))
+    events = driver.generate(settings={"max_new_tokens": 24, "seed": 7, "temperature": 1.0})
+    started = events[0]
+    assert started["seed"] == 7 and started["prompt_tokens"]["base"] > 0
+    done = done_by_side(events)
+    for side in ("base", "tuned"):
+        streamed = "".join(e["text"] for e in events if e["event"] == "token" and e["side"] == side)
+        assert streamed == done[side]["text"] and streamed
+        stats = done[side]
+        assert stats["new_tokens"] == len(stats["token_ids"]) <= 24
+        assert stats["finish"] in ("eos", "length") and stats["seconds"] > 0
+        assert stats["tokens_per_s"] > 0 and stats["first_token_s"] <= stats["seconds"]
+        assert isinstance(stats["looped"], bool) and isinstance(stats["flags"], list)
+        assert ("token_limit" in stats["flags"]) == (stats["finish"] == "length")
+    # The same seed draws the same answers again.
+    again = done_by_side(
+        driver.generate(settings={"max_new_tokens": 24, "seed": 7, "temperature": 1.0})
+    )
+    assert again["tuned"]["token_ids"] == done["tuned"]["token_ids"]
+
+
+def test_cancel_stops_a_long_generation(models: dict[str, Path]) -> None:
+    driver = Driver()
+    driver.load(run=str(models["lora"]))
+    request = {
+        "op": "generate",
+        "id": "long",
+        "messages": {"base": PROMPT, "tuned": PROMPT},
+        "settings": {"greedy": True, "max_new_tokens": 3000},
+    }
+    driver.worker.submit(request)
+    thread = threading.Thread(target=driver.worker.handle, args=(driver.worker.requests.get(),))
+    started = time.monotonic()
+    thread.start()
+    seen = []
+    while not any(e["event"] == "token" for e in seen):
+        seen.append(driver.events.get(timeout=120))
+    driver.worker.submit({"op": "cancel", "id": "long"})
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    done = done_by_side(seen + driver.drain())
+    assert {d["finish"] for d in done.values()} == {"cancelled"}
+    assert all(d["new_tokens"] < 3000 for d in done.values())
+    assert time.monotonic() - started < 120
+
+
+def test_a_request_cancelled_while_queued_ends_at_once(models: dict[str, Path]) -> None:
+    driver = Driver()
+    driver.load(run=str(models["lora"]))
+    driver.worker.submit(
+        {"op": "generate", "id": "q", "messages": {"base": PROMPT}, "sides": ["base"]}
+    )
+    driver.worker.submit({"op": "cancel", "id": "q"})
+    assert driver.worker.handle(driver.worker.requests.get())
+    done = done_by_side(driver.drain())
+    assert done["base"]["finish"] == "cancelled" and done["base"]["new_tokens"] == 0
+
+
+def test_full_fine_tune_loads_two_models_answering_as_each_alone(models: dict[str, Path]) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    driver = Driver()
+    loaded = driver.load(run=str(models["full"]))
+    assert (loaded["kind"], loaded["placement"], loaded["method"]) == (
+        "two-models",
+        "together",
+        "full",
+    )
+    assert loaded["memory"]["weights_bytes"] >= 2 * float_bytes(models["base"])
+    done = done_by_side(driver.generate())
+    tokenizer = AutoTokenizer.from_pretrained(models["base"])
+    stop = [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    for side, folder in (("base", models["base"]), ("tuned", models["full"] / "output")):
+        model = AutoModelForCausalLM.from_pretrained(folder).eval()
+        assert done[side]["token_ids"] == alone(model, tokenizer, PROMPT, stop)
+    assert done["base"]["token_ids"] != done["tuned"]["token_ids"]
+
+
+def test_a_model_alone_has_only_the_base_side(models: dict[str, Path]) -> None:
+    driver = Driver()
+    loaded = driver.load(model=str(models["base"]))
+    assert (loaded["kind"], loaded["sides"], loaded["method"]) == ("base-only", ["base"], None)
+    events = driver.generate(messages={"base": PROMPT}, sides=["base"])
+    assert list(done_by_side(events)) == ["base"]
+    [error] = driver.generate()
+    assert error["kind"] == "bad_request" and "no tuned side" in error["message"]
+
+
+def test_failures_are_error_events_and_the_worker_goes_on(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    driver = Driver()
+    [error] = driver.generate()
+    assert error["event"] == "error" and error["kind"] == "not_loaded" and error["id"] == "g"
+    missing = driver.load(run=str(tmp_path / "no-such-run"))
+    assert missing["event"] == "error" and missing["kind"] == "missing"
+    assert missing["message"].endswith(".") and missing["id"] == "load"
+    driver.load(run=str(models["lora"]))
+    [bad] = driver.generate(settings={"top_p": 7})
+    assert bad["kind"] == "bad_request" and "top_p" in bad["message"]
+    [bad] = driver.handle({"op": "dance", "id": "d"})
+    assert bad["kind"] == "bad_request"
+
+    def out_of_memory(*args: Any, **kwargs: Any) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr("tui_ft.engine.chat_generate.generate", out_of_memory)
+    [oom] = driver.generate()
+    assert oom["kind"] == "oom" and "out of memory while answering" in oom["message"]
+    assert oom["hint"] and not oom["fatal"]
+
+    def bug(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setattr("tui_ft.engine.chat_generate.generate", bug)
+    [internal] = driver.generate()
+    assert internal["kind"] == "internal" and "KeyError" in internal["message"]
+    monkeypatch.undo()
+    assert done_by_side(driver.generate()).keys() == {"base", "tuned"}  # still answering
+    unloaded = driver.handle({"op": "unload", "id": "u"})
+    assert unloaded == [{"event": "unloaded", "id": "u"}]
+    [error] = driver.generate()
+    assert error["kind"] == "not_loaded"
+
+
+def test_a_missing_adapter_is_an_error_sentence(models: dict[str, Path], tmp_path: Path) -> None:
+    run = fake_run(models["base"], "lora", "broken", tmp_path / "runs")
+    (run.output_dir / "adapter_config.json").unlink()
+    driver = Driver()
+    error = driver.load(run=str(run.path))
+    assert error["event"] == "error" and error["kind"] == "missing"
+    assert "adapter_config.json is missing" in error["message"]

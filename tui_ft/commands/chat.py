@@ -1,0 +1,198 @@
+"""`tui-ft chat RUN --prompt "..."` and `tui-ft chat RUN --eval FILE|heldout`: the A/B chat
+without the screen. Base and tuned answer through the same chat process the app uses
+(tui_ft.core.chat_client), so what the CLI shows is what the screen shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tui_ft.core.chat_client import ChatClient
+from tui_ft.core.chat_conversation import Answer
+from tui_ft.core.chat_protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
+from tui_ft.core.chat_target import ChatTarget, chat_target
+from tui_ft.core.chat_transcript import answer_line
+from tui_ft.core.errors import UserError
+from tui_ft.core.quick_eval import (
+    EvalResult,
+    eval_prompts,
+    row_record,
+    run_eval,
+    save_eval,
+    summary_sentence,
+    yes_no,
+)
+
+STARTUP_TIMEOUT_S = 180.0  # importing torch and friends on a busy machine
+HEADLESS_FORMS = (
+    'tui-ft chat RUN --prompt "Who are you?" [--json]',
+    "tui-ft chat RUN --eval heldout|validation|FILE [--json]",
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.run is None) == (args.model is None):
+        raise UserError("name a run (or --model REF for a base model alone).", _forms_hint())
+    if args.prompt is None and args.eval is None:
+        raise UserError(
+            "the interactive A/B chat screen arrives with the TUI; from the command line, ask "
+            "one prompt or run a quick eval.",
+            _forms_hint(),
+        )
+    target = chat_target(run=args.run, model=args.model)  # fails fast, before any loading
+    eval_set = None
+    if args.eval is not None:
+        eval_set = eval_prompts(args.eval, None if target.run is None else target.config)
+    client = ChatClient()
+    try:
+        say(f"starting the chat process for {target.label}…")
+        client.start(wait=STARTUP_TIMEOUT_S)
+        loaded = client.load_and_wait(
+            args.run, model=args.model, device=args.device, placement=args.placement
+        )
+        say(_loaded_line(loaded))
+        if eval_set is None:
+            return _prompt(client, args, loaded)
+        say(f"quick eval: {len(eval_set.prompts)} prompts from {eval_set.source}…")
+        result = run_eval(
+            client,
+            eval_set,
+            settings(args, EVAL_MAX_NEW_TOKENS),
+            sides=target.sides,
+            on_row=lambda i, row: say(f"  {i + 1}/{len(eval_set.prompts)} {row.prompt.prompt}"),
+        )
+        return _report_eval(result, target, loaded, args.json)
+    except ChatError as err:
+        if err.kind in ("crashed", "internal") and client.log_path is not None:
+            err.hint = f"{err.hint} Log: {client.log_path}".strip()
+        raise
+    finally:
+        client.close()
+
+
+def settings(args: argparse.Namespace, default_tokens: int | None = None) -> SamplingSettings:
+    sampling = SamplingSettings(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens or default_tokens or SamplingSettings.max_new_tokens,
+        repetition_penalty=args.repetition_penalty,
+        greedy=args.greedy,
+        seed=args.seed,
+        system_prompt=args.system_prompt,
+    )
+    problems = sampling.problems()
+    if problems:
+        raise UserError(problems[0])
+    return sampling
+
+
+def say(line: str) -> None:
+    """Progress goes to stderr: stdout holds only the answers (or the JSON)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]) -> int:
+    sampling = settings(args)
+    seed: list[int] = []
+    turn = [{"role": "user", "content": args.prompt}]
+    done = client.ask(
+        {side: turn for side in loaded["sides"]},
+        settings=sampling,
+        on_event=lambda e: seed.append(e["seed"]) if e["event"] == "started" else None,
+    )
+    answers = {side: Answer.from_done(event) for side, event in done.items()}
+    if args.json:
+        out = {
+            **_loaded_json(loaded),
+            "prompt": args.prompt,
+            "settings": {**sampling.to_dict(), "seed": seed[0] if seed else sampling.seed},
+            **{side: answer.to_dict() for side, answer in answers.items()},
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    console = Console(highlight=False)
+    for side, answer in answers.items():
+        console.rule(Text(f"{side} · {answer_line(answer)}"), align="left")
+        console.print(answer.text.strip() or "(empty answer)", markup=False)
+    return 0
+
+
+def _report_eval(
+    result: EvalResult, target: ChatTarget, loaded: dict[str, Any], as_json: bool
+) -> int:
+    result.meta.update(_loaded_json(loaded))
+    saved = save_eval(result, target.run.path) if target.run is not None else None
+    if as_json:
+        out = {
+            **result.meta,
+            "rows": [row_record(row) for row in result.rows],
+            "summary": {
+                side: dict(zip(("hits", "judged"), result.hits(side), strict=True))
+                for side in result.sides
+            }
+            if result.has_expectations
+            else None,
+            "saved": {"jsonl": str(saved[0]), "md": str(saved[1])} if saved else None,
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    console = Console(highlight=False)
+    console.print(eval_table(result))
+    if result.has_expectations:
+        for side in result.sides:
+            console.print(summary_sentence(result, side), markup=False)
+    if saved:
+        console.print(f"saved: {saved[1]} and {saved[0].name}", markup=False)
+    else:
+        console.print("not saved: a model alone has no run directory.", markup=False)
+    return 0
+
+
+def eval_table(result: EvalResult) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
+    table.add_column("prompt", overflow="fold", ratio=1)
+    for side in result.sides:
+        table.add_column(side, overflow="fold", ratio=2)
+    if result.has_expectations:
+        table.add_column("expected", overflow="fold")
+        for side in result.sides:
+            table.add_column(f"{side} ok")  # yes / no in words, never colour alone
+    for row in result.rows:
+        cells = [row.prompt.prompt]
+        for side in result.sides:
+            answer = row.answers.get(side)
+            text = answer.text.strip() if answer else ""
+            flags = f" [{', '.join(answer.flags)}]" if answer and answer.flags else ""
+            cells.append(text + flags)
+        if result.has_expectations:
+            cells.append(", ".join(row.prompt.expect) or "—")
+            cells += [yes_no(row.hit(side)) for side in result.sides]
+        table.add_row(*(Text(cell) for cell in cells))  # model text is not markup
+    return table
+
+
+def _loaded_json(loaded: dict[str, Any]) -> dict[str, Any]:
+    keys = ("run", "model", "method", "kind", "device", "placement", "dtype", "note")
+    return {key: loaded.get(key) for key in keys}
+
+
+def _loaded_line(loaded: dict[str, Any]) -> str:
+    what = loaded.get("run") or loaded.get("model")
+    method = f"{loaded['method']} on " if loaded.get("method") else ""
+    line = (
+        f"loaded {what} ({method}{loaded.get('model')}) on {loaded.get('device')} "
+        f"in {loaded.get('dtype')}, {loaded.get('seconds')} s"
+    )
+    return f"{line}. {loaded['note']}" if loaded.get("note") else line
+
+
+def _forms_hint() -> str:
+    return "Try: " + "  or  ".join(HEADLESS_FORMS)
