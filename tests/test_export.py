@@ -7,34 +7,29 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_train import QA, config
+from tests.export_runs import PROMPTS, offline_home, qa_dataset, trained
+from tests.test_train import config
 from tests.tiny import write_random_model
 from tui_ft.cli import main
 from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.launch import prepare_run, start_trainer
+from tui_ft.core.export_formats import FORMATS
 from tui_ft.core.rundir import RunDir, Status
 from tui_ft.engine import export as export_module
 from tui_ft.engine.export import MARKER, export_merged
-
-PROMPTS = ["Who are you?", "What is your name?", "Say hello."]
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The runs below are trained once per module; conftest isolates each test only, so the
     module gets the same offline, private environment here."""
-    base = tmp_path_factory.mktemp("export-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.setenv("XDG_DATA_HOME", str(base / "data"))
-        patch.setenv("HF_HOME", str(base / "hf"))
-        patch.delenv("HF_TOKEN", raising=False)
+    with offline_home(tmp_path_factory.mktemp("export-home")) as base:
         yield base
 
 
@@ -45,17 +40,7 @@ def tiny_model(home: Path) -> str:
 
 @pytest.fixture(scope="module")
 def dataset(home: Path) -> str:
-    path = home / "qa.jsonl"
-    path.write_text("\n".join(json.dumps({"prompt": q, "completion": a}) for q, a in QA * 4))
-    return str(path)
-
-
-def trained(home: Path, model: str, dataset: str, **overrides: Any) -> RunDir:
-    settings = {"eval_split": 0.0, "save_every_steps": 0, "probe_prompts": PROMPTS, **overrides}
-    run = prepare_run(config(model, dataset, **settings), home / "runs")
-    start_trainer(run).wait(timeout=300)
-    assert run.read_status().state == "completed", run.log_path.read_text()[-3000:]
-    return run
+    return qa_dataset(home / "qa.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -207,11 +192,20 @@ def test_a_run_that_is_not_completed_is_refused(
     assert not (run.path / "export").exists()
 
 
-def test_a_format_not_built_yet_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "any-run", "--format", "gguf"]) == 1
+def test_a_format_not_built_yet_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(FORMATS, "ollama", replace(FORMATS["ollama"], built=False))
+    assert main(["export", "any-run", "--format", "ollama"]) == 1
     err = capsys.readouterr().err
-    assert "export to gguf" in err and "is not built yet" in err
-    assert "--format merged" in err
+    assert "export to ollama" in err and "is not built yet" in err
+    assert "--format merged, gguf" in err
+
+
+def test_quant_is_refused_for_the_merged_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "any-run", "--quant", "q8_0"]) == 1
+    err = capsys.readouterr().err
+    assert "--quant applies to gguf, ollama" in err and "--format gguf" in err
 
 
 def test_answers_that_differ_fail_the_command(

@@ -1,6 +1,7 @@
 """What a finished run can be exported as, and where each export goes in its run directory.
 
-Pure Python: the CLI's parser and the UI list the formats without loading any model.
+Pure Python: the CLI's parser and the UI list the formats, and refuse what cannot be exported,
+without loading any model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class ExportFormat:
     name: str
     description: str
     built: bool  # False: named so the CLI and UI can say it is coming, not that it is unknown
+    quantized: bool = False  # takes --quant
 
 
 FORMATS = {
@@ -26,10 +28,35 @@ FORMATS = {
             "a standalone Hugging Face model folder (safetensors), the adapter merged in",
             built=True,
         ),
-        ExportFormat("gguf", "a GGUF file for llama.cpp and LM Studio", built=False),
-        ExportFormat("ollama", "a model Ollama can run (GGUF and a Modelfile)", built=False),
+        ExportFormat("gguf", "a GGUF file for llama.cpp and LM Studio", built=True, quantized=True),
+        ExportFormat(
+            "ollama", "a model Ollama can run (GGUF and a Modelfile)", built=True, quantized=True
+        ),
     )
 }
+
+# What each GGUF weight type keeps: f16/bf16 hold the merged weights (bf16 ones exactly, f32 ones
+# rounded); q8_0 stores blocks of 32 weights as 8-bit integers with one scale each.
+QUANTS = {
+    "f16": "16-bit floats: answers like the run's model (about 2 bytes a weight)",
+    "bf16": "bfloat16: exact for a model trained in bf16 (about 2 bytes a weight)",
+    "q8_0": "8-bit blocks: answers almost like the run's model at about half the size of f16",
+}
+# llama.cpp and Ollama users run quantized files; q8_0 is the one that barely changes answers.
+DEFAULT_QUANT = "q8_0"
+
+# transformers model_type -> the llama.cpp architecture its GGUF is written as. Mistral has
+# no architecture of its own in llama.cpp: its weights are Llama-shaped and load as "llama".
+GGUF_ARCHITECTURES = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2"}
+GGUF_FAMILIES = "Llama (SmolLM2, TinyLlama and other Llama-shaped models), Mistral and Qwen2"
+
+
+def gguf_refusal(model_type: str | None) -> str | None:
+    """Why a model of this type cannot be written as GGUF here, or None when it can."""
+    if model_type in GGUF_ARCHITECTURES:
+        return None
+    what = f"{model_type!r} models" if model_type else "models without a model_type"
+    return f"GGUF export supports {GGUF_FAMILIES}; {what} are not supported."
 
 
 def default_export_dir(run_path: Path, fmt: str) -> Path:

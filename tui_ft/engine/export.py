@@ -44,9 +44,13 @@ _TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 @dataclass
-class _Job:
+class ExportJob:
+    """One export of one run: where it goes, what it is checked with, and how long each stage
+    took (the report keeps the stage times)."""
+
     run: RunDir
     config: RunConfig
+    fmt: str
     out: Path
     prompts: list[str]
     prompts_from: str
@@ -66,25 +70,37 @@ def export_merged(
 ) -> dict[str, Any]:
     """Write the merged model to `out` (default: the run's export/merged), check it, and return
     the check report (also saved as export/merged.check.json in the run directory)."""
-    config = exportable_config(run)
-    target = _target(run, out)
-    job = _Job(run, config, target, *probe_prompts(run, config), say=progress or _quiet)
-    tokenizer = _output_tokenizer(run)
-    tmp = _fresh_tmp(target)
+    job = start_job(run, FORMAT, out, progress)
+    tokenizer = output_tokenizer(run)
+    tmp = fresh_tmp(job.out)
     try:
         reference, dtype = _merge_and_write(job, tokenizer, tmp)
-        _free_memory()
+        free_memory()
         exported, facts = _load_back(job, tmp)
-        _free_memory()
-        check_report_path(run.path, FORMAT).unlink(missing_ok=True)  # it described the old one
-        _replace(tmp, target)
+        free_memory()
+        put_in_place(job, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report = _report(job, dtype, facts, compare(job.prompts, reference, exported))
-    if config.method == "qlora":
+    if job.config.method == "qlora":
         report["as_trained"] = _as_trained(job, tokenizer, exported)
-    _write_report(check_report_path(run.path, FORMAT), report)
+    write_report(check_report_path(run.path, FORMAT), report)
     return report
+
+
+def start_job(
+    run: RunDir, fmt: str, out: Path | None, progress: Callable[[str], None] | None
+) -> ExportJob:
+    """Everything that can refuse an export, checked before any model is loaded."""
+    config = exportable_config(run)
+    target = target_folder(run, fmt, out)
+    return ExportJob(run, config, fmt, target, *probe_prompts(run, config), say=progress or _quiet)
+
+
+def put_in_place(job: ExportJob, tmp: Path) -> None:
+    # The old check report described the export being replaced.
+    check_report_path(job.run.path, job.fmt).unlink(missing_ok=True)
+    replace_folder(tmp, job.out)
 
 
 # --- what may be exported, and where ---------------------------------------------------------
@@ -121,8 +137,8 @@ def _unfinished_hint(name: str, status: Status) -> str:
     return "`tui-ft runs` shows what happened to it."
 
 
-def _target(run: RunDir, out: Path | None) -> Path:
-    target = Path(out).expanduser().absolute() if out else default_export_dir(run.path, FORMAT)
+def target_folder(run: RunDir, fmt: str, out: Path | None) -> Path:
+    target = Path(out).expanduser().absolute() if out else default_export_dir(run.path, fmt)
     if target.exists() and not _replaceable(target):
         raise UserError(
             f"{target} already exists and is not an earlier tui-ft export; it is left alone.",
@@ -138,21 +154,35 @@ def _replaceable(folder: Path) -> bool:
 # --- loading, merging, writing -----------------------------------------------------------------
 
 
-def _merge_and_write(job: _Job, tokenizer: Any, tmp: Path) -> tuple[Replay, str]:
+def _merge_and_write(job: ExportJob, tokenizer: Any, tmp: Path) -> tuple[Replay, str]:
     """The unmerged model's answers (the reference), then the merged model saved into `tmp`."""
+    model, reference = merged_model(job, tokenizer)
+    with job.stage("write", f"writing safetensors, tokenizer and chat template to {job.out}…"):
+        ensure_room(weights_bytes(model), tmp, "the merged model")
+        _save(model, tokenizer, tmp, job)
+    return reference, dtype_name(model)
+
+
+def merged_model(job: ExportJob, tokenizer: Any) -> tuple[Any, Replay]:
+    """The run's model with its adapter folded in, and what the unmerged model answers to the
+    probe prompts (the reference every export is compared with)."""
     method = job.config.method
     with job.stage("load", _loading_message(job.config)):
-        model = _load_trained(job.run, job.config)
+        model = load_trained(job.run, job.config)
         model.generation_config = chat_generation_config(model.generation_config, tokenizer)
-    with job.stage("reference", f"replaying {len(job.prompts)} probe prompts on {_what(method)}…"):
+    with job.stage(
+        "reference",
+        f"replaying {len(job.prompts)} probe prompts on {what_it_is_compared_with(method)}…",
+    ):
         reference = replay(model, tokenizer, job.prompts, job.config.system_prompt)
     if method != "full":
         with job.stage("merge", "merging the adapter into the base weights…"):
             model = model.merge_and_unload()
-    with job.stage("write", f"writing safetensors, tokenizer and chat template to {job.out}…"):
-        _ensure_room(model, tmp)
-        _save(model, tokenizer, tmp, job)
-    return reference, str(next(model.parameters()).dtype).removeprefix("torch.")
+    return model, reference
+
+
+def dtype_name(model: Any) -> str:
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
 
 
 def _loading_message(config: RunConfig) -> str:
@@ -166,16 +196,16 @@ def _loading_message(config: RunConfig) -> str:
     return f"loading the base model ({config.model}) and the LoRA adapter from output/…"
 
 
-def _what(method: str) -> str:
+def what_it_is_compared_with(method: str) -> str:
     return "the trained model" if method == "full" else "the base model + adapter"
 
 
-def _load_trained(run: RunDir, config: RunConfig) -> Any:
+def load_trained(run: RunDir, config: RunConfig) -> Any:
     if config.method == "full":
-        return _load(run.output_dir, config.trust_remote_code)
+        return load_plain(run.output_dir, config.trust_remote_code)
     from peft import PeftModel
 
-    base = _load(_base_folder(config), config.trust_remote_code)
+    base = load_plain(base_folder(config), config.trust_remote_code)
     if getattr(base, "hf_quantizer", None) is not None:
         # A base published pre-quantized loads quantized whatever we ask; merging needs the
         # weights themselves.
@@ -183,11 +213,11 @@ def _load_trained(run: RunDir, config: RunConfig) -> Any:
     return PeftModel.from_pretrained(base, str(run.output_dir))
 
 
-def _base_folder(config: RunConfig) -> str:
+def base_folder(config: RunConfig) -> str:
     return weights_folder(resolve_model(config.model))
 
 
-def _load(folder: str | Path, trust_remote_code: bool) -> Any:
+def load_plain(folder: str | Path, trust_remote_code: bool) -> Any:
     """Plain transformers, in the dtype the checkpoint was saved in; spread over the GPUs when
     there are some (a merge needs the whole model, which may not fit one)."""
     import torch
@@ -199,7 +229,7 @@ def _load(folder: str | Path, trust_remote_code: bool) -> Any:
     return AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
 
 
-def _output_tokenizer(run: RunDir) -> Any:
+def output_tokenizer(run: RunDir) -> Any:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(run.output_dir))
@@ -223,18 +253,21 @@ def chat_generation_config(generation: Any, tokenizer: Any) -> Any:
     return generation
 
 
-def _ensure_room(model: Any, folder: Path) -> None:
-    needed = sum(p.numel() * p.element_size() for p in model.parameters())
+def weights_bytes(model: Any) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def ensure_room(needed: int, folder: Path, what: str) -> None:
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise UserError(
-            f"the merged model needs about {format_bytes(needed)} and only {format_bytes(free)} "
+            f"{what} needs about {format_bytes(needed)} and only {format_bytes(free)} "
             f"is free in {folder.parent}.",
             "Free some space, or write the export elsewhere with --out DIR.",
         )
 
 
-def _save(model: Any, tokenizer: Any, folder: Path, job: _Job) -> None:
+def _save(model: Any, tokenizer: Any, folder: Path, job: ExportJob) -> None:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config  # the weights were de-quantized above
     model.config.use_cache = True  # training turns the KV cache off; generation wants it on
@@ -242,11 +275,16 @@ def _save(model: Any, tokenizer: Any, folder: Path, job: _Job) -> None:
     tokenizer.save_pretrained(str(folder))  # with its chat template
     for name in TRAINING_ONLY:
         (folder / name).unlink(missing_ok=True)
+    write_marker(folder, job)
+
+
+def write_marker(folder: Path, job: ExportJob, **extra: Any) -> None:
     marker = {
         "run": job.run.name,
         "method": job.config.method,
         "base_model": job.config.model,
-        "format": FORMAT,
+        "format": job.fmt,
+        **extra,
         "tui_ft": __version__,
         "created": time.time(),
     }
@@ -256,12 +294,12 @@ def _save(model: Any, tokenizer: Any, folder: Path, job: _Job) -> None:
 # --- the check -----------------------------------------------------------------------------------
 
 
-def _load_back(job: _Job, folder: Path) -> tuple[Replay, dict[str, Any]]:
+def _load_back(job: ExportJob, folder: Path) -> tuple[Replay, dict[str, Any]]:
     """What the export answers, loaded the way anyone else would load it."""
     from transformers import AutoTokenizer
 
     with job.stage("check", "checking: loading the export with plain transformers…"):
-        model = _load(folder, job.config.trust_remote_code)
+        model = load_plain(folder, job.config.trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         exported = replay(model, tokenizer, job.prompts, job.config.system_prompt)
     facts = {
@@ -271,7 +309,7 @@ def _load_back(job: _Job, folder: Path) -> tuple[Replay, dict[str, Any]]:
     return exported, facts
 
 
-def _as_trained(job: _Job, tokenizer: Any, exported: Replay) -> dict[str, Any]:
+def _as_trained(job: ExportJob, tokenizer: Any, exported: Replay) -> dict[str, Any]:
     """QLoRA trained its adapter on 4-bit weights; the export holds the full-precision ones.
     How far that moves the answers is worth knowing, but it is not a fault of the export."""
     against = "the adapter on the 4-bit base, as it trained"
@@ -283,11 +321,11 @@ def _as_trained(job: _Job, tokenizer: Any, exported: Replay) -> dict[str, Any]:
         model.generation_config = chat_generation_config(model.generation_config, tokenizer)
         as_trained = replay(model, tokenizer, job.prompts, job.config.system_prompt)
     del model
-    _free_memory()
+    free_memory()
     return {"against": against, **compare(job.prompts, as_trained, exported)}
 
 
-def _load_quantized_trained(job: _Job) -> Any:
+def _load_quantized_trained(job: ExportJob) -> Any:
     import torch
     from peft import PeftModel
 
@@ -308,7 +346,7 @@ def _load_quantized_trained(job: _Job) -> Any:
 
 
 def _report(
-    job: _Job, dtype: str, facts: dict[str, Any], comparison: dict[str, Any]
+    job: ExportJob, dtype: str, facts: dict[str, Any], comparison: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -318,7 +356,7 @@ def _report(
         "path": str(job.out),
         "size_bytes": folder_size(job.out),
         "dtype": dtype,
-        "against": _what(job.config.method),
+        "against": what_it_is_compared_with(job.config.method),
         "prompts_from": job.prompts_from,
         "passed": comparison["identical"] == comparison["total"],
         **comparison,
@@ -335,7 +373,7 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def _fresh_tmp(target: Path) -> Path:
+def fresh_tmp(target: Path) -> Path:
     """An empty folder next to `target` (so the final rename stays on one filesystem), named
     after this process so a later export can tell a dead export's leftovers from a live one."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -353,7 +391,7 @@ def _remove_leftovers(target: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _replace(tmp: Path, target: Path) -> None:
+def replace_folder(tmp: Path, target: Path) -> None:
     """The earlier export is moved aside only once the new one is complete, and removed once the
     new one is in place."""
     old = None
@@ -365,14 +403,14 @@ def _replace(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def _write_report(path: Path, report: dict[str, Any]) -> None:
+def write_report(path: Path, report: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
-def _free_memory() -> None:
+def free_memory() -> None:
     import gc
 
     import torch
