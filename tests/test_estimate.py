@@ -218,6 +218,17 @@ def test_checkpointing_lowers_activations_and_the_peak(tmp_path: Path) -> None:
     assert ckpt.peak_bytes < plain.peak_bytes
 
 
+def test_the_data_s_longest_row_caps_the_tokens_counted() -> None:
+    config = run(batch_size=4, max_length=1024)
+    unknown = estimate_training(HAND, config, GPU)
+    short = estimate_training(HAND, config, GPU, EstimateOptions(longest_row=128))
+    as_if_cut = estimate_training(HAND, run(batch_size=4, max_length=128), GPU)
+    longer = estimate_training(HAND, config, GPU, EstimateOptions(longest_row=4096))
+    assert short.peak_bytes == as_if_cut.peak_bytes < unknown.peak_bytes
+    assert longer.peak_bytes == unknown.peak_bytes  # rows are cut at max_length anyway
+    assert "× 512 tokens" in short.terms[[t.key for t in short.terms].index("activations")].detail
+
+
 def test_eager_attention_costs_more_than_sdpa() -> None:
     config = run(max_length=1024)
     sdpa = estimate_training(HAND, config, GPU)

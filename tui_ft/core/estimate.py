@@ -77,6 +77,9 @@ class EstimateOptions:
     attention: str = "sdpa"
     loss: str = "fused"
     padding_free: bool = True
+    # The longest tokenized row, when the data is known: no micro-batch row is longer, so a
+    # max_length far above the data's rows does not count (the demo's rows are ~100 tokens).
+    longest_row: int | None = None
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION:
@@ -218,7 +221,7 @@ def estimate_training(
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
     work = Workload(
         batch_size=config.batch_size,
-        seq_len=config.max_length,
+        seq_len=row_tokens(config, options),
         compute_bytes=precision.compute,
         train_base=config.method == "full",
         lora=lora,
@@ -232,9 +235,16 @@ def estimate_training(
     )
     acts = activations(info, work, head_trainable=config.method == "full")
     fixed = _fixed_terms(info, config, precision, lora)
-    moments = _moments(info, config, precision, lora, acts)
+    moments = _moments(info, config, precision, lora, acts, work.tokens)
     phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
     return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
+
+
+def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
+    """Tokens per row of the largest micro-batch: max_length, or the data's longest row."""
+    if options.longest_row is None:
+        return config.max_length
+    return max(1, min(config.max_length, options.longest_row))
 
 
 def _fixed_terms(
@@ -329,6 +339,7 @@ def _moments(
     precision: Precision,
     lora: LoraShape | None,
     acts: Activations,
+    tokens: int,
 ) -> dict[str, list[Term]]:
     grad_count = sum(_trainable_tensors(info, lora))
     all_grads = _trained_bytes(info, lora, precision)
@@ -342,7 +353,7 @@ def _moments(
     grads_early = Term("gradients", "Gradients", early, "those computed so far")
     return {
         "loss backward": [
-            Term("activations", "Activations" + ckpt, kept, _per_token(kept, config)),
+            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
             Term(
                 "logits",
                 "Logits and loss",
@@ -352,7 +363,7 @@ def _moments(
             grads_early,
         ],
         "block backward": [
-            Term("activations", "Activations" + ckpt, kept, _per_token(kept, config)),
+            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
             Term("recompute", "Rebuilt block", acts.recompute, "gradient checkpointing"),
             Term("backward", "Backward buffers", acts.backward, "gradients of activations"),
             grads_early,
@@ -361,8 +372,7 @@ def _moments(
     }
 
 
-def _per_token(size: int, config: RunConfig) -> str:
-    tokens = config.batch_size * config.max_length
+def _per_token(size: int, tokens: int) -> str:
     return f"{size / tokens / 1024:.1f} KiB/token × {tokens:,} tokens"
 
 

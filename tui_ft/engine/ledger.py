@@ -14,13 +14,14 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.estimate import EstimateOptions, estimate_training, target_from_snapshot
 from tui_ft.core.hardware import HardwareSnapshot
 from tui_ft.core.model_info import read_model_info
+from tui_ft.core.run_command import train_command
 from tui_ft.core.rundir import RunDir
 from tui_ft.core.versions import library_versions
 
 
 def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
     return {
-        "command": f"tui-ft train {run.config_path}",
+        "command": train_command(run.config_path),
         "started": time.time(),
         "model": {"ref": prepared.config.model, "resolved": prepared.model_ref.description},
         "method": prepared.config.method,
@@ -44,7 +45,11 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any
     except UserError as err:
         return {"error": err.message}
     config = prepared.config
-    options = EstimateOptions(padding_free=uses_padding_free(config))
+    rows = prepared.data.train_rows + prepared.data.eval_rows
+    options = EstimateOptions(
+        padding_free=uses_padding_free(config),
+        longest_row=max((len(row["input_ids"]) for row in rows), default=None),
+    )
     result = estimate_training(info, config, target_from_snapshot(snapshot), options)
     return {
         "peak_bytes": result.peak_bytes,
