@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 
 from tui_ft.core.rundir import COMPLETE_MARKER, RunDir
 from tui_ft.engine import probes
-from tui_ft.engine.memory import memory_now
+from tui_ft.engine.memory import GpuUtilization, memory_now
 from tui_ft.engine.status_writer import StatusWriter
 
 
@@ -38,6 +38,7 @@ class RunDirCallback(TrainerCallback):
         self._last_tokens = 0
         self._step_started = 0
         self._clock_started = time.time()
+        self._gpu_util = GpuUtilization()
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._clock_started = time.time()
@@ -74,6 +75,7 @@ class RunDirCallback(TrainerCallback):
             if elapsed > 0 and "loss" in logs
             else None,
             **memory_now(),
+            "gpu_util": self._gpu_util.read(),
             "time": now,
         }
         if "loss" in logs:
@@ -90,6 +92,9 @@ class RunDirCallback(TrainerCallback):
         for prompt, answer in zip(self.probe_prompts, answers, strict=True):
             self.run.append_probe({"step": state.global_step, "prompt": prompt, "answer": answer})
         self.status.update(state="training")
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._gpu_util.close()
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         # HF writes checkpoint-N in place; the marker says it finished, so a checkpoint cut
