@@ -9,10 +9,11 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tui_ft import __version__
 from tui_ft.core.chat_protocol import EVAL_MAX_NEW_TOKENS, PLACEMENTS, SamplingSettings
-from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS
+from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.export_formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
 from tui_ft.core.export_formats import FORMATS as EXPORT_FORMATS
@@ -31,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
         "--theme", metavar="NAME", help="the app's theme: dark (default), light, high-contrast"
+    )
+    # Not `config`: `train`'s positional and `estimate --config` use that name.
+    parser.add_argument(
+        "--config",
+        dest="open_config",
+        metavar="RUN.YAML",
+        help="open the app on review & launch for this run config (skips the wizard)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -238,7 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
-        return importlib.import_module("tui_ft.ui.app").run(theme=args.theme)
+        return _open_app(args)
+    if args.open_config:
+        raise UserError(
+            "--config opens the app on a run config; it does not go with a command.",
+            f"Run `tui-ft --config {args.open_config}` alone, or `tui-ft train "
+            f"{args.open_config}` to start it from the shell.",
+        )
     if args.command in NOT_BUILT:
         raise UserError(
             f"`tui-ft {args.command}` is not available yet: {NOT_BUILT[args.command]} "
@@ -247,6 +261,16 @@ def dispatch(args: argparse.Namespace) -> int:
         )
     module = importlib.import_module(f"tui_ft.commands.{args.command}")
     return module.run(args)
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    config = config_path = None
+    if args.open_config:
+        # Read before the app starts: a bad file is a sentence here, not a screen later.
+        config_path = Path(args.open_config).expanduser().resolve()
+        config = load_config(config_path)
+    app = importlib.import_module("tui_ft.ui.app")
+    return app.run(theme=args.theme, config=config, config_path=config_path)
 
 
 if __name__ == "__main__":

@@ -184,8 +184,13 @@ def save_config(config: RunConfig, path: str | Path) -> None:
     """Atomic: a reader never sees a half-written run.yaml."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
+    tmp.write_text(dump_config(config), "utf-8")
     os.replace(tmp, path)
+
+
+def dump_config(config: RunConfig) -> str:
+    """The YAML text `save_config` writes: what a review screen shows is what will run."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True)
 
 
 def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:

@@ -20,6 +20,7 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_ft.core import paths
+from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
 from tui_ft.core.run_control import Launcher, ProcessLauncher
@@ -28,6 +29,7 @@ from tui_ft.ui.keymap import load_keymap
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.error import ErrorScreen
 from tui_ft.ui.screens.help import HelpScreen
+from tui_ft.ui.screens.review import ReviewScreen
 from tui_ft.ui.screens.runs import RunsScreen
 from tui_ft.ui.screens.start import StartScreen
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
@@ -69,8 +71,13 @@ class TuiFtApp(App[None]):
         themes: ThemeSet,
         theme: str,
         clock: Callable[[], float],
+        initial_config: RunConfig | None = None,
+        initial_config_path: Path | None = None,
     ) -> None:
         super().__init__()
+        # `tui-ft --config run.yaml`: review & launch opens over the usual first screen.
+        self._initial_config = initial_config
+        self._initial_config_path = initial_config_path
         self.runs_home = runs_home
         self.launcher = launcher
         self.clock = clock
@@ -111,6 +118,8 @@ class TuiFtApp(App[None]):
             if problem:
                 self.notify(problem, title="Skipped", severity="warning", timeout=12)
         self.poll_hardware()
+        if self._initial_config is not None:
+            self.push_screen(ReviewScreen(self._initial_config, source=self._initial_config_path))
 
     def on_unmount(self) -> None:
         self._stop_polling.set()
@@ -198,6 +207,8 @@ def make_app(
     launcher: Launcher | None = None,
     theme: str | None = None,
     clock: Callable[[], float] | None = None,
+    initial_config: RunConfig | None = None,
+    initial_config_path: Path | None = None,
 ) -> TuiFtApp:
     """The app for the CLI (no arguments) and for tests (fakes for each part)."""
     themes = load_all()
@@ -215,9 +226,15 @@ def make_app(
         themes=themes,
         theme=name,
         clock=clock or time.time,
+        initial_config=initial_config,
+        initial_config_path=initial_config_path,
     )
 
 
-def run(theme: str | None = None) -> int:
-    make_app(theme=theme).run()
+def run(
+    theme: str | None = None,
+    config: RunConfig | None = None,
+    config_path: Path | None = None,
+) -> int:
+    make_app(theme=theme, initial_config=config, initial_config_path=config_path).run()
     return 0

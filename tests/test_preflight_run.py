@@ -1,0 +1,129 @@
+"""The app's pre-flight runner against stand-in child processes: numbers read back, the child's
+error sentence passed on, a killed child explained, and cancel kills the child."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tui_ft.core.config import RunConfig, load_config
+from tui_ft.core.errors import UserError
+from tui_ft.core.preflight_run import (
+    PreflightCancelled,
+    PreflightProcess,
+    PreflightReport,
+    error_from_output,
+    preflight_argv,
+)
+
+RESULT = {
+    "precision": "fp32",
+    "rows_per_step": 4,
+    "longest_row_tokens": 57,
+    "step_time_s": 0.42,
+    "planned_steps": 300,
+    "run_time_upper_s": 126.0,
+    "run_time_estimate_s": 95.5,
+    "peak_rss_bytes": 1_610_612_736,
+}
+
+
+def script(code: str) -> list[str]:
+    """A stand-in for `tui-ft train --preflight --json`: Python code given the YAML path."""
+    return [sys.executable, "-c", code]
+
+
+def test_the_real_command_is_tui_ft_train_preflight_json() -> None:
+    argv = preflight_argv(Path("/tmp/run.yaml"))
+    assert argv[1:] == ["-m", "tui_ft.cli", "train", "/tmp/run.yaml", "--preflight", "--json"]
+
+
+def test_numbers_come_back_and_the_child_gets_the_config() -> None:
+    seen: list[Path] = []
+
+    def command(path: Path) -> list[str]:
+        seen.append(path)
+        return script(
+            "import json, sys\n"
+            f"text = open({str(path)!r}).read()\n"
+            "assert 'model: tiny-one' in text, text\n"
+            f"print(json.dumps({RESULT!r}))"
+        )
+
+    report = PreflightProcess(RunConfig(model="tiny-one"), command).run()
+    assert report.peak_bytes == RESULT["peak_rss_bytes"] and not report.on_gpu
+    assert report.planned_steps == 300
+    text = "\n".join(report.lines())
+    assert "1.5 GiB" in text and "0.42 s a step" in text and "about 1m35s" in text
+    assert not seen[0].exists()  # the temporary copy is gone afterwards
+
+
+def test_a_gpu_peak_is_named_as_such() -> None:
+    data = {**RESULT, "peak_reserved_bytes": 2**34}
+    del data["peak_rss_bytes"]
+    report = PreflightReport.from_json(json.dumps(data))
+    assert report.on_gpu and "GPU memory (torch reserved) 16.0 GiB" in report.lines()[0]
+
+
+def test_the_childs_error_sentence_and_hint_are_passed_on() -> None:
+    code = (
+        "import sys\n"
+        "print('Loading the model', file=sys.stderr)\n"
+        "print('error: CUDA ran out of memory at step 1.', file=sys.stderr)\n"
+        "print('hint: Lower batch_size to 2.', file=sys.stderr)\n"
+        "sys.exit(1)"
+    )
+    with pytest.raises(UserError) as caught:
+        PreflightProcess(RunConfig(), lambda _: script(code)).run()
+    assert caught.value.message == "pre-flight: CUDA ran out of memory at step 1."
+    assert caught.value.hint == "Lower batch_size to 2."
+
+
+def test_unreadable_output_and_a_silent_crash_are_sentences() -> None:
+    with pytest.raises(UserError, match="unreadable"):
+        PreflightProcess(RunConfig(), lambda _: script("print('not json')")).run()
+    error = error_from_output("Traceback ...\nRuntimeError: boom\n", 1)
+    assert error.message == "the pre-flight check failed (exit code 1): RuntimeError: boom"
+    assert "out of memory" in error_from_output("", -9).hint
+
+
+def test_cancel_kills_the_child() -> None:
+    process = PreflightProcess(RunConfig(), lambda _: script("import time; time.sleep(300)"))
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            process.run()
+        except (PreflightCancelled, UserError) as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while process._process is None:  # started: now there is a child to kill
+        time.sleep(0.01)
+    process.cancel()
+    thread.join()
+    assert isinstance(outcome[0], PreflightCancelled)
+    assert process._process.returncode == -9
+
+
+def test_cancel_before_start_starts_nothing() -> None:
+    process = PreflightProcess(RunConfig(), lambda _: script("raise SystemExit(3)"))
+    process.cancel()
+    with pytest.raises(PreflightCancelled):
+        process.run()
+    assert process._process is None
+
+
+def test_the_temporary_yaml_loads_back_as_the_same_config(tmp_path: Path) -> None:
+    copied = tmp_path / "copy.yaml"
+    code = f"import shutil, sys; shutil.copy(sys.argv[1], {str(copied)!r}); sys.exit(2)"
+    config = RunConfig(model="demo", learning_rate=1e-4, max_steps=7)
+    with pytest.raises(UserError):
+        PreflightProcess(config, lambda path: [*script(code), str(path)]).run()
+    assert load_config(copied) == config
