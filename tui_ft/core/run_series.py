@@ -19,6 +19,7 @@ SERIES = {
     "lr": "lr",
     "grad_norm": "grad_norm",
     "tokens_per_s": "tokens_per_s",
+    "gpu_util": "gpu_util",
 }
 MEMORY_KEYS = ("gpu_mem", "rss")  # bytes; torch's peak reserved on the GPU, else process RSS
 

@@ -1,5 +1,5 @@
-"""The monitor's charts: loss with eval loss, learning rate, grad norm, tokens/s and memory.
-Narrow terminals show one chart at a time (keys 1-5 pick it); wide ones show all five."""
+"""The monitor's charts: loss with eval loss, learning rate, grad norm, tokens/s, memory and GPU
+utilization. Narrow terminals show one chart at a time (keys 1-6 pick it); wide ones show all."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class ChartSpec:
     name: str
     tab: str  # the selector's short word
     lines: tuple[Line, ...]
+    empty: str = ""  # what shows before the first point, when "waiting for the first log" is wrong
 
 
 CHARTS = (
@@ -35,6 +36,12 @@ CHARTS = (
     ChartSpec("grad_norm", "grad norm", (Line("grad_norm", "grad norm", "grad-norm"),)),
     ChartSpec("tokens_per_s", "tokens/s", (Line("tokens_per_s", "tokens/s", "throughput"),)),
     ChartSpec("memory", "memory", (Line("memory", "memory", "memory"),)),
+    ChartSpec(
+        "gpu_util",
+        "gpu util",
+        (Line("gpu_util", "GPU util %", "memory"),),
+        empty="GPU util: shown for runs on a GPU, from their first log",
+    ),
 )
 
 
@@ -47,7 +54,7 @@ class ChartPanel(Widget):
         yield Static(id="chart-tabs")
         with Grid(id="chart-grid"):
             for spec in CHARTS:
-                yield MetricChart(spec.tab, spec.lines, id=f"chart-{spec.name}")
+                yield MetricChart(spec.tab, spec.lines, empty=spec.empty, id=f"chart-{spec.name}")
 
     def on_mount(self) -> None:
         self.select(self.selected)

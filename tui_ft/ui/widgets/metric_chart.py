@@ -33,16 +33,19 @@ XY = tuple[Sequence[float], Sequence[float]]
 
 
 class MetricChart(Widget):
-    def __init__(self, title: str, lines: Sequence[Line], *, id: str | None = None) -> None:
+    def __init__(
+        self, title: str, lines: Sequence[Line], *, empty: str = "", id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.title = title
         self.lines = tuple(lines)
+        self.empty = empty or f"{title}: waiting for the first log"
         self.data: dict[str, XY] = {}
         self._dirty = False
         self._drawn_once = False
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.title}: waiting for the first log", classes="chart-empty")
+        yield Static(self.empty, classes="chart-empty")
         yield PlotextPlot()
 
     def on_mount(self) -> None:
