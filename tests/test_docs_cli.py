@@ -144,3 +144,14 @@ def test_every_option_appears_in_an_example(command: str) -> None:
     if command == "tui-ft":  # top-level options come before any command; all examples count
         unused = [o for o in unused if not any(o in line.split() for line in example_lines())]
     assert not unused, f"{command}: no example in docs/cli.md uses {unused}"
+
+
+DOC_PAGES = sorted([CLI_MD.parent.parent / "README.md", *CLI_MD.parent.glob("*.md")])
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)\s]*)?\)")
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.name)
+def test_relative_links_in_the_docs_point_at_files(page: Path) -> None:
+    targets = [m[1] for m in LINK.finditer(page.read_text(encoding="utf-8"))]
+    broken = [t for t in targets if "://" not in t and not (page.parent / t).exists()]
+    assert not broken, f"{page.name} links to missing files: {broken}"
