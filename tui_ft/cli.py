@@ -209,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="read FIELD (e.g. prompt) from the file's COLUMN; repeatable",
     )
     inspect.add_argument("--example", type=int, default=1, help="which example to render (1-based)")
+    inspect.add_argument(
+        "--examples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="render N examples from --example on (the JSON's `rendered` list)",
+    )
     inspect.add_argument("--system-prompt", default=None, help="system prompt to render with")
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         fmt=args.fmt,
         columns=parse_columns(args.column),
         example_number=args.example,
+        example_count=args.examples,
         system_prompt=args.system_prompt,
     )
     if args.json:

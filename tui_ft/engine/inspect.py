@@ -34,6 +34,7 @@ def inspect_dataset(
     columns: Mapping[str, str] | None = None,
     example_number: int = 1,
     system_prompt: str | None = None,
+    example_count: int = 1,
 ) -> dict[str, Any]:
     dataset = load_dataset(dataset_ref, fmt, columns)
     report = _dataset_part(dataset)
@@ -56,6 +57,17 @@ def inspect_dataset(
     tokenized = [tokenize_example(tokenizer, ex, max_length, system_prompt) for ex in rows]
     example = dataset.examples[example_number - 1]
     shown = tokenize_example(tokenizer, example, max_length, system_prompt)
+    # Several rendered at once: the wizard steps through them without a process per example.
+    last = min(len(dataset.examples), example_number + max(1, example_count) - 1)
+    rendered = [
+        _example_part(
+            tokenizer,
+            number,
+            dataset.examples[number - 1].where,
+            tokenize_example(tokenizer, dataset.examples[number - 1], max_length, system_prompt),
+        )
+        for number in range(example_number, last + 1)
+    ]
     report.update(
         model=model.description,
         template_note=template_note,
@@ -67,6 +79,7 @@ def inspect_dataset(
         nothing_left_to_train=sum(t.trained_tokens == 0 for t in tokenized),
         trained_tokens=sum(t.trained_tokens for t in tokenized),
         example=_example_part(tokenizer, example_number, example.where, shown),
+        rendered=rendered,
     )
     return report
 

@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.errors import UserError
 from tui_ft.ui.screens.base import TuiFtScreen
 
 STEPS = ("Model", "Method", "Dataset", "Settings", "Review")
@@ -41,6 +42,14 @@ def step_content(current: int) -> Content:
         else:
             parts.append(Content.styled(f" {number} {name}", "$text-muted"))
     return Content(" · ").join(parts)
+
+
+def error_content(error: UserError) -> Content:
+    """A UserError shown inline in a step: the sentence in bold, the hint below it."""
+    parts: list[Content | str | tuple[str, str]] = [(error.message, "bold $text-error")]
+    if error.hint:
+        parts += ["\n\n", error.hint]
+    return Content.assemble(*parts)
 
 
 class StepIndicator(Static):
@@ -85,6 +94,12 @@ class WizardStep(TuiFtScreen):
         """A later step handed back its config on the way back: keep its choices. Subclasses
         that show config values refresh their fields here when they differ."""
         self.config = config
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            # The wizard as the first screen (no runs yet) has nothing behind it.
+            return len(self.app.screen_stack) > 1
+        return True
 
     def action_back(self) -> None:
         stack = self.app.screen_stack
