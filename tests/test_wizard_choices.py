@@ -1,0 +1,163 @@
+"""The wizard's pure logic: model choices, completion, method settings from text fields, the
+dataset preview's command line, its failures as sentences, and the histogram's cut."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui_ft.core.config import RunConfig
+from tui_ft.core.data_preview import PreviewRequest, _failure, histogram_bars
+from tui_ft.core.hf_cache import hub_cache_dir
+from tui_ft.core.wizard_choices import (
+    DATASET_SUFFIXES,
+    METHODS,
+    MODEL_SUFFIXES,
+    apply_method,
+    complete,
+    method_field_values,
+    model_choices,
+    parse_targets,
+)
+
+
+def fake_cached_model(repo_id: str, weights: bool) -> None:
+    folder = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    snapshot = folder / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text("abc123")
+    (snapshot / "config.json").write_text('{"architectures": ["LlamaForCausalLM"]}')
+    if weights:
+        (snapshot / "model.safetensors").write_bytes(b"\0" * 2048)
+
+
+def test_model_choices_start_with_the_demo_then_the_cache_with_sizes() -> None:
+    fake_cached_model("org/Tiny-Chat", weights=True)
+    fake_cached_model("org/Config-Only", weights=False)
+    choices = model_choices()
+    assert [c.ref for c in choices] == ["demo", "org/Config-Only", "org/Tiny-Chat"]
+    assert choices[1].detail == "config only in the HF cache"
+    assert choices[2].detail.startswith("2.") and "KiB in the HF cache" in choices[2].detail
+
+
+def test_completion_of_names_and_paths(tmp_path: Path) -> None:
+    (tmp_path / "models" / "llama").mkdir(parents=True)
+    (tmp_path / "models" / "small.gguf").write_bytes(b"GGUF")
+    (tmp_path / "models" / "readme.md").write_text("")
+    (tmp_path / "data.jsonl").write_text("")
+    (tmp_path / ".hidden").mkdir()
+    assert complete("de", ["demo"]) == "demo"
+    assert complete("demo", ["demo"]) is None
+    assert complete("Qwen", ["demo"]) is None  # a bare word is not a path
+    assert complete(f"{tmp_path}/mo") == f"{tmp_path}/models/"
+    assert (
+        complete(f"{tmp_path}/models/s", suffixes=MODEL_SUFFIXES) == f"{tmp_path}/models/small.gguf"
+    )
+    assert complete(f"{tmp_path}/models/r", suffixes=MODEL_SUFFIXES) is None  # not a model file
+    assert complete(f"{tmp_path}/d", suffixes=DATASET_SUFFIXES) == f"{tmp_path}/data.jsonl"
+    assert complete(f"{tmp_path}/", suffixes=DATASET_SUFFIXES) == f"{tmp_path}/data.jsonl"
+    assert complete(f"{tmp_path}/.h") == f"{tmp_path}/.hidden/"
+    assert complete(f"{tmp_path}/nothing") is None
+    assert complete("") is None
+
+
+def test_completion_keeps_a_tilde_as_typed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "checkpoints").mkdir()
+    assert complete("~/che") == "~/checkpoints/"
+
+
+def test_each_method_has_two_sentences() -> None:
+    assert [m.method for m in METHODS] == ["full", "lora", "qlora"]
+    for text in METHODS:
+        assert text.sentences.count(". ") + text.sentences.endswith(".") == 2
+
+
+def test_method_fields_round_trip_and_bad_values_are_sentences() -> None:
+    config = RunConfig()
+    fields = method_field_values(config)
+    same, problems = apply_method(config, "lora", fields)
+    assert problems == [] and same == config
+
+    fields.update(rank="8", alpha="16", dropout="0", targets="q_proj, v_proj", dora=True)
+    updated, problems = apply_method(config, "qlora", {**fields, "quant_type": "fp4"})
+    assert problems == []
+    assert updated.method == "qlora" and updated.lora.rank == 8 and updated.lora.dora
+    assert updated.lora.targets == ["q_proj", "v_proj"] and updated.qlora.quant_type == "fp4"
+
+    fields.update(rank="eight", alpha="0", dropout="1.5", targets="")
+    kept, problems = apply_method(config, "lora", fields)
+    assert problems == [
+        "lora.rank must be a whole number (it is 'eight').",
+        "lora.alpha must be at least 1 (it is 0).",
+        "lora.dropout must be at least 0 and below 1.0 (it is 1.5).",
+        "lora.targets is an empty list; use `all-linear` or name modules like q_proj.",
+    ]
+    assert kept.lora.rank == config.lora.rank  # a field that does not parse keeps its value
+
+
+def test_full_fine_tuning_ignores_the_adapter_fields() -> None:
+    updated, problems = apply_method(RunConfig(), "full", {"rank": "nonsense"})
+    assert problems == [] and updated.method == "full" and updated.lora == RunConfig().lora
+
+
+def test_problems_of_later_steps_are_not_the_method_steps() -> None:
+    config = RunConfig(learning_rate=-1)
+    _, problems = apply_method(config, "lora", method_field_values(config))
+    assert problems == []
+
+
+def test_targets_parse() -> None:
+    assert parse_targets(" all-linear ") == "all-linear"
+    assert parse_targets("q_proj,k_proj v_proj") == ["q_proj", "k_proj", "v_proj"]
+    assert parse_targets("") == []
+
+
+def test_preview_command_carries_the_config() -> None:
+    config = RunConfig(
+        model="org/m",
+        dataset="d.csv",
+        max_length=256,
+        dataset_format="alpaca",
+        dataset_columns={"prompt": "q"},
+        system_prompt="Be brief.",
+    )
+    cmd = PreviewRequest.for_config(config, first_example=21).command()
+    assert cmd[:6] == [sys.executable, "-m", "tui_ft.cli", "data", "inspect", "d.csv"]
+    joined = " ".join(cmd[6:])
+    for part in (
+        "--model org/m",
+        "--max-length 256",
+        "--format alpaca",
+        "--json",
+        "--example 21",
+        "--examples 20",
+        "--column prompt=q",
+        "--system-prompt Be brief.",
+    ):
+        assert part in joined
+
+
+def test_a_failed_preview_is_the_commands_own_sentence() -> None:
+    err = _failure("error: x.jsonl was not found in /d.\nhint: Check the name.\n", 1)
+    assert (err.message, err.hint) == ("x.jsonl was not found in /d.", "Check the name.")
+    err = _failure("Traceback ...\nKilled\n", -9)
+    assert err.message == "the dataset preview failed (Killed)."
+
+
+def test_histogram_marks_the_cut() -> None:
+    report = {
+        "max_length": 50,
+        "histogram": [
+            {"start": 0, "end": 30, "count": 4},
+            {"start": 30, "end": 60, "count": 8},
+            {"start": 60, "end": 90, "count": 2},
+        ],
+    }
+    bars = histogram_bars(report, width=8)
+    assert [b.width for b in bars] == [4, 8, 2]
+    assert [b.cut for b in bars] == [False, True, False]
+    assert [b.beyond for b in bars] == [False, False, True]
