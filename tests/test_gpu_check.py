@@ -1,0 +1,132 @@
+"""bench/gpu_check.py: its CPU mode end to end (so the GPU check cannot rot between the sessions
+that are lent a GPU), and the arithmetic behind its MFU column."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.gpu_check import COLUMNS, Row, render  # noqa: E402
+from bench.gpu_check_env import (  # noqa: E402
+    flops_per_token,
+    matmul_params,
+    mfu,
+    peak_bf16_tflops,
+)
+from bench.vram_accuracy import SHAPES  # noqa: E402
+
+NUMBER = re.compile(r"^[+-]?[\d,]+(\.\d+)?")
+
+
+def table_rows(report: str) -> list[dict[str, str]]:
+    """The table's body as dicts keyed by column name (escaped pipes stay inside cells)."""
+    rows = []
+    for line in report.splitlines():
+        if not line.startswith("| ") or line.startswith("| section "):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        assert len(cells) == len(COLUMNS), line
+        rows.append(dict(zip(COLUMNS, cells, strict=True)))
+    return rows
+
+
+def number(cell: str) -> float:
+    match = NUMBER.match(cell)
+    assert match, f"not a number: {cell!r}"
+    return float(match.group(0).replace(",", ""))
+
+
+@pytest.mark.slow  # about 1.5 minutes on 2 shared CPU cores; CI runs slow tests too
+def test_cpu_tiny_run_reports_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "gpu-check.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gpu_check.py"), "--cpu-tiny", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # the script must not depend on being started from the repository
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = out.read_text(encoding="utf-8")
+    assert report in done.stdout  # one table, printed and written alike
+    check_report(report)
+
+
+def check_report(report: str) -> None:
+    assert re.search(r"- date: \d{4}-\d\d-\d\d", report)
+    assert "- mode: cpu-tiny" in report
+    assert re.search(r"torch \d", report) and re.search(r"transformers \d", report)
+    assert "4·N + 6·N_lora" in report  # the footnote says how LoRA FLOPs are counted
+    assert re.search(r"Whole check: \d+ s\.", report)
+
+    rows = table_rows(report)
+    errors = [r for r in rows if r["status"] == "error"]
+    assert not errors, errors
+    by_section = {s: [r for r in rows if r["section"] == s] for s in ("vram", "train", "chat")}
+
+    vram = by_section["vram"]
+    assert vram
+    for row in vram:
+        assert row["status"] == "pass", row  # the estimator within ±15% of the measurement
+        assert number(row["measured"]) > 0 and number(row["reference"]) > 0
+        assert abs(number(row["vs reference"])) <= 15
+
+    train = by_section["train"]
+    cases = {r["case"] for r in train}
+    for method in ("full", "lora", "qlora"):
+        for batching in ("padding-free", "packed"):
+            assert f"tiny-qwen2-a {method} {batching}" in cases
+    measured = [r for r in train if r["status"] == "ok"]
+    assert {r["case"] for r in measured} >= {c for c in cases if c.startswith("tiny-qwen2-a")}
+    for row in measured:
+        assert row["measured"].endswith("tok/s") and number(row["measured"]) > 0
+        assert row["MFU"] == "n/a"  # no GPU peak to divide by
+        if row["reference"] != "baseline":
+            assert number(row["vs reference"]) > 0
+
+    chat = by_section["chat"]
+    assert [r["status"] for r in chat] == ["ok", "ok"]
+    batch, sequential = chat
+    assert number(batch["measured"]) > 0 and number(sequential["measured"]) > 0
+    assert number(batch["vs reference"]) == pytest.approx(
+        number(sequential["measured"]) / number(batch["measured"]), rel=0.02
+    )
+
+
+def test_peak_table_matches_gpu_names() -> None:
+    assert peak_bf16_tflops("NVIDIA H200") == 989
+    assert peak_bf16_tflops("NVIDIA H100 80GB HBM3") == 989
+    assert peak_bf16_tflops("NVIDIA H100 PCIe") == 756
+    assert peak_bf16_tflops("NVIDIA A100-SXM4-80GB") == 312
+    assert peak_bf16_tflops("NVIDIA A10G") == 70
+    assert peak_bf16_tflops("NVIDIA A10") == 125
+    assert peak_bf16_tflops("NVIDIA L40S") == 362
+    assert peak_bf16_tflops("NVIDIA L4") == 121
+    assert peak_bf16_tflops("Tesla V100-SXM2-16GB") is None  # no bf16 tensor cores
+    assert peak_bf16_tflops(None) is None
+
+
+def test_flops_count_the_matmul_weights() -> None:
+    config = SHAPES["qwen2-0.5b"]
+    n = matmul_params(config)
+    # 24 blocks of q/k/v/o (896², 2·896·128, 896²) and a gated MLP (3·896·4864), plus the head.
+    block = 896 * 896 * 2 + 2 * 896 * 128 + 3 * 896 * 4864
+    assert n == 24 * block + 151936 * 896
+    assert flops_per_token("full", n, 0) == 6 * n
+    assert flops_per_token("lora", n, 1000) == 4 * n + 6 * 1000
+    assert mfu(10_000, 6e9, 989) == pytest.approx(10_000 * 6e9 / 989e12)
+    assert mfu(10_000, 6e9, None) is None
+
+
+def test_render_keeps_pipes_inside_cells() -> None:
+    row = Row("train", "x", status="error", detail="ValueError: a | b")
+    report = render(["- date: today"], [row], ["footer"])
+    (parsed,) = table_rows(report)
+    assert parsed["detail"] == "ValueError: a | b"
