@@ -93,9 +93,10 @@ async def test_no_runs_opens_the_wizard_on_the_demo_model_with_its_details(home:
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, ModelStep)
         await model_shown(pilot)
-        info = text_of(app, "#model-info")
-        for words in ("135M", "30 layers", "8k tokens", "49,152", "chat template  yes"):
-            assert words in info
+        facts = dict(app.screen.facts)
+        assert facts["parameters"].startswith("135M") and "30 layers" in facts["shape"]
+        assert facts["context"] == "8k tokens" and facts["vocabulary"] == "49,152 tokens"
+        assert facts["chat template"] == "yes"
         assert "▸1 Model" in text_of(app, "#wizard-steps")
         await pilot.press("escape")  # the first screen: nowhere to go back to
         assert isinstance(app.screen, ModelStep)

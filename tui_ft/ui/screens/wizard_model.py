@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.table import Table
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -84,6 +85,7 @@ class ModelStep(WizardStep):
         self.suggester = NameSuggester(MODEL_SUFFIXES)
         self.read_ref = ""  # the model whose details are shown ("" while none are)
         self.reading = ""  # the model being read now
+        self.facts: list[tuple[str, str]] = []  # what is shown about `read_ref`
 
     def compose(self) -> ComposeResult:
         yield from self.wizard_header()
@@ -171,11 +173,13 @@ class ModelStep(WizardStep):
         info = self.query_one("#model-info", Static)
         if message.error is not None:
             self.read_ref = ""
+            self.facts = []
             box.border_title = "Not usable"
             info.update(error_content(message.error))
             self._status("")
             return
         self.read_ref = message.ref
+        self.facts = message.facts or []
         box.border_title = message.title
         info.update(_facts_content(message.facts or []))
         self._status("")
@@ -212,8 +216,12 @@ class ModelStep(WizardStep):
             self.push_next(MethodStep(replace(self.config, model=ref)))
 
 
-def _facts_content(facts: list[tuple[str, str]]) -> Content:
-    width = max((len(label) for label, _ in facts), default=0) + 2
-    return Content("\n").join(
-        Content.assemble((label.ljust(width), "bold"), value) for label, value in facts
-    )
+def _facts_content(facts: list[tuple[str, str]]) -> Table:
+    # A two-column grid: a long value (the source's description) wraps under itself, not
+    # under the labels.
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, value in facts:
+        table.add_row(label, value)
+    return table
