@@ -25,6 +25,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
 from tui_ft.core.run_control import Launcher, ProcessLauncher
 from tui_ft.core.rundir import RunDir, has_runs
+from tui_ft.ui.chat_link import ClientFactory
 from tui_ft.ui.keymap import load_keymap
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.error import ErrorScreen
@@ -61,6 +62,8 @@ class TuiFtApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave tui-ft; runs keep going"),
         Binding("escape", "back", "Back", id="app.back", show=False),
     ]
+    # How the chat screen starts its chat process; tests put a scripted fake here.
+    chat_client_factory: ClientFactory | None = None
 
     def __init__(
         self,
@@ -150,6 +153,18 @@ class TuiFtApp(App[None]):
     def action_runs(self) -> None:
         if not isinstance(self.screen, RunsScreen):
             self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
+
+    def open_chat(self, run: RunDir) -> None:
+        """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
+        from tui_ft.core.chat_target import chat_target
+        from tui_ft.ui.screens.chat import ChatScreen
+
+        try:
+            chat_target(run=str(run.path))
+        except UserError as err:
+            self.report_error(err)
+            return
+        self.push_screen(ChatScreen(run, self.chat_client_factory))
 
     def open_monitor(self, run: RunDir) -> None:
         # Imported here: the charting library loads only once a run is opened.

@@ -9,7 +9,6 @@ from tui_ft.core.rundir import RunDir
 from tui_ft.ui.screens.confirm import ConfirmScreen
 
 NOT_YET = {
-    "chat": "The A/B chat arrives with its issue; for now the model is in the run's output/.",
     "export": "Export from the app arrives with its issue; from a shell: `tui-ft export {name}`.",
     "clone": "Clone as a new run arrives with the wizard; for now copy its run.yaml and "
     "`tui-ft train` it.",

@@ -51,7 +51,7 @@ class MonitorScreen(TuiFtScreen):
     BINDINGS = [
         Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Stop the run (it saves first)"),
         Binding("l", "toggle_log", "Log/answers", id="monitor.log", tooltip="Log or probes"),
-        Binding("c", "not_yet('chat')", "Chat A/B", id="monitor.chat", tooltip="A/B chat"),
+        Binding("c", "chat", "Chat A/B", id="monitor.chat", tooltip="Base and tuned side by side"),
         Binding("e", "not_yet('export')", "Export", id="monitor.export", tooltip="Export model"),
         *(
             Binding(
@@ -169,7 +169,7 @@ class MonitorScreen(TuiFtScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.status.active or None
-        if action == "not_yet":
+        if action in ("not_yet", "chat"):
             return self.status.state == "completed" or None
         return True
 
@@ -183,6 +183,9 @@ class MonitorScreen(TuiFtScreen):
         bottom = self.query_one("#bottom")
         bottom.set_class(log, "-log")
         bottom.set_class(not log, "-probes")
+
+    def action_chat(self) -> None:
+        self.tui_app.open_chat(self.run)
 
     def action_not_yet(self, what: str) -> None:
         self.notify(NOT_YET[what].format(name=self.run.name), markup=False)

@@ -53,7 +53,7 @@ class RunsScreen(TuiFtScreen):
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue from a checkpoint"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the run (it saves first)"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
-        Binding("c", "not_yet('chat')", "Chat A/B", id="runs.chat", tooltip="A/B chat"),
+        Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
         Binding("e", "not_yet('export')", "Export", id="runs.export", tooltip="Export model"),
         Binding("n", "not_yet('clone')", "Clone", id="runs.clone", tooltip="Clone as new run"),
     ]
@@ -155,6 +155,8 @@ class RunsScreen(TuiFtScreen):
             return (row is not None and row.summary.status.active) or None
         if action == "delete":
             return (row is not None and not row.summary.status.active) or None
+        if action == "chat":
+            return row is not None or None
         return True
 
     def selected_run(self) -> RunDir | None:
@@ -164,6 +166,10 @@ class RunsScreen(TuiFtScreen):
     def action_open(self) -> None:
         if (run := self.selected_run()) is not None:
             self.tui_app.open_monitor(run)
+
+    def action_chat(self) -> None:
+        if (run := self.selected_run()) is not None:
+            self.tui_app.open_chat(run)
 
     def action_not_yet(self, what: str) -> None:
         run = self.selected_run()

@@ -1,0 +1,129 @@
+"""The chat process's events, carried from the client's reader thread into the screen.
+
+A fast model sends hundreds of token events a second per side. Posting one Textual message per
+token would queue work faster than the panes repaint; instead the reader thread appends to a
+list and posts one `ChatEvents` message only when none is waiting, so whatever arrives while the
+screen is busy is handled in one go (back-pressure without dropping anything).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.message import Message
+
+from tui_ft.core.chat_client import ChatClient
+from tui_ft.core.chat_protocol import SamplingSettings
+
+Event = dict[str, Any]
+Callback = Callable[[Event], None]
+
+
+class ChatClientLike(Protocol):
+    """What the screen uses of tui_ft.core.chat_client.ChatClient (tests pass a fake)."""
+
+    log_path: Path | None
+
+    @property
+    def alive(self) -> bool: ...
+
+    def start(self, wait: float | None = None) -> Event | None: ...
+
+    def restart(self, wait: float | None = None) -> Event | None: ...
+
+    def close(self, timeout: float = ...) -> None: ...
+
+    def load(
+        self,
+        run: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        placement: str = "auto",
+        context: int | None = None,
+    ) -> str: ...
+
+    def generate(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+    ) -> str: ...
+
+    def cancel(self, request_id: str) -> None: ...
+
+    def ask(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+        timeout: float = ...,
+        on_event: Callback | None = None,
+    ) -> dict[str, Event]: ...
+
+
+ClientFactory = Callable[[Callback], ChatClientLike]
+
+
+def real_client(on_event: Callback) -> ChatClientLike:
+    return ChatClient(on_event)
+
+
+class ChatEvents(Message):
+    """Events are waiting: the handler takes them all with `ChatLink.take()`."""
+
+
+class ChatLink:
+    """The client's callback. `post` is the screen's `post_message` (safe from any thread)."""
+
+    def __init__(self, post: Callable[[Message], object]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._posted = False
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._pending.append(event)
+            if self._posted:
+                return  # the message already on its way will take this one too
+            self._posted = True
+        self._post(ChatEvents())
+
+    def take(self) -> list[Event]:
+        with self._lock:
+            events, self._pending = self._pending, []
+            self._posted = False
+        return events
+
+
+def merge_tokens(events: list[Event]) -> list[Event]:
+    """Consecutive token events of the same request and side as one (their texts joined, the
+    last token count kept): one Markdown append instead of dozens."""
+    merged: list[Event] = []
+    for event in events:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and event.get("event") == "token"
+            and last.get("event") == "token"
+            and last.get("id") == event.get("id")
+            and last.get("side") == event.get("side")
+        ):
+            merged[-1] = {
+                **last,
+                "text": str(last.get("text") or "") + str(event.get("text") or ""),
+                "tokens": event.get("tokens", last.get("tokens")),
+            }
+        else:
+            merged.append(event)
+    return merged
