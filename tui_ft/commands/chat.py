@@ -128,7 +128,9 @@ def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]
 def _report_eval(
     result: EvalResult, target: ChatTarget, loaded: dict[str, Any], as_json: bool
 ) -> int:
-    result.meta.update(_loaded_json(loaded))
+    # Both may carry a note (a file cut to its first prompts; where the model was placed).
+    notes = [n for n in (result.meta.get("note"), loaded.get("note")) if n]
+    result.meta.update(_loaded_json(loaded), note=" ".join(notes))
     saved = save_eval(result, target.run.path) if target.run is not None else None
     if as_json:
         out = {

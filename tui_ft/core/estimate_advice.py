@@ -227,7 +227,9 @@ def _combined(ctx: _Context, items: list[Advice]) -> Advice | None:
     return Advice(
         "combined",
         "Combine: " + "; ".join(titles),
-        "No single change is enough; together they are.",
+        "No single change is enough; together they are."
+        if result.fits
+        else "No single change is enough, and even together they fall short.",
         changes,
         result,
     )

@@ -98,7 +98,7 @@ class Status:
     epoch: float = 0.0
     eta_s: float | None = None
     error: RunError | None = None
-    # estimate_bytes, peak_reserved_bytes, peak_allocated_bytes, nvml_used_bytes
+    # estimate_bytes, then peak_reserved_bytes and peak_allocated_bytes, or peak_rss_bytes
     memory: dict[str, Any] = field(default_factory=dict)
     # Keys this version does not know, kept so that they survive a read-modify-write.
     extra: dict[str, Any] = field(default_factory=dict)
