@@ -4,6 +4,8 @@ as UUIDs so that it means the same devices whatever the caller's own CUDA_VISIBL
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware import GpuInfo, HardwareSnapshot
 
@@ -26,6 +28,15 @@ def choose_gpus(wanted: list[str], nproc: int, snapshot: HardwareSnapshot) -> st
             "Name more GPUs in `gpus:` or lower --nproc.",
         )
     return ",".join(_device_id(gpu) for gpu in chosen)
+
+
+def default_gpu(snapshot: HardwareSnapshot, fits: Callable[[GpuInfo], bool]) -> GpuInfo | None:
+    """The GPU a new run should take: the freest one on which `fits` says the run fits, else
+    the freest one (the estimate then shows what to change); None without a usable GPU."""
+    ranked = _freest(snapshot, len(snapshot.gpus))
+    if not snapshot.has_gpu or not ranked:
+        return None
+    return next((gpu for gpu in ranked if fits(gpu)), ranked[0])
 
 
 def _freest(snapshot: HardwareSnapshot, count: int) -> list[GpuInfo]:
