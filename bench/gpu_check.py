@@ -326,16 +326,15 @@ FOOTNOTES = [
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     started = time.monotonic()
+    if args.cpu_tiny:
+        # Hide any GPU before torch is imported: the trainer and the chat would take it.
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
     _quiet()
     import torch
 
-    gpu = torch.cuda.is_available() and not args.cpu_tiny
-    mode = (
-        "gpu" if gpu else "cpu-tiny (no CUDA GPU)" if not torch.cuda.is_available() else "cpu-tiny"
-    )
+    gpu = torch.cuda.is_available()
+    mode = "gpu" if gpu else "cpu-tiny" if args.cpu_tiny else "cpu-tiny (no CUDA GPU)"
     info = machine()
-    if not gpu:
-        info["gpu"] = None  # --cpu-tiny on a GPU machine: MFU against a GPU peak means nothing
     limit = args.limit or (GPU_LIMIT_S if gpu else CPU_LIMIT_S)
     budgets = dict(GPU_BUDGETS if gpu else CPU_BUDGETS)
     budgets |= {
