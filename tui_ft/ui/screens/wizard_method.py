@@ -28,6 +28,7 @@ FIELD_HINTS = {
     "dropout": "0 to 0.1; guards a small dataset against overfitting",
     "targets": "all-linear, or names such as q_proj, v_proj",
 }
+DORA_HINT = "splits each update into size and direction: a little better, a little slower"
 
 
 class MethodStep(WizardStep):
@@ -48,10 +49,11 @@ class MethodStep(WizardStep):
     }
     MethodStep #method-grid Label { padding: 1 0 0 0; }
     MethodStep #method-grid .field-hint { padding: 1 0 0 1; color: $text-muted; }
-    MethodStep #method-flags { height: auto; }
-    MethodStep #method-flags Checkbox { width: auto; }
-    MethodStep #quant-label { padding: 1 0 0 2; }
-    MethodStep #method-flags Select { width: 22; }
+    MethodStep .flags { height: auto; }
+    MethodStep .flags Checkbox { width: auto; }
+    MethodStep .flags .field-hint { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    MethodStep #quant-label { width: 16; padding: 1 0 0 2; }
+    MethodStep .flags Select { width: 14; }
     MethodStep #method-problems { height: auto; color: $text-error; }
     MethodStep #method-none { height: auto; color: $text-muted; }
     MethodStep #method-status { height: auto; padding: 0 1; color: $text-error; }
@@ -73,8 +75,10 @@ class MethodStep(WizardStep):
                         yield Label(FIELD_LABELS[name])
                         yield Input(str(values[name]), id=f"field-{name}")
                         yield Static(FIELD_HINTS[name], classes="field-hint")
-                with Horizontal(id="method-flags"):
+                with Horizontal(id="dora-row", classes="flags"):
                     yield Checkbox("DoRA", bool(values["dora"]), id="field-dora")
+                    yield Static(DORA_HINT, classes="field-hint")
+                with Horizontal(id="quant-row", classes="flags"):
                     yield Label("4-bit type", id="quant-label")
                     yield Select(
                         [(q, q) for q in QUANT_TYPES],
@@ -121,9 +125,8 @@ class MethodStep(WizardStep):
         lora = self.method != "full"
         self.query_one("#method-none").display = not lora
         self.query_one("#method-grid").display = lora
-        self.query_one("#field-dora").display = lora
-        for selector in ("#quant-label", "#field-quant_type", "#field-double_quant"):
-            self.query_one(selector).display = self.method == "qlora"
+        self.query_one("#dora-row").display = lora
+        self.query_one("#quant-row").display = self.method == "qlora"
         self._check()
 
     def on_input_changed(self, _: Input.Changed) -> None:
