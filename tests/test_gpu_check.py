@@ -130,3 +130,51 @@ def test_render_keeps_pipes_inside_cells() -> None:
     report = render(["- date: today"], [row], ["footer"])
     (parsed,) = table_rows(report)
     assert parsed["detail"] == "ValueError: a | b"
+
+
+def test_vram_gpu_rows_pass_within_tolerance_on_both_measures() -> None:
+    from bench.gpu_check import _vram_gpu_row
+    from bench.vram_accuracy import Row as GridRow
+
+    config = GridRow("qwen2-0.5b", "lora", False, 4, 512)
+    gib = 2**30
+    good = {"row": config, "peak": 10 * gib, "required": 11 * gib, "reserved": 9 * gib}
+    row = _vram_gpu_row(good | {"nvml": 10 * gib})
+    assert (row.status, row.versus, row.measured) == ("pass", "+11.1%", "9.00 GiB")
+    assert "+10.0%" in row.detail  # the NVML comparison rides in the detail
+    assert _vram_gpu_row(good | {"nvml": 5 * gib}).status == "FAIL"  # NVML off by 120%
+    assert "NVML unavailable" in _vram_gpu_row(good).detail
+    failed = _vram_gpu_row({"row": config, "peak": gib, "required": gib, "error": "OOM"})
+    assert (failed.status, failed.detail) == ("error", "OOM")
+
+
+def test_train_rows_past_the_budget_are_skipped_rows(tmp_path: Path) -> None:
+    from bench.gpu_check import _with_baselines
+    from bench.gpu_check_train import Plan, run_section
+
+    plan = Plan({"a": {}, "b": {}}, batch_size=1, max_length=8, min_tokens=4, warmup=1, steps=1)
+    seen: list[str] = []
+    results = run_section(plan, tmp_path, -1.0, None, lambda r: seen.append(r.case))
+    assert len(seen) == len(results) == 12  # 2 sizes × 3 methods × 2 batchings
+    rows = _with_baselines(results)
+    assert {r.status for r in rows} == {"skipped"}
+    assert all("budget" in r.detail for r in rows)
+
+
+def test_header_names_gpu_driver_and_versions() -> None:
+    from bench.gpu_check_env import header_lines
+
+    info = {
+        "date": "2026-11-29 10:00 UTC",
+        "gpu": "NVIDIA H200",
+        "gpu_memory": 140 * 2**30,
+        "driver": "580.159.04",
+        "cuda_runtime": "13.0",
+        "python": "3.12.3",
+        "cpu_threads": 16,
+        "versions": {"torch": "2.11.0", "bitsandbytes": None},
+    }
+    text = "\n".join(header_lines(info, "gpu"))
+    assert "NVIDIA H200 (140 GiB), driver 580.159.04, CUDA 13.0" in text
+    assert "989 TFLOP/s" in text
+    assert "bitsandbytes missing" in text
