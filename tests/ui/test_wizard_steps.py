@@ -319,3 +319,23 @@ async def test_new_run_and_clone_from_the_runs_list(home: Path) -> None:
         assert isinstance(app.screen, RunsScreen)
         (note,) = [n.message for n in app._notifications]
         assert "run.yaml" in note and "YAML" in note
+
+
+async def test_f1_explains_each_step_and_lists_its_keys(home: Path, preview: FakePreview) -> None:
+    from textual.widgets import Markdown
+
+    from tui_ft.ui.screens.help import HelpScreen
+
+    app = app_for(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for make, words in (
+            (lambda: MethodStep(RunConfig()), "LoRA"),
+            (lambda: DatasetStep(RunConfig()), "underlined"),
+        ):
+            await app.push_screen(make())
+            await pilot.press("f1")
+            assert isinstance(app.screen, HelpScreen)
+            source = app.screen.query_one("#help-text", Markdown).source
+            assert words in source and "`wizard.next`" in source and "Ctrl+N" in source
+            await pilot.press("escape")
+        assert "| [ | The previous example | `dataset.previous` |" in source

@@ -54,5 +54,16 @@ def _row(binding: Binding) -> str:
     return f"| {keys} | {binding.tooltip or binding.description or 'back'} | `{binding.id}` |"
 
 
+KEY_NAMES = {
+    "escape": "Esc",
+    "enter": "Enter",
+    "ctrl+p": "Ctrl+P",
+    "ctrl+n": "Ctrl+N",
+    "f1": "F1",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
+
+
 def _key_name(key: str) -> str:
-    return {"escape": "Esc", "enter": "Enter", "ctrl+p": "Ctrl+P", "f1": "F1"}.get(key, key)
+    return KEY_NAMES.get(key, key)
