@@ -5,6 +5,7 @@ with the real chat process on a tiny model and adapter."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from tui_ft.ui.screens.chat import ChatScreen
 from tui_ft.ui.screens.chat_eval import QuickEvalScreen
 from tui_ft.ui.screens.chat_placement import ChatPlacementScreen
 from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
+from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.screens.runs import RunsScreen
 from tui_ft.ui.widgets.chat_pane import ChatPane
 
@@ -389,3 +391,96 @@ async def test_the_real_chat_process_answers_in_both_panes(home: Path, tmp_path:
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_alive(pid)
+
+
+# --- more of the screen -------------------------------------------------------------------
+
+
+def gpus_file(tmp_path: Path, free: int, trainer_pid: int | None = None) -> Path:
+    """The two fake H100s with `free` bytes each, and a trainer process on both if given."""
+    data = json.loads(TWO_H100.read_text())
+    for gpu in data["gpus"]:
+        gpu["memory_free"] = free
+        if trainer_pid is not None:
+            gpu["processes"] = [{"pid": trainer_pid, "used_memory": 80 * 2**30, "name": "python"}]
+    path = tmp_path / "gpus.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+async def test_waiting_for_a_training_to_free_the_gpu_then_loading_by_itself(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tui_ft.ui.app.HARDWARE_POLL_S", 0.05)
+    now = time.time()
+    make_run(
+        home, "demo-lora-training", Status("training", pid=os.getpid(), started=now, updated=now)
+    )
+    run = done_run(home)
+    gpus = gpus_file(tmp_path, 50 * 2**20, trainer_pid=os.getpid())
+    chats = FakeChats()
+    app = chat_app(home, chats, hardware_backend=FakeBackend(gpus))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.hardware.snapshot is not None)
+        app.open_chat(run)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        dialog = app.screen
+        question = str(dialog.query_one("#placement-question", Static).render())
+        if "unknown" in question:  # pragma: no cover - the demo model is not installed here
+            pytest.skip("the demo model's size is needed for the plan")
+        assert "Run demo-lora-training is training there." in question
+        hint = str(dialog.query_one("#placement-hint", Static).render())
+        assert "wait until the training there finishes" in hint
+        labels = [str(o.prompt) for o in dialog.query_one("OptionList").options]
+        wait = next(i for i, label in enumerate(labels) if label.startswith("Wait"))
+        await pilot.press(*["down"] * wait, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
+        screen = app.screen
+        assert isinstance(screen, ChatScreen) and screen.phase == "waiting"
+        assert not chats.clients  # nothing started while there is no room
+        await wait_for(pilot, lambda: "Waiting for room" in notice(screen, "base"))
+        gpus_file(tmp_path, 60 * 2**30)  # the training finished: its memory is free
+        await wait_for(pilot, lambda: screen.phase == "ready")
+        assert chats.client.requests[0]["device"] in ("cuda:0", "cuda:1")
+
+
+async def test_copy_takes_the_focused_pane_and_clear_asks_when_unsaved(home: Path) -> None:
+    run = done_run(home)
+    chats = FakeChats()
+    async with chat_app(home, chats).run_test(size=(100, 30)) as pilot:
+        app = pilot.app
+        screen = await open_chat(pilot, run)
+        await ask(pilot, screen, "Who are you?")
+        chats.client.answer("I am SmolLM.", "I am Jasper.")
+        await wait_for(pilot, lambda: screen.phase == "ready")
+        await pilot.press("ctrl+y")  # the prompt has the focus: both answers
+        assert app.clipboard == "Base:\nI am SmolLM.\n\nTuned:\nI am Jasper."
+        await pilot.press("tab")  # the base pane
+        await pilot.press("ctrl+y")
+        assert app.clipboard == "I am SmolLM."
+        assert "Copied the base answer" in list(app._notifications)[-1].message
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "1 turn not saved" in str(app.screen.query_one("#confirm-detail").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not screen.conversation.turns)
+        await wait_for(pilot, lambda: pane(screen, "tuned").last_answer is None)
+        assert not pane(screen, "tuned").query(".chat-prompt")
+
+
+async def test_quick_eval_says_what_is_wrong_with_a_prompt_file(home: Path) -> None:
+    run = done_run(home)
+    chats = FakeChats()
+    async with chat_app(home, chats).run_test(size=(100, 30)) as pilot:
+        await open_chat(pilot, run)
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuickEvalScreen))
+        evaluation = pilot.app.screen
+        box = evaluation.query_one("#eval-source", Input)
+        box.value = str(home / "nowhere.txt")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not evaluation.running)
+        status = evaluation.query_one("#eval-status", Static)
+        assert str(status.render()).startswith(f"There is no prompt file at {home}/nowhere.txt.")
+        assert status.has_class("-error") and box.value == str(home / "nowhere.txt")
+        assert not chats.client.asked and not (run.path / "evals").exists()

@@ -401,7 +401,7 @@ class ChatScreen(TuiFtScreen):
         if action == "copy":
             return any(p.last_answer is not None for p in self._panes()) or None
         if action == "eval":
-            return self.phase == "ready" or None
+            return self.phase == "ready"  # hidden otherwise: Stop or Restart takes its room
         return True
 
     def action_stop(self) -> None:

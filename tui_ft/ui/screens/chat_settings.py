@@ -38,10 +38,11 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
         background: $surface;
         padding: 0 1;
     }
-    #settings-box > Horizontal { height: 1; margin-bottom: 1; }
+    #settings-box > Horizontal { height: 1; }
     #settings-box Label { width: 20; }
     #settings-box Input { width: 1fr; }
-    #settings-box Checkbox { margin-bottom: 1; }
+    #settings-box Checkbox { margin: 1 0; }
+    #settings-title { margin-bottom: 1; }
     #settings-problem { color: $text-error; height: auto; }
     #settings-keys { color: $text-muted; }
     """
@@ -58,7 +59,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
     def compose(self) -> ComposeResult:
         s = self.settings
         with Vertical(id="settings-box"):
-            yield Static(Content.styled("Chat settings (both sides)", "bold"))
+            yield Static(Content.styled("Chat settings (both sides)", "bold"), id="settings-title")
             for name, label, _ in NUMBER_FIELDS:
                 with Horizontal():
                     yield Label(label)
@@ -80,7 +81,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
                     compact=True,
                 )
             yield Checkbox(
-                "Greedy: always the most likely token (ignores temperature and top-p)",
+                "Greedy: the most likely token (ignores temperature, top-p)",
                 s.greedy,
                 id="set-greedy",
                 compact=True,
