@@ -3,6 +3,7 @@ dataset preview's command line, its failures as sentences, and the histogram's c
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -161,3 +162,30 @@ def test_histogram_marks_the_cut() -> None:
     assert [b.width for b in bars] == [4, 8, 2]
     assert [b.cut for b in bars] == [False, True, False]
     assert [b.beyond for b in bars] == [False, False, True]
+
+
+def test_model_facts_warn_about_remote_code(tmp_path: Path) -> None:
+    from tui_ft.core.model_info import read_model_info
+    from tui_ft.core.models import resolve_model
+    from tui_ft.core.wizard_choices import model_facts
+
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 100,
+        "max_position_embeddings": 2048,
+    }
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    resolved = resolve_model(str(folder))
+    facts = dict(model_facts(read_model_info(resolved), resolved))
+    assert facts["context"] == "2k tokens" and facts["chat template"].startswith("no")
+    assert "code" not in facts
+    (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "m.M"}}))
+    facts = dict(model_facts(read_model_info(resolved), resolved))
+    assert "trust_remote_code" in facts["code"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.hf_cache import list_cached_models
+from tui_ft.core.model_files import read_json_object
 from tui_ft.core.model_info import ModelInfo
 from tui_ft.core.models import DEMO_NAME, DEMO_REF, ResolvedModel
 from tui_ft.core.units import format_bytes, format_context, format_count
@@ -230,4 +231,20 @@ def model_facts(info: ModelInfo, resolved: ResolvedModel) -> list[tuple[str, str
         rows.append(("weights", f"not downloaded yet (fetched when training starts) · {weights}"))
     else:
         rows.append(("weights", weights))
+    if needs_remote_code(resolved):
+        rows.append(
+            (
+                "code",
+                f"{info.name} ships its own Python code (auto_map): training it needs "
+                "trust_remote_code, which runs that code; turn it on only if you trust "
+                "its authors.",
+            )
+        )
     return rows
+
+
+def needs_remote_code(resolved: ResolvedModel) -> bool:
+    """Whether the model's config points transformers at code from its repository."""
+    if resolved.gguf_file is not None:
+        return False
+    return bool(read_json_object(resolved.path / "config.json").get("auto_map"))
