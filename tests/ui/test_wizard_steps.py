@@ -339,3 +339,18 @@ async def test_f1_explains_each_step_and_lists_its_keys(home: Path, preview: Fak
             assert words in source and "`wizard.next`" in source and "Ctrl+N" in source
             await pilot.press("escape")
         assert "| [ | The previous example | `dataset.previous` |" in source
+
+
+async def test_enter_alone_walks_the_defaults(
+    home: Path, preview: FakePreview, settings_step: type[WizardStep]
+) -> None:
+    """A beginner pressing enter: the model's details show, then it goes on; enter on the
+    highlighted method goes on with it."""
+    app = app_for(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await model_shown(pilot)
+        await pilot.press("enter")
+        assert isinstance(app.screen, MethodStep)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DatasetStep)
+        assert app.screen.config.method == "lora"

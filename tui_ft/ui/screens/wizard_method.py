@@ -37,8 +37,9 @@ class MethodStep(WizardStep):
         "How to train: **full** fine-tuning changes every weight (most memory), **LoRA** trains "
         "a small adapter beside the frozen model (the usual choice), **QLoRA** does the same on "
         "a 4-bit copy of the model (largest models per GB of GPU memory).\n\n"
-        "↑/↓ choose a method. The *Advanced* fold (tab to it, enter opens it) holds the "
-        "adapter's settings; their defaults work for most runs, and each is checked as typed."
+        "↑/↓ choose a method, enter goes on with it. The *Advanced* fold (tab to it, enter "
+        "opens it) holds the adapter's settings; their defaults work for most runs, and each "
+        "is checked as typed."
     )
     DEFAULT_CSS = """
     MethodStep #method-body { height: 1fr; padding: 0 1; }
@@ -120,6 +121,9 @@ class MethodStep(WizardStep):
             for text in METHODS:
                 options.replace_option_prompt(text.method, self._option(text).prompt)
             self._show_fields()
+
+    def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
+        self.action_next()  # enter on a method: this one, go on
 
     def _show_fields(self) -> None:
         lora = self.method != "full"

@@ -64,9 +64,9 @@ class ModelStep(WizardStep):
         "Choose the model to fine-tune: `demo` (a small model that trains on a CPU, built in), "
         "one listed from your Hugging Face cache, a folder holding config.json and weights, a "
         "`.gguf` file, or a Hugging Face id such as `Qwen/Qwen2.5-0.5B-Instruct`.\n\n"
-        "Type in the field (→ takes the grey completion, enter reads the model) or pick from "
-        "the list with enter. Its details are read from its config, without loading weights; "
-        "Next goes on once they are shown."
+        "Type in the field (→ takes the grey completion, enter reads the model, enter again "
+        "goes on) or pick from the list with enter. Its details are read from its config, "
+        "without loading weights; Next goes on once they are shown."
     )
 
     DEFAULT_CSS = """
@@ -128,12 +128,19 @@ class ModelStep(WizardStep):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         ref = event.option.id or ""
         self.query_one("#model-input", Input).value = ref
-        self.read_model(ref)
+        if ref == self.read_ref and not self.reading:
+            self.action_next()  # its details are already shown: enter goes on
+        else:
+            self.read_model(ref)
 
     # --- reading a model's details --------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.read_model(event.value)
+        # Enter reads the model; enter again, once its details are shown, goes on.
+        if event.value.strip() == self.read_ref and not self.reading:
+            self.action_next()
+        else:
+            self.read_model(event.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         stale = event.value.strip() != self.read_ref
