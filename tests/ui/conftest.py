@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.start import StartScreen
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +17,6 @@ def ui_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("TUI_FT_FAKE_GPU", raising=False)
     monkeypatch.setattr(MonitorScreen, "POLL_S", 0.05)
-    monkeypatch.setattr("tui_ft.ui.screens.start.CHECK_S", 0.1)
-    assert StartScreen  # imported so the patch above has its module loaded
 
 
 @pytest.fixture

@@ -7,34 +7,27 @@ from pathlib import Path
 import pytest
 from textual.filter import Monochrome
 from textual.widgets import DataTable, Markdown, Static
-from ui_helpers import NoGpuBackend, app_for, make_run, running_status, three_runs, wait_for
+from ui_helpers import NoGpuBackend, app_for, three_runs, wait_for
 
 from tui_ft.cli import main
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
 from tui_ft.ui.screens.help import HelpScreen
 from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.start import StartScreen
+from tui_ft.ui.screens.wizard_dataset import DatasetStep
+from tui_ft.ui.screens.wizard_method import MethodStep
+from tui_ft.ui.screens.wizard_model import ModelStep
 
 
 def gpu_line(app: object) -> str:
     return str(app.screen.query_one("#gpus", Static).render())  # type: ignore[attr-defined]
 
 
-async def test_no_runs_opens_the_start_screen_which_yields_to_the_first_run(home: Path) -> None:
+async def test_no_runs_opens_the_wizard(home: Path) -> None:
     app = app_for(home)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert isinstance(app.screen, StartScreen)
-        text = app.screen.query_one("#start-text", Markdown).source
-        assert "wizard" in text and "tui-ft train run.yaml --detach" in text
-        make_run(home, "from-a-shell", running_status())
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-        await wait_for(pilot, lambda: app.screen.loaded)
-        assert list(app.screen.rows) == ["from-a-shell"]
-        await pilot.press("escape")
-        assert isinstance(app.screen, StartScreen)
-        await pilot.press("escape")  # the first screen stays
-        assert isinstance(app.screen, StartScreen)
+    async with app.run_test(size=(80, 24)):
+        assert isinstance(app.screen, ModelStep)
+        assert app.screen.config.model == "demo" and app.screen.config.dataset == "demo"
 
 
 async def test_runs_open_the_runs_list_running_first(home: Path) -> None:
@@ -108,7 +101,9 @@ def test_every_binding_has_an_id_and_uses_safe_keys() -> None:
     for owner in (
         TuiFtApp,
         RunsScreen,
-        StartScreen,
+        ModelStep,
+        MethodStep,
+        DatasetStep,
         MonitorScreen,
         HelpScreen,
         ConfirmScreen,

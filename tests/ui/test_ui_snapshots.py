@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from ui_helpers import NoGpuBackend, app_for, three_runs, wait_for
+from ui_helpers import app_for, three_runs, wait_for
 
 from tui_ft.core.rundir import RunDir
 from tui_ft.ui.screens.monitor import MonitorScreen
@@ -51,11 +51,6 @@ def _shown_charts(screen: MonitorScreen) -> list[MetricChart]:
 def test_runs_list_with_two_gpus(snap_compare: Any, fixed_home: Path) -> None:
     three_runs(fixed_home)
     assert snap_compare(app_for(fixed_home), terminal_size=(80, 24), run_before=settled())
-
-
-def test_start_screen_without_gpu(snap_compare: Any, fixed_home: Path) -> None:
-    app = app_for(fixed_home, hardware_backend=NoGpuBackend())
-    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,6 @@ from tui_ft.ui.screens.error import ErrorScreen
 from tui_ft.ui.screens.help import HelpScreen
 from tui_ft.ui.screens.review import ReviewScreen
 from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.start import StartScreen
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
 
 HARDWARE_POLL_S = 1.5
@@ -114,7 +113,7 @@ class TuiFtApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         if has_runs(self.runs_home):
             return RunsScreen(self.runs_home, self.launcher, self.clock)
-        return StartScreen(self.runs_home)
+        return self.wizard(None)
 
     def on_mount(self) -> None:
         for problem in [*self._theme_problems, self._keymap_problem]:
@@ -153,6 +152,16 @@ class TuiFtApp(App[None]):
     def action_runs(self) -> None:
         if not isinstance(self.screen, RunsScreen):
             self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
+
+    def wizard(self, config: RunConfig | None) -> Screen[None]:
+        # Imported here: the wizard's screens load only when a new run is being set up.
+        from tui_ft.ui.screens.wizard_model import ModelStep
+
+        return ModelStep(config or RunConfig(model="demo", dataset="demo"))
+
+    def open_wizard(self, config: RunConfig | None = None) -> None:
+        """A new run, step by step; `config` pre-fills it (a clone of an earlier run)."""
+        self.push_screen(self.wizard(config))
 
     def open_chat(self, run: RunDir) -> None:
         """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""

@@ -3,15 +3,16 @@ deleting, the message a finished action sends back, and the actions not built ye
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.message import Message
 
+from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.rundir import RunDir
 from tui_ft.ui.screens.confirm import ConfirmScreen
 
 NOT_YET = {
     "export": "Export from the app arrives with its issue; from a shell: `tui-ft export {name}`.",
-    "clone": "Clone as a new run arrives with the wizard; for now copy its run.yaml and "
-    "`tui-ft train` it.",
 }
 
 
@@ -22,6 +23,12 @@ class ActionDone(Message):
         super().__init__()
         self.text = text
         self.open_run = open_run
+
+
+def clone_config(run: RunDir) -> RunConfig:
+    """The run's config for a new run: everything kept but the name, which the new run gets
+    afresh. Raises UserError (shown as a notification) when run.yaml no longer loads."""
+    return replace(load_config(run.config_path), name="")
 
 
 def confirm_stop(run: RunDir) -> ConfirmScreen:

@@ -14,12 +14,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
+from tui_ft.core.errors import UserError
 from tui_ft.core.run_control import Launcher, delete_run
 from tui_ft.core.run_text import NONE, loss_text, progress_text, short_model, state_label
 from tui_ft.core.rundir import RunDir, format_age, last_loss, list_runs
 from tui_ft.ui.run_actions import (
     NOT_YET,
     ActionDone,
+    clone_config,
     confirm_delete,
     confirm_stop,
     stopped_text,
@@ -50,12 +52,21 @@ class RunsScreen(TuiFtScreen):
     BINDINGS = [
         # Enter reaches the table first (a selected row opens); "o" is the same for the footer.
         Binding("o", "open", "Open", id="runs.open", key_display="enter", tooltip="Watch it live"),
+        Binding("n", "new_run", "New", id="runs.new", tooltip="Set up a new run, step by step"),
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue from a checkpoint"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the run (it saves first)"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
         Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
         Binding("e", "not_yet('export')", "Export", id="runs.export", tooltip="Export model"),
-        Binding("n", "not_yet('clone')", "Clone", id="runs.clone", tooltip="Clone as new run"),
+        # Not in the footer (no room at 80 columns): F1 and the palette list it.
+        Binding(
+            "N",
+            "clone",
+            "Clone",
+            id="runs.clone",
+            tooltip="A new run set up like this one",
+            show=False,
+        ),
     ]
 
     def __init__(self, runs_home: Path, launcher: Launcher, clock: Callable[[], float]) -> None:
@@ -155,7 +166,7 @@ class RunsScreen(TuiFtScreen):
             return (row is not None and row.summary.status.active) or None
         if action == "delete":
             return (row is not None and not row.summary.status.active) or None
-        if action == "chat":
+        if action in ("clone", "chat"):
             return row is not None or None
         return True
 
@@ -174,6 +185,18 @@ class RunsScreen(TuiFtScreen):
     def action_not_yet(self, what: str) -> None:
         run = self.selected_run()
         self.notify(NOT_YET[what].format(name=run.name if run else "RUN"), markup=False)
+
+    def action_new_run(self) -> None:
+        self.tui_app.open_wizard()
+
+    def action_clone(self) -> None:
+        if (run := self.selected_run()) is not None:
+            try:
+                config = clone_config(run)
+            except UserError as err:  # its run.yaml no longer loads: say why, open nothing
+                self.tui_app.report_error(err)
+                return
+            self.tui_app.open_wizard(config)
 
     def action_resume(self) -> None:
         if (run := self.selected_run()) is not None:
