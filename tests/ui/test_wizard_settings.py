@@ -17,7 +17,9 @@ from ui_helpers import FIXTURES, NoGpuBackend, app_for, wait_for
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.hardware import FakeBackend
+from tui_ft.core.settings_fields import FIELDS
 from tui_ft.ui.app import TuiFtApp
+from tui_ft.ui.screens.help import HelpScreen, help_text
 from tui_ft.ui.screens.wizard_settings import SettingsStep
 from tui_ft.ui.widgets.gpu_picker import GpuPicker
 from tui_ft.ui.widgets.vram_bar import VramBar
@@ -222,6 +224,18 @@ async def test_cpu_only_estimates_against_ram_and_warns(home: Path, small_model:
         assert screen.query_one("#cpu-warning").display
         assert "CPU only" in str(screen.query_one(GpuPicker).get_option_at_index(0).prompt)
         assert screen.query_one("#preset", Select).value == "quick try"
+
+
+async def test_f1_explains_every_field(home: Path, small_model: str) -> None:
+    app = app_for(home, hardware_backend=NoGpuBackend())
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_settings(pilot, RunConfig(model=small_model))
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = help_text(app.screen_stack[-2])
+        for item in FIELDS:
+            assert f"`{item.key}`): {item.help}" in text
+        assert "settings.advice" in text  # the screen's own keys, remappable by id
 
 
 def fake_review(monkeypatch: pytest.MonkeyPatch) -> list[RunConfig]:

@@ -77,7 +77,8 @@ class SettingsStep(WizardStep):
         "trains on the CPU, in system RAM: allowed, but slow.\n\n"
         "**Memory estimate**: the run's peak memory, term by term, against the free memory "
         "(the ┃ mark is where it runs out). When it does not fit, a list of changes follows, "
-        "each with its own estimate; **enter** on one applies it to the fields."
+        "each with its own estimate; **enter** on one applies it to the fields.\n\n"
+        "## The fields\n\n" + "\n".join(f"- **{f.label}** (`{f.key}`): {f.help}" for f in FIELDS)
     )
     BINDINGS = [
         *WizardStep.BINDINGS,
