@@ -178,3 +178,18 @@ def test_header_names_gpu_driver_and_versions() -> None:
     assert "NVIDIA H200 (140 GiB), driver 580.159.04, CUDA 13.0" in text
     assert "989 TFLOP/s" in text
     assert "bitsandbytes missing" in text
+
+
+def test_a_failing_run_is_a_row_with_its_sentence(tmp_path: Path) -> None:
+    from bench.gpu_check import _with_baselines
+    from bench.gpu_check_train import Plan, Result, one_run
+
+    broken = {"model_type": "no-such-model", "vocab_size": 1000}
+    plan = Plan({"broken": broken}, batch_size=1, max_length=8, min_tokens=4, warmup=1, steps=1)
+    result = Result("broken full padding-free", "broken", "full", False)
+    one_run(plan, "broken", broken, result, tmp_path, None)
+    assert result.error.startswith("ValueError: Unrecognized model")
+    assert result.tokens_per_s is None
+    (row,) = _with_baselines([result])
+    assert row.status == "error" and row.detail == result.error
+    assert "\n" not in row.detail
