@@ -136,7 +136,7 @@ def test_an_unknown_theme_is_a_sentence(home: Path) -> None:
 
 def test_the_theme_option_reaches_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str | None] = []
-    monkeypatch.setattr("tui_ft.ui.app.run", lambda theme=None: seen.append(theme) or 0)
+    monkeypatch.setattr("tui_ft.ui.app.run", lambda theme=None, **_: seen.append(theme) or 0)
     assert main(["--theme", "light"]) == 0
     assert seen == ["light"]
 
