@@ -14,7 +14,7 @@ the CPU so that CI runs it and it cannot rot.
    (bench/chat_ab.py).
 
 Without CUDA (or with --cpu-tiny) every size is tiny and the whole run takes a minute or two.
-On an H200 the default budgets (200 + 170 + 50 s, plus start-up) keep it under 8 minutes: a row
+On an H200 the default budgets (220 + 170 + 50 s, plus start-up) keep it under 8 minutes: a row
 that would overrun its section's budget is a row saying so, and a row that fails is a row with
 the error's sentence; neither stops the rest. The table goes to stdout and to --out (markdown,
 rewritten after each section so a crash leaves what was measured); default
@@ -44,12 +44,12 @@ from bench.gpu_check_train import Plan, Result, error_sentence, run_section  # n
 
 SECTIONS = ("vram", "train", "chat")
 TOLERANCE = 0.15
-GPU_BUDGETS = {"vram": 200.0, "train": 170.0, "chat": 50.0}
+GPU_BUDGETS = {"vram": 220.0, "train": 170.0, "chat": 50.0}
 CPU_BUDGETS = {"vram": 120.0, "train": 240.0, "chat": 120.0}
 # The whole check's limit (the issue asks for 8 minutes on an H200): a section gets what is left
 # of it when that is less than its own budget, and the chat section, which cannot stop half-way,
 # is skipped when less than its budget is left.
-GPU_LIMIT_S = 450.0
+GPU_LIMIT_S = 460.0
 CPU_LIMIT_S = 600.0
 # The CPU calibration cases that stand for the GPU grid's methods and switches.
 CPU_VRAM_CASES = (
@@ -195,7 +195,7 @@ def train_plan(gpu: bool) -> Plan:
 
         # batch × max_length = 8192 tokens: padding-free stays on without flash-attention
         # (tui_ft/core/batching.py), as a user's default run would have it.
-        return Plan(dict(SHAPES), batch_size=8, max_length=1024, min_tokens=256, warmup=2, steps=6)
+        return Plan(dict(SHAPES), batch_size=8, max_length=1024, min_tokens=256, warmup=2, steps=10)
     from bench.saved_tensors import tiny_config
 
     sizes = {
