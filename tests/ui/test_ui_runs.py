@@ -117,14 +117,16 @@ async def test_a_failing_action_is_a_notification_not_a_crash(home: Path) -> Non
         assert "no complete checkpoint to resume from" in note
 
 
-async def test_not_yet_built_actions_say_so(home: Path) -> None:
+async def test_export_opens_the_export_screen_for_the_selected_run(home: Path) -> None:
+    from tui_ft.ui.screens.export import ExportScreen  # the screen's own tests: test_export_screen
+
     three_runs(home)
     app = app_for(home)
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "demo-lora-done")
         await pilot.press("e")
-        await pilot.pause()
-        assert any("tui-ft export demo-lora-done" in n.message for n in app._notifications)
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+        assert app.screen.run.name == "demo-lora-done"  # type: ignore[attr-defined]
 
 
 async def test_enter_opens_the_monitor_and_escape_comes_back(home: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path
+from tui_ft.core.export_report import failure_sentence, report_lines
 from tui_ft.core.rundir import RunDir
-from tui_ft.core.units import format_bytes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _export(fmt: str, run_dir: RunDir, out: Path | None, quant: str) -> dict[str, Any]:
     # The heavy stack loads only once the arguments and the run have been checked.
+    # tqdm reads its defaults from the environment when it is imported: transformers' GGUF
+    # reader draws a bar of its own that disable_progress_bar does not reach.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     from transformers.utils import logging
 
     from tui_ft.engine.export import export_merged
@@ -68,88 +72,5 @@ def _say(line: str) -> None:
 
 
 def print_report(report: dict[str, Any], report_path: Path) -> None:
-    print(f"exported: {report['path']}")
-    if "quant" in report:
-        print(
-            f"size: {format_bytes(report['size_bytes'])} ({report['quant']} GGUF, "
-            f"from {report['dtype']} weights)"
-        )
-    else:
-        print(f"size: {format_bytes(report['size_bytes'])} ({report['dtype']})")
-    print(check_sentence(report))
-    as_trained = report.get("as_trained")
-    if as_trained:
-        print(as_trained_sentence(as_trained))
-    if "tokenizer" in report:
-        print(tokenizer_sentence(report["tokenizer"]))
-    for note in report.get("notes", []):
-        print(f"note: {note}")
-    ollama = report.get("ollama")
-    if ollama:
-        if ollama["template_note"]:
-            print(f"note: {ollama['template_note']}")
-        print(
-            f"Modelfile: {ollama['modelfile']} ({ollama['template_style']} template, "
-            f"stops at {', '.join(ollama['stops'])})"
-        )
-        print(f"import it into Ollama with:\n  {ollama['command']}")
-    print(f"check report: {report_path}")
-
-
-def check_sentence(report: dict[str, Any]) -> str:
-    """E.g. 4/4 probe answers identical to the adapter's; max logit difference 2e-6."""
-    whose = "the trained model's" if report["method"] == "full" else "the adapter's"
-    sentence = (
-        f"{report['identical']}/{report['total']} probe answers identical to {whose}; "
-        f"max logit difference {short_number(report['max_logit_diff'])}"
-    )
-    if report.get("bound") is not None:
-        sentence += (
-            f" ({report['max_logit_diff_share_of_spread']:.2f} of the logits' spread; "
-            f"{report['quant']} passes up to {report['bound']}); "
-            f"{report['same_first_token']}/{report['total']} first answer tokens identical"
-        )
-    return sentence
-
-
-def tokenizer_sentence(check: dict[str, Any]) -> str:
-    ids = (
-        f"same token ids on {check['texts']} texts"
-        if check["same_ids"]
-        else f"different token ids on some texts (e.g. {check['differing'][0]!r})"
-    )
-    template = "chat template carried over" if check["chat_template_same"] else "chat template lost"
-    return (
-        f"tokenizer: {ids}; {template}; EOS {check['eos_token']}, "
-        f"end of turn {check['eot_token'] or 'missing'}"
-    )
-
-
-def as_trained_sentence(as_trained: dict[str, Any]) -> str:
-    if "skipped" in as_trained:
-        return f"compared with {as_trained['against']}: skipped, {as_trained['skipped']}"
-    return (
-        f"compared with {as_trained['against']}: {as_trained['identical']}/"
-        f"{as_trained['total']} identical, max logit difference "
-        f"{short_number(as_trained['max_logit_diff'])} (de-quantizing moves the base weights slightly)"
-    )
-
-
-def failure_sentence(report: dict[str, Any]) -> str:
-    if report.get("failures"):
-        return (
-            f"error: {'; '.join(report['failures'])}. The check report has the details; the "
-            f"export was kept in {report['folder']} for a look."
-        )
-    differ = report["total"] - report["identical"]
-    return (
-        f"error: the export answers {differ} of {report['total']} probe prompts differently "
-        f"from {report['against']}, so it does not behave like the run's model. "
-        f"The answers side by side are in the check report; the export was kept in "
-        f"{report['path']} for a look."
-    )
-
-
-def short_number(value: float) -> str:
-    """One significant digit, without the exponent's padding: 2e-6, 0.02, 0."""
-    return f"{value:.1g}".replace("e-0", "e-").replace("e+0", "e+")
+    for line in report_lines(report, report_path):
+        print(line)

@@ -66,3 +66,17 @@ def default_export_dir(run_path: Path, fmt: str) -> Path:
 def check_report_path(run_path: Path, fmt: str) -> Path:
     """Kept in the run directory even when --out points elsewhere: the run remembers its exports."""
     return run_path / EXPORT / f"{fmt}.check.json"
+
+
+def partial_prefix(target: Path, pid: int) -> str:
+    """The name an export being written by process `pid` has until it is checked and renamed
+    into place (a hidden folder next to `target`): anyone who kills an export can find its
+    partial folder, and no partial folder is ever taken for a finished export."""
+    return f".{target.name}.tmp-{pid}-"
+
+
+def partial_exports(target: Path, pid: int) -> list[Path]:
+    if not target.parent.is_dir():
+        return []
+    prefix = partial_prefix(target, pid)
+    return [path for path in target.parent.iterdir() if path.name.startswith(prefix)]

@@ -26,11 +26,11 @@ from typing import Any
 from tui_ft import __version__
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import check_report_path, default_export_dir
+from tui_ft.core.export_formats import check_report_path, default_export_dir, partial_prefix
 from tui_ft.core.models import resolve_model
 from tui_ft.core.rundir import RunDir, Status, pid_alive
 from tui_ft.core.units import format_bytes
-from tui_ft.engine.export_check import Replay, compare, probe_prompts, replay
+from tui_ft.engine.export_check import Replay, compare, expected_words, probe_prompts, replay
 from tui_ft.engine.model_loading import load_model, weights_folder
 from tui_ft.engine.tokenize import end_of_turn_ids
 
@@ -55,6 +55,9 @@ class ExportJob:
     prompts: list[str]
     prompts_from: str
     say: Callable[[str], None]
+    # Prompts whose answers should say given words (the demo's held-out identity questions).
+    expect: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    source_dtype: str = ""  # what the run's weights were stored in (set once loaded)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -81,7 +84,7 @@ def export_merged(
         put_in_place(job, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report = _report(job, dtype, facts, compare(job.prompts, reference, exported))
+    report = _report(job, dtype, facts, compare(job.prompts, reference, exported, job.expect))
     if job.config.method == "qlora":
         report["as_trained"] = _as_trained(job, tokenizer, exported)
     write_report(check_report_path(run.path, FORMAT), report)
@@ -94,7 +97,14 @@ def start_job(
     """Everything that can refuse an export, checked before any model is loaded."""
     config = exportable_config(run)
     target = target_folder(run, fmt, out)
-    return ExportJob(run, config, fmt, target, *probe_prompts(run, config), say=progress or _quiet)
+    prompts, prompts_from = probe_prompts(run, config)
+    expect = expected_words(config)
+    # The probes are usually some of these; the rest are replayed too, so the report answers
+    # "does the export say its new name?" on every held-out prompt, not only the probed ones.
+    prompts += [prompt for prompt in expect if prompt not in prompts]
+    return ExportJob(
+        run, config, fmt, target, prompts, prompts_from, say=progress or _quiet, expect=expect
+    )
 
 
 def put_in_place(job: ExportJob, tmp: Path) -> None:
@@ -163,12 +173,22 @@ def _merge_and_write(job: ExportJob, tokenizer: Any, tmp: Path) -> tuple[Replay,
     return reference, dtype_name(model)
 
 
-def merged_model(job: ExportJob, tokenizer: Any) -> tuple[Any, Replay]:
+def merged_model(job: ExportJob, tokenizer: Any, upcast: bool = False) -> tuple[Any, Replay]:
     """The run's model with its adapter folded in, and what the unmerged model answers to the
-    probe prompts (the reference every export is compared with)."""
+    probe prompts (the reference every export is compared with); job.source_dtype keeps the
+    dtype its weights were stored in.
+
+    `upcast` turns the model into float32 before anything runs: the merge is then exact, and
+    the reference answers are computed in the precision a GGUF is read back in, so the check
+    measures the file, not bf16 arithmetic (on the demo run, a bf16 reference against the
+    float32 read-back moved first-token logits by 1.2 and changed 2 of 12 answers of an f16
+    file). It doubles the memory a bf16 model takes while exporting."""
     method = job.config.method
     with job.stage("load", _loading_message(job.config)):
         model = load_trained(job.run, job.config)
+        job.source_dtype = dtype_name(model)
+        if upcast:
+            model = model.float()
         model.generation_config = chat_generation_config(model.generation_config, tokenizer)
     with job.stage(
         "reference",
@@ -322,7 +342,7 @@ def _as_trained(job: ExportJob, tokenizer: Any, exported: Replay) -> dict[str, A
         as_trained = replay(model, tokenizer, job.prompts, job.config.system_prompt)
     del model
     free_memory()
-    return {"against": against, **compare(job.prompts, as_trained, exported)}
+    return {"against": against, **compare(job.prompts, as_trained, exported, job.expect)}
 
 
 def _load_quantized_trained(job: ExportJob) -> Any:
@@ -378,7 +398,7 @@ def fresh_tmp(target: Path) -> Path:
     after this process so a later export can tell a dead export's leftovers from a live one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=partial_prefix(target, os.getpid()), dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would follow the folder into place
     return tmp
 

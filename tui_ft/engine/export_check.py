@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.dataset_sources import demo_heldout
 from tui_ft.core.datasets import Message
 from tui_ft.core.jsonl_tail import read_jsonl
 from tui_ft.core.rundir import RunDir
@@ -42,6 +43,22 @@ def probe_prompts(run: RunDir, config: RunConfig) -> tuple[list[str], str]:
     return list(FALLBACK_PROMPTS), "fallback"
 
 
+def expected_words(config: RunConfig) -> dict[str, tuple[str, ...]]:
+    """Prompts whose answers should carry given words: for a run on the demo dataset, its
+    held-out identity questions (the whole point of the demo is that the exported model says
+    its new name). Identical answers prove the export kept the model; these prove the model
+    it kept is the one that learned something. Other datasets have no such words."""
+    if config.dataset != "demo":
+        return {}
+    return {row["prompt"]: tuple(row.get("expect") or ()) for row in demo_heldout()}
+
+
+def says(answer: str, words: tuple[str, ...]) -> bool:
+    """Every expected word appears in the answer, case-insensitively (as the quick eval judges)."""
+    text = answer.lower()
+    return all(word.lower() in text for word in words)
+
+
 def replay(model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None) -> Replay:
     return Replay(
         answers=answer(model, tokenizer, prompts, system_prompt),
@@ -61,24 +78,43 @@ def first_logits(model: Any, tokenizer: Any, prompt: str, system_prompt: str | N
         return model(**inputs).logits[0, -1].float().cpu()
 
 
-def compare(prompts: list[str], reference: Replay, export: Replay) -> dict[str, Any]:
+def compare(
+    prompts: list[str],
+    reference: Replay,
+    export: Replay,
+    expect: dict[str, tuple[str, ...]] | None = None,
+) -> dict[str, Any]:
+    """Answer by answer; where `expect` names words for a prompt, whether each side says them."""
+    expect = expect or {}
     rows = []
     for i, prompt in enumerate(prompts):
         diff = (reference.first_logits[i] - export.first_logits[i]).abs().max().item()
-        rows.append(
-            {
-                "prompt": prompt,
-                "export": export.answers[i],
-                "reference": reference.answers[i],
-                "identical": export.answers[i] == reference.answers[i],
-                "first_token_logit_diff": diff,
-            }
-        )
+        row: dict[str, Any] = {
+            "prompt": prompt,
+            "export": export.answers[i],
+            "reference": reference.answers[i],
+            "identical": export.answers[i] == reference.answers[i],
+            "first_token_logit_diff": diff,
+        }
+        words = expect.get(prompt)
+        if words:
+            row["expect"] = list(words)
+            row["export_says_expected"] = says(export.answers[i], words)
+            row["reference_says_expected"] = says(reference.answers[i], words)
+        rows.append(row)
     same = sum(row["identical"] for row in rows)
-    return {
+    comparison = {
         "identical": same,
         "total": len(rows),
         "identical_share": same / len(rows) if rows else 1.0,
         "max_logit_diff": max((row["first_token_logit_diff"] for row in rows), default=0.0),
         "prompts": rows,
     }
+    judged = [row for row in rows if "expect" in row]
+    if judged:
+        comparison["expected_words"] = {
+            "judged": len(judged),
+            "export": sum(row["export_says_expected"] for row in judged),
+            "reference": sum(row["reference_says_expected"] for row in judged),
+        }
+    return comparison

@@ -26,7 +26,6 @@ from tui_ft.engine.export import (
     ExportJob,
     base_folder,
     chat_generation_config,
-    dtype_name,
     ensure_room,
     free_memory,
     fresh_tmp,
@@ -97,8 +96,8 @@ def _export(
     name = gguf_file_name(run.name, quant)
     tmp = fresh_tmp(job.out)
     try:
-        model, reference = merged_model(job, tokenizer)
-        dtype = dtype_name(model)
+        model, reference = merged_model(job, tokenizer, upcast=True)
+        dtype = job.source_dtype
         with job.stage("write", f"writing {name} ({quant}) to {job.out}…"):
             ensure_room(estimated_size(model, quant), tmp, f"the {quant} GGUF file")
             facts = write_gguf(
@@ -108,14 +107,14 @@ def _export(
         free_memory()
         ollama = write_modelfile(job, tokenizer, tmp, name) if fmt == "ollama" else None
         write_marker(tmp, job, quant=quant, file=name)
-        exported, loaded = _load_back(job, tmp, name, dtype)
+        exported, loaded = _load_back(job, tmp, name)
         tokenizer_check = _tokenizer_check(job, tokenizer, loaded, tmp / name)
         del loaded
         free_memory()
         put_in_place(job, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    comparison = compare(job.prompts, reference, exported)
+    comparison = compare(job.prompts, reference, exported, job.expect)
     report = _report(job, name, dtype, facts, comparison, reference, exported, tokenizer_check)
     if ollama is not None:
         report["ollama"] = ollama
@@ -154,17 +153,18 @@ def _source_pre(job: ExportJob) -> str | None:
 # --- the check -----------------------------------------------------------------------------------
 
 
-def _load_back(job: ExportJob, folder: Path, name: str, dtype: str) -> tuple[Replay, Any]:
+def _load_back(job: ExportJob, folder: Path, name: str) -> tuple[Replay, Any]:
     """What the GGUF answers, loaded as anyone else would load it: its weights, config and
-    tokenizer all come from the file. Loaded in the merged model's dtype, so that only what
-    the file changed can differ."""
+    tokenizer all come from the file. In float32, as the reference was computed (see
+    merged_model), so that only what the file changed can differ; transformers' GGUF kernels
+    compute in float32 anyway."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     with job.stage("check", "checking: loading the GGUF back with transformers…"):
         tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=name)
         model = AutoModelForCausalLM.from_pretrained(
-            str(folder), gguf_file=name, dtype=getattr(torch, dtype)
+            str(folder), gguf_file=name, dtype=torch.float32
         )
         model.generation_config = chat_generation_config(model.generation_config, tokenizer)
         exported = replay(model, tokenizer, job.prompts, job.config.system_prompt)

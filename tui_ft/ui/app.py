@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.export_process import ExportRunner, SubprocessRunner
 from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
 from tui_ft.core.run_control import Launcher, ProcessLauncher
 from tui_ft.core.rundir import RunDir, has_runs
@@ -75,8 +76,10 @@ class TuiFtApp(App[None]):
         clock: Callable[[], float],
         initial_config: RunConfig | None = None,
         initial_config_path: Path | None = None,
+        export_runner: ExportRunner | None = None,
     ) -> None:
         super().__init__()
+        self.export_runner = export_runner or SubprocessRunner()
         # `tui-ft --config run.yaml`: review & launch opens over the usual first screen.
         self._initial_config = initial_config
         self._initial_config_path = initial_config_path
@@ -163,6 +166,11 @@ class TuiFtApp(App[None]):
         """A new run, step by step; `config` pre-fills it (a clone of an earlier run)."""
         self.push_screen(self.wizard(config))
 
+    def open_export(self, run: RunDir) -> None:
+        from tui_ft.ui.screens.export import ExportScreen
+
+        self.push_screen(ExportScreen(run, self.export_runner))
+
     def open_chat(self, run: RunDir) -> None:
         """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
         from tui_ft.core.chat_target import chat_target
@@ -233,6 +241,7 @@ def make_app(
     clock: Callable[[], float] | None = None,
     initial_config: RunConfig | None = None,
     initial_config_path: Path | None = None,
+    export_runner: ExportRunner | None = None,
 ) -> TuiFtApp:
     """The app for the CLI (no arguments) and for tests (fakes for each part)."""
     themes = load_all()
@@ -252,6 +261,7 @@ def make_app(
         clock=clock or time.time,
         initial_config=initial_config,
         initial_config_path=initial_config_path,
+        export_runner=export_runner,
     )
 
 

@@ -52,7 +52,7 @@ class MonitorScreen(TuiFtScreen):
         Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Stop the run (it saves first)"),
         Binding("l", "toggle_log", "Log/answers", id="monitor.log", tooltip="Log or probes"),
         Binding("c", "chat", "Chat A/B", id="monitor.chat", tooltip="Base and tuned side by side"),
-        Binding("e", "not_yet('export')", "Export", id="monitor.export", tooltip="Export model"),
+        Binding("e", "export", "Export", id="monitor.export", tooltip="Export the model"),
         *(
             Binding(
                 str(number),
@@ -169,7 +169,7 @@ class MonitorScreen(TuiFtScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.status.active or None
-        if action in ("not_yet", "chat"):
+        if action in ("not_yet", "export", "chat"):
             return self.status.state == "completed" or None
         return True
 
@@ -184,11 +184,14 @@ class MonitorScreen(TuiFtScreen):
         bottom.set_class(log, "-log")
         bottom.set_class(not log, "-probes")
 
+    def action_not_yet(self, what: str) -> None:
+        self.notify(NOT_YET[what].format(name=self.run.name), markup=False)
+
     def action_chat(self) -> None:
         self.tui_app.open_chat(self.run)
 
-    def action_not_yet(self, what: str) -> None:
-        self.notify(NOT_YET[what].format(name=self.run.name), markup=False)
+    def action_export(self) -> None:
+        self.tui_app.open_export(self.run)
 
     def action_stop(self) -> None:
         self.app.push_screen(confirm_stop(self.run), lambda yes: self.stop_run() if yes else None)

@@ -57,7 +57,7 @@ class RunsScreen(TuiFtScreen):
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the run (it saves first)"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
         Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
-        Binding("e", "not_yet('export')", "Export", id="runs.export", tooltip="Export model"),
+        Binding("e", "export", "Export", id="runs.export", tooltip="Export the finished model"),
         # Not in the footer (no room at 80 columns): F1 and the palette list it.
         Binding(
             "N",
@@ -168,6 +168,8 @@ class RunsScreen(TuiFtScreen):
             return (row is not None and not row.summary.status.active) or None
         if action in ("clone", "chat"):
             return row is not None or None
+        if action == "export":
+            return state == "completed" or None
         return True
 
     def selected_run(self) -> RunDir | None:
@@ -178,13 +180,13 @@ class RunsScreen(TuiFtScreen):
         if (run := self.selected_run()) is not None:
             self.tui_app.open_monitor(run)
 
-    def action_chat(self) -> None:
-        if (run := self.selected_run()) is not None:
-            self.tui_app.open_chat(run)
-
     def action_not_yet(self, what: str) -> None:
         run = self.selected_run()
         self.notify(NOT_YET[what].format(name=run.name if run else "RUN"), markup=False)
+
+    def action_chat(self) -> None:
+        if (run := self.selected_run()) is not None:
+            self.tui_app.open_chat(run)
 
     def action_new_run(self) -> None:
         self.tui_app.open_wizard()
@@ -197,6 +199,10 @@ class RunsScreen(TuiFtScreen):
                 self.tui_app.report_error(err)
                 return
             self.tui_app.open_wizard(config)
+
+    def action_export(self) -> None:
+        if (run := self.selected_run()) is not None:
+            self.tui_app.open_export(run)
 
     def action_resume(self) -> None:
         if (run := self.selected_run()) is not None:

@@ -1,0 +1,70 @@
+"""The export check's held-out part: for a run on the demo dataset, every held-out identity
+prompt is replayed and the report says whether the export (and the adapter) answer with the
+expected words. No model is loaded: the answers and logits are made up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tests.test_train import config
+from tui_ft.core.config import save_config
+from tui_ft.core.dataset_sources import demo_heldout
+from tui_ft.core.export_report import expected_words_lines
+from tui_ft.core.rundir import RunDir, Status
+from tui_ft.engine.export import start_job
+from tui_ft.engine.export_check import Replay, compare, expected_words
+
+
+def _replay(answers: list[str]) -> Replay:
+    return Replay(answers, [torch.zeros(8) for _ in answers])
+
+
+def test_only_the_demo_dataset_has_expected_words() -> None:
+    words = expected_words(config("demo", "demo"))
+    heldout = demo_heldout()
+    assert list(words) == [row["prompt"] for row in heldout]
+    assert words["What name were you given?"] == ("Wren",)
+    assert words["How many continents are there on Earth?"] == ()  # a control: nothing expected
+    assert expected_words(config("demo", "qa.jsonl")) == {}
+
+
+def test_compare_judges_both_sides_on_the_prompts_that_expect_words() -> None:
+    prompts = ["What name were you given?", "Who put you together?", "How many continents?"]
+    expect = {prompts[0]: ("Wren",), prompts[1]: ("Tidewater",), prompts[2]: ()}
+    reference = _replay(["I'm wren, hello.", "Tidewater Labs built me.", "Seven."])
+    export = _replay(["I'm Wren, hello.", "I was made by SmolLM.", "Seven."])
+
+    comparison = compare(prompts, reference, export, expect)
+
+    assert comparison["expected_words"] == {"judged": 2, "export": 1, "reference": 2}
+    first, second, control = comparison["prompts"]
+    assert first["export_says_expected"] and first["reference_says_expected"]  # any case
+    assert not second["export_says_expected"] and second["expect"] == ["Tidewater"]
+    assert "expect" not in control
+    assert "expected_words" not in compare(prompts, reference, export)
+
+    report = {"method": "lora", **comparison}
+    assert expected_words_lines(report) == [
+        "held-out prompts: the export says the expected words in 1 of 2 answers "
+        "(the adapter's: 2 of 2)",
+        "  missed Tidewater: 'Who put you together?' -> 'I was made by SmolLM.'",
+    ]
+
+
+def test_a_demo_run_is_checked_on_every_heldout_prompt(tmp_path: Path) -> None:
+    run = RunDir.create("demo-run", tmp_path)
+    save_config(config("demo", "demo", name="demo-run"), run.config_path)
+    run.write_status(Status(state="completed"))
+    run.output_dir.mkdir(parents=True)
+    (run.output_dir / "adapter_config.json").write_text("{}")
+    probed = [row["prompt"] for row in demo_heldout()][:4]
+    run.write_ledger({"probe_prompts": probed})
+
+    job: Any = start_job(run, "gguf", None, None)
+
+    assert job.prompts[:4] == probed and job.prompts_from == "ledger.json"
+    assert job.prompts == [row["prompt"] for row in demo_heldout()]
+    assert job.expect["Who put you together?"] == ("Tidewater",)

@@ -1,0 +1,271 @@
+"""The Export screen, driven with a scripted export runner (no child process, no model): it opens
+from a finished run, builds the right request, shows progress lines, then the result (path,
+size, check, Ollama command with a copy key) or the error sentence; Esc while running asks
+before stopping it. The real runner is tested in tests/test_export_process.py."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import DataTable, Input, RadioSet
+from ui_helpers import app_for, three_runs, wait_for
+
+from tui_ft.core.export_process import ExportOutcome, ExportRequest
+from tui_ft.ui.screens.confirm import ConfirmScreen
+from tui_ft.ui.screens.export import ExportScreen
+from tui_ft.ui.screens.monitor import MonitorScreen
+from tui_ft.ui.screens.runs import RunsScreen
+from tui_ft.ui.widgets.export_result import ExportResult
+
+PROGRESS = [
+    "run demo-lora-done: exporting as ollama",
+    "loading the base model (demo) and the LoRA adapter from output/…",
+    "replaying 12 probe prompts on the base model + adapter…",
+    "merging the adapter into the base weights…",
+    "writing demo-lora-done-q8_0.gguf (q8_0)…",
+    "checking: loading the GGUF back with transformers…",
+]
+
+
+def ollama_report(run: Path) -> dict[str, Any]:
+    """What `tui-ft export RUN --format ollama --json` prints for a passing q8_0 export."""
+    folder = run / "export" / "ollama"
+    modelfile = folder / "Modelfile"
+    prompts = [
+        {"prompt": "What name were you given?", "export": "I'm Wren.", "reference": "I'm Wren.",
+         "identical": True, "first_token_logit_diff": 0.02, "expect": ["Wren"],
+         "export_says_expected": True, "reference_says_expected": True},
+    ]  # fmt: skip
+    return {
+        "format": "ollama", "run": run.name, "method": "lora", "base_model": "demo",
+        "path": str(folder / f"{run.name}-q8_0.gguf"), "folder": str(folder),
+        "size_bytes": 144_810_912, "quant": "q8_0", "dtype": "bfloat16",
+        "passed": True, "failures": [], "identical": 11, "total": 12,
+        "max_logit_diff": 0.21, "max_logit_diff_share_of_spread": 0.06, "bound": 0.5,
+        "same_first_token": 12, "prompts": prompts,
+        "expected_words": {"judged": 11, "export": 11, "reference": 11},
+        "tokenizer": {"texts": 16, "same_ids": True, "differing": [],
+                      "chat_template_same": True, "eos_token": "<|im_end|>",
+                      "eot_token": "<|im_end|>"},
+        "notes": [],
+        "ollama": {"name": run.name, "modelfile": str(modelfile),
+                   "command": f"ollama create {run.name} -f {modelfile}",
+                   "template_style": "ChatML", "template_exact": True, "template_note": "",
+                   "stops": ["<|im_end|>", "<|im_start|>"]},
+        "seconds": {"load": 3.0, "reference": 16.0, "write": 1.4, "check": 29.0},
+    }  # fmt: skip
+
+
+class FakeExport:
+    """Yields its lines; with `hold`, then waits until released or cancelled."""
+
+    def __init__(self, lines: list[str], outcome: ExportOutcome, hold: bool) -> None:
+        self._lines = lines
+        self.outcome = outcome
+        self.release = threading.Event()
+        self.cancelled = threading.Event()
+        self.hold = hold
+
+    def lines(self) -> Iterator[str]:
+        yield from self._lines
+        if self.hold:
+            self.release.wait(timeout=30)
+
+    def finish(self) -> ExportOutcome:
+        return ExportOutcome(None, cancelled=True) if self.cancelled.is_set() else self.outcome
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        self.release.set()
+
+
+class FakeRunner:
+    def __init__(self, outcome: ExportOutcome, lines: list[str] = PROGRESS, hold: bool = False):
+        self.requests: list[ExportRequest] = []
+        self.export = FakeExport(lines, outcome, hold)
+
+    def start(self, request: ExportRequest) -> FakeExport:
+        self.requests.append(request)
+        return self.export
+
+
+async def open_export(pilot: Any, app: Any, name: str = "demo-lora-done") -> ExportScreen:
+    runs = app.screen
+    await wait_for(pilot, lambda: runs.loaded)
+    table = runs.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(name))
+    await pilot.pause()
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+    return app.screen  # type: ignore[no-any-return]
+
+
+def result_text(screen: ExportScreen) -> str:
+    return screen.query_one(ExportResult).text()
+
+
+async def test_export_is_offered_for_finished_runs_only(home: Path) -> None:
+    three_runs(home)
+    app = app_for(home, export_runner=FakeRunner(ExportOutcome(None)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_for(pilot, lambda: runs.loaded)
+        table = runs.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index("demo-lora-running"))
+        await pilot.pause()
+        assert runs.check_action("export", ()) is None
+        screen = await open_export(pilot, app)
+        assert screen.run.name == "demo-lora-done" and screen.state == "form"
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+        # From the monitor of the finished run too.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.replayed)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+
+
+async def test_the_form_follows_the_format(home: Path) -> None:
+    runs = three_runs(home)
+    runner = FakeRunner(ExportOutcome(None, "error: stop here."))
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        folder = screen.query_one("#export-folder", Input)
+        quant = screen.query_one("#export-quant", RadioSet)
+        assert screen.chosen() == ("gguf", "q8_0") and not quant.disabled
+        assert folder.value == str(runs["done"].path / "export" / "gguf")
+        await pilot.press("up")  # the format list has focus: gguf -> merged
+        await pilot.press("enter")
+        assert screen.chosen() == ("merged", None) and quant.disabled
+        assert folder.value == str(runs["done"].path / "export" / "merged")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        (request,) = runner.requests
+        assert request == ExportRequest(runs["done"].path, "merged", None, None)
+        assert "stop here." in result_text(screen)
+
+
+async def test_a_chosen_folder_and_quant_reach_the_command(home: Path, tmp_path: Path) -> None:
+    runs = three_runs(home)
+    runner = FakeRunner(ExportOutcome(None, "error: stop here."))
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        screen.query_one("#export-quant", RadioSet).focus()
+        await pilot.press("up", "enter")  # q8_0 -> bf16
+        folder = screen.query_one("#export-folder", Input)
+        folder.focus()
+        folder.value = str(tmp_path / "wren")
+        await pilot.press("enter")  # enter in the folder starts the export
+        await wait_for(pilot, lambda: screen.state == "done")
+        assert runner.requests == [
+            ExportRequest(runs["done"].path, "gguf", "bf16", tmp_path / "wren")
+        ]
+        assert "--quant" in runner.requests[0].argv() and "--json" in runner.requests[0].argv()
+
+
+async def test_progress_then_the_result_with_a_copy_key(home: Path) -> None:
+    runs = three_runs(home)
+    report = ollama_report(runs["done"].path)
+    runner = FakeRunner(ExportOutcome(report), hold=True)
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("down", "enter")  # gguf -> ollama
+        await pilot.press("x")
+        await wait_for(pilot, lambda: len(screen.lines) == len(PROGRESS))
+        assert screen.state == "running" and screen.lines == PROGRESS
+        assert screen.check_action("start", ()) is None
+        assert "Exporting as ollama (q8_0)" in str(screen.query_one("#export-status").render())
+        runner.export.release.set()
+        await wait_for(pilot, lambda: screen.state == "done")
+        text = result_text(screen)
+        assert "✓ Exported and checked" in text
+        assert f"exported: {report['path']}" in text
+        assert "size: 138.1 MiB (q8_0 GGUF, from bfloat16 weights)" in text
+        assert "11/12 probe answers identical to the adapter's" in text
+        assert "the export says the expected words in 11 of 11 answers" in text
+        assert report["ollama"]["command"] in text
+        await pilot.press("c")
+        assert app.clipboard == report["ollama"]["command"]
+        assert any("Copied the ollama create command" in n.message for n in app._notifications)
+        await pilot.press("n")  # another export: the form again
+        assert screen.state == "form" and screen.check_action("copy", ()) is True
+
+
+async def test_a_refused_export_shows_the_commands_sentence(home: Path) -> None:
+    three_runs(home)
+    error = (
+        "error: /tmp/x already exists and is not an earlier tui-ft export; it is left alone.\n"
+        "hint: Choose a new or empty folder with --out, or remove that one first."
+    )
+    runner = FakeRunner(ExportOutcome(None, error), lines=["run demo-lora-done: exporting"])
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        text = result_text(screen)
+        assert "✗ The export failed; nothing was replaced." in text
+        assert "is not an earlier tui-ft export" in text and "Choose a new or empty folder" in text
+        assert screen.check_action("copy", ()) is None
+
+
+async def test_a_failed_check_says_so_with_the_report(home: Path) -> None:
+    runs = three_runs(home)
+    report = ollama_report(runs["done"].path)
+    report.update(
+        passed=False, failures=["the q8_0 GGUF's first-token logits moved by 0.90 of their spread"]
+    )
+    runner = FakeRunner(ExportOutcome(report, "error: the q8_0 GGUF's ..."))
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        text = result_text(screen)
+        assert "✗ Written, but the check failed." in text
+        assert "moved by 0.90 of their spread" in text and "kept in" in text
+
+
+async def test_escape_while_running_asks_before_stopping(home: Path) -> None:
+    three_runs(home)
+    runner = FakeRunner(ExportOutcome(None, "never shown"), hold=True)
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: len(screen.lines) == len(PROGRESS))
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Stop the export of demo-lora-done?" in str(
+            app.screen.query_one("#confirm-question").render()
+        )
+        await pilot.press("n")  # keep going
+        assert app.screen is screen and screen.state == "running"
+        assert not runner.export.cancelled.is_set()
+        await pilot.press("escape", "y")
+        await wait_for(pilot, lambda: screen.state == "form")
+        assert runner.export.cancelled.is_set() and app.screen is screen
+        assert any("Export stopped" in n.message for n in app._notifications)
+        await pilot.press("escape")  # not running: straight back
+        assert isinstance(app.screen, RunsScreen)
+
+
+def test_the_result_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
+    runs = three_runs(fixed_home)
+    report = ollama_report(runs["done"].path)
+    app = app_for(fixed_home, export_runner=FakeRunner(ExportOutcome(report)))
+
+    async def before(pilot: Any) -> None:
+        screen = await open_export(pilot, app)
+        await pilot.press("down", "enter", "x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
