@@ -80,9 +80,9 @@ def settled(screen: SettingsStep) -> bool:
     return screen.is_current and screen.estimate is not None and screen._timer is None
 
 
-async def open_settings(pilot: Pilot[Any], config: RunConfig) -> SettingsStep:
+async def open_settings(pilot: Pilot[Any], config: RunConfig, **kwargs: Any) -> SettingsStep:
     app = pilot.app
-    screen = SettingsStep(config)
+    screen = SettingsStep(config, **kwargs)
     await app.push_screen(screen)
     await wait_for(pilot, lambda: settled(screen))
     await pilot.pause()
@@ -160,10 +160,14 @@ async def test_invalid_value_shows_the_sentence_and_blocks_next(
 async def test_advice_for_a_run_that_does_not_fit_makes_it_fit(home: Path, big_model: str) -> None:
     app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = await open_settings(pilot, RunConfig(model=big_model, method="full"))
+        lengths = [100] * 90 + [900] * 10  # what the Dataset step measured
+        config = RunConfig(model=big_model, method="full")
+        screen = await open_settings(pilot, config, lengths=lengths)
         assert screen.estimate is not None and screen.estimate.fits is False
         advice = screen.query_one("#advice", OptionList)
         assert advice.display and advice.option_count == len(screen.advice) > 1
+        shorter = next(item for item in screen.advice if item.key == "max_length")
+        assert shorter.why.startswith("Truncates 10 of 100 examples")
         first_fit = next(i for i, item in enumerate(screen.advice) if item.first_fit)
         await pilot.press("f3")
         assert screen.focused is advice

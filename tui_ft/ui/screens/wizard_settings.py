@@ -10,7 +10,7 @@ when it does not fit, the changes that make it fit, each applied with enter.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +149,9 @@ class SettingsStep(WizardStep):
         color: $text-error;
         height: auto;
     }
+    SettingsStep #estimate-of {
+        color: $text-muted;
+    }
     SettingsStep #estimate-notes {
         color: $text-muted;
     }
@@ -166,10 +169,19 @@ class SettingsStep(WizardStep):
     }
     """
 
-    def __init__(self, config: RunConfig, *, info: ModelInfo | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        info: ModelInfo | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> None:
+        """`info`: the model's, when the Model step has it (else read here, in a thread);
+        `lengths`: the dataset's token counts, so that "shorten max length" says what it cuts."""
         # A copy: the step behind keeps what it handed over until Back hands this one's back.
         super().__init__(copy.deepcopy(config))
         self.info = info
+        self.lengths = lengths
         self.model_error = ""
         self.snapshot: HardwareSnapshot | None = None
         self.hardware_error = ""
@@ -202,6 +214,7 @@ class SettingsStep(WizardStep):
                 yield GpuPicker(id="gpu-picker")
                 yield Static(f"⚠ {CPU_WARNING}", id="cpu-warning")
                 yield Label("Memory estimate", classes="title", id="estimate-title")
+                yield Static("", id="estimate-of", markup=False)
                 yield VramBar(id="vram-bar")
                 yield Static("", id="estimate-notes")
                 yield Static("", id="advice-title")
@@ -500,7 +513,7 @@ class SettingsStep(WizardStep):
 
     def _advice(self, info: ModelInfo, target: Target, current: Estimate) -> list[Advice]:
         if current.fits is False:
-            return advise(info, self.config, target, current)
+            return advise(info, self.config, target, current, lengths=self.lengths)
         roomy = larger_batch(info, self.config, target, current)
         return [roomy] if roomy is not None else []
 
@@ -517,10 +530,15 @@ class SettingsStep(WizardStep):
         picker.show(self.snapshot, self.gpu, fits)
 
     def _show_estimate_text(self) -> None:
-        title = "Memory estimate"
-        if self.info is not None:
-            title += f" · {self.info.name} · {self.config.method}"
-        self.query_one("#estimate-title", Label).update(title)
+        of = self.query_one("#estimate-of", Static)
+        if self.info is not None and self.estimate is not None:
+            # The precision matters: "auto" means fp32 on the CPU, bf16 or fp16 on a GPU.
+            precision = self.estimate.precision
+            of.update(
+                f"{self.info.name} · {self.config.method} · {precision.name} ({precision.reason})"
+            )
+        elif self.info is not None:
+            of.update(f"{self.info.name} · {self.config.method}")
         notes = self.query_one("#estimate-notes", Static)
         notes.update("\n".join(self.estimate.notes) if self.estimate else "")
         notes.display = bool(self.estimate and self.estimate.notes)
