@@ -355,7 +355,9 @@ class SettingsStep(WizardStep):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "preset":
-            if event.value != CUSTOM:
+            # Only a real change applies: showing the preset the fields already follow is no
+            # reason to rewrite them (and "custom" is a state, not a choice).
+            if event.value not in (CUSTOM, self.current_preset()):
                 self.apply_preset(str(event.value))
             return
         self._field_changed(event.select.id, str(event.value))
@@ -416,12 +418,17 @@ class SettingsStep(WizardStep):
 
     # --- presets --------------------------------------------------------------------------
 
+    def current_preset(self) -> str | None:
+        """The preset the fields follow on the chosen device; None: edited, or no device yet."""
+        target = self.target()
+        if target is None:
+            return None
+        tier = memory_tier(target.device, target.total)
+        return matching_preset(self.config, tier, self._max_context())
+
     def _show_preset(self) -> None:
         target = self.target()
-        name = None
-        if target is not None:
-            tier = memory_tier(target.device, target.total)
-            name = matching_preset(self.config, tier, self._max_context())
+        name = self.current_preset()
         with self.prevent(Select.Changed):
             self.query_one("#preset", Select).value = name or CUSTOM
         hint = PRESET_HINT
