@@ -219,6 +219,26 @@ async def test_gpu_picker_defaults_to_the_freest_gpu(
         assert screen.estimate is not None and screen.estimate.target.index == 0
 
 
+async def test_a_gpu_that_goes_away_is_replaced_by_one_still_there(
+    home: Path, small_model: str, tmp_path: Path
+) -> None:
+    gpus = tmp_path / "gpus.json"
+    data = json.loads(TWO_H100.read_text())
+    gpus.write_text(json.dumps(data))
+    app = app_for(home, hardware_backend=FakeBackend(gpus))
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_settings(pilot, RunConfig(model=small_model))
+        assert screen.gpu == 0
+        data["gpus"] = data["gpus"][1:]  # the next poll sees GPU 1 only
+        gpus.write_text(json.dumps(data))
+        await wait_for(
+            pilot, lambda: screen.snapshot is not None and len(screen.snapshot.gpus) == 1
+        )
+        await wait_for(pilot, lambda: settled(screen))
+        assert screen.gpu == 1 and screen.config.gpus == ["1"]
+        assert screen.estimate is not None and screen.estimate.target.index == 1
+
+
 async def test_cpu_only_estimates_against_ram_and_warns(home: Path, small_model: str) -> None:
     app = app_for(home, hardware_backend=NoGpuBackend())
     async with app.run_test(size=(100, 40)) as pilot:

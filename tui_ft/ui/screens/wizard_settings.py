@@ -186,7 +186,6 @@ class SettingsStep(WizardStep):
         self.snapshot: HardwareSnapshot | None = None
         self.hardware_error = ""
         self.gpu: int | None = None  # the chosen GPU's index; None: not chosen yet, or no GPU
-        self.gpu_chosen_by_person = False
         self.type_errors: dict[str, str] = {}  # text that is not a value of its field at all
         self.problems: dict[str, str] = {}
         self.other_problems: list[str] = []
@@ -287,8 +286,9 @@ class SettingsStep(WizardStep):
     def on_hardware(self, state: HardwareState) -> None:
         self.snapshot = state.snapshot
         self.hardware_error = state.error
-        if state.snapshot is not None and not state.snapshot.has_gpu:
-            self.gpu = None
+        indices = {g.index for g in state.snapshot.gpus} if state.snapshot is not None else set()
+        if state.snapshot is not None and self.gpu not in indices:
+            self.gpu = None  # no GPU, or the chosen one is gone (CUDA_VISIBLE_DEVICES, MIG)
         self.query_one("#cpu-warning").display = (
             state.snapshot is not None and not state.snapshot.has_gpu
         )
@@ -323,7 +323,6 @@ class SettingsStep(WizardStep):
 
     def on_gpu_picker_chosen(self, message: GpuPicker.Chosen) -> None:
         self.gpu = message.index
-        self.gpu_chosen_by_person = True
         self.config.gpus = [] if message.index is None else [str(message.index)]
         self._show_preset()
         self._estimate_now()
@@ -368,7 +367,7 @@ class SettingsStep(WizardStep):
 
     def _field_changed(self, widget_id: str | None, text: str) -> None:
         key = (widget_id or "").removeprefix("field-")
-        item = next((f for f in FIELDS if f.key == key), None)
+        item = BY_KEY.get(key)
         if item is None:
             return
         try:
