@@ -256,6 +256,21 @@ async def test_escape_cancels_a_running_pre_flight(home: Path) -> None:
         assert app.screen is screen  # escape cancelled; it did not go back
 
 
+async def test_quitting_the_app_ends_a_running_pre_flight(home: Path) -> None:
+    app = app_for(home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_review(
+            pilot, DEMO, preflight_command=stand_in("import time; time.sleep(300)")
+        )
+        await pilot.press("p")
+        process = screen._preflight
+        assert process is not None
+        await wait_for(pilot, lambda: process._process is not None)
+        await pilot.press("q")
+    assert process._process is not None
+    assert process._process.wait(timeout=60) == -9  # killed (the timeout only guards a hang)
+
+
 async def test_config_flag_opens_review_over_the_first_screen(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     save_config(RunConfig(name="expert-run", max_steps=5), path)
@@ -267,7 +282,12 @@ async def test_config_flag_opens_review_over_the_first_screen(home: Path, tmp_pa
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         await pilot.pause()
-        assert f"tui-ft train {path} --name expert-run" in text_of(screen, "#review-command")
+        assert f"tui-ft train {path}" in text_of(screen, "#review-command")
+        assert "--name" not in text_of(screen, "#review-command")  # the file names it already
+        await pilot.press("n")
+        screen.query_one("#review-name", Input).value = "expert-run-2"
+        await pilot.press("enter")
+        assert f"tui-ft train {path} --name expert-run-2" in text_of(screen, "#review-command")
         assert not screen.check_action("save_yaml", ())  # the file is there already
         await pilot.press("escape")
         assert not isinstance(app.screen, ReviewScreen)

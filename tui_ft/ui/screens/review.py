@@ -116,6 +116,7 @@ class ReviewScreen(TuiFtScreen):
         # A copy: renaming here must not change what the wizard step behind holds.
         self.config = copy.deepcopy(config)
         self.source = source  # the YAML file it came from (`tui-ft --config`), if any
+        self._source_name = config.name  # the name that file gives, maybe none
         self.preflight_command = preflight_command
         self.default_name = ""
         self.problems: list[str] = []
@@ -171,8 +172,9 @@ class ReviewScreen(TuiFtScreen):
     def command(self) -> str:
         if self.source is None:
             return train_command(self.command_path())
-        # The file's own name (or none, and a generated one) differs from this run's name.
-        return train_command(self.source, name=self.run_name)
+        # `--name` only when this run's name is not the file's own (edited, or generated).
+        same = self.run_name == self._source_name
+        return train_command(self.source, name="" if same else self.run_name)
 
     def _refresh_all(self) -> None:
         self.problems = self._find_problems()
@@ -266,14 +268,15 @@ class ReviewScreen(TuiFtScreen):
     # --- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # None shows the key dimmed (blocked for now); False hides it (never applies here).
         if action == "launch":
-            return not (self.problems or self.launching)
+            return not (self.problems or self.launching) or None
         if action == "preflight":
-            return not self.problems and self._preflight is None
+            return (not self.problems and self._preflight is None) or None
         if action == "save_yaml":
             if self.source is not None:
-                return None  # a --config file is saved already
-            return not self.problems
+                return False  # a --config file is saved already
+            return not self.problems or None
         return True
 
     def action_copy_command(self) -> None:
@@ -343,7 +346,11 @@ class ReviewScreen(TuiFtScreen):
             self._launch_ended(event.worker, event)
 
     def _preflight_ended(self, worker: Worker[object], event: Worker.StateChanged) -> None:
-        self._preflight = None
+        process, self._preflight = self._preflight, None
+        if process is not None:
+            # A worker cancelled (the app quitting) leaves its thread waiting on the child:
+            # end the child too. Harmless when it has ended already.
+            process.cancel()
         if self._ticker is not None:
             self._ticker.stop()
         panel = self.query_one(PreflightPanel)

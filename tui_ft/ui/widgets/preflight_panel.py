@@ -38,6 +38,7 @@ class PreflightPanel(Widget):
         width: 8;
         height: 1;
         min-height: 1;
+        margin-right: 1;
     }
     PreflightPanel #preflight-elapsed {
         width: 1fr;
