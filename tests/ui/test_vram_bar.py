@@ -55,3 +55,32 @@ def test_short_bytes() -> None:
     assert short_bytes(int(7.62 * GIB)) == "7.6G"
     assert short_bytes(942 * 1024**2) == "942M"
     assert short_bytes(10) == "1M"
+
+
+async def test_the_widget_draws_each_state() -> None:
+    from textual.app import App, ComposeResult
+
+    from tui_ft.ui.themes import DOMAIN_DEFAULTS
+    from tui_ft.ui.widgets.vram_bar import VramBar
+
+    class One(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(DOMAIN_DEFAULTS)
+
+        def compose(self) -> ComposeResult:
+            yield VramBar()
+
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        bar = app.query_one(VramBar)
+        assert str(bar.render()) == "Estimating…"
+        for result, words in (
+            (estimate(24.0, weights=5.0, context=0.5), "24.0 GiB free ┘"),
+            (estimate(4.0, weights=5.0, context=0.5), "needs 5.5 GiB ┘"),
+            (estimate(None, weights=5.0), "free memory unknown"),
+        ):
+            bar.show(result)
+            await pilot.pause()
+            lines = str(bar.render()).splitlines()
+            assert len(lines[0]) == 60 and lines[1].endswith(words), lines
+            assert "weights 5.0G" in "\n".join(lines)

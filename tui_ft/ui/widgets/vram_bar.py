@@ -144,6 +144,8 @@ class VramBar(Widget):
         return Content.assemble(*cells)
 
     def _ruler(self, estimate: Estimate, width: int) -> Content:
+        if estimate.available_bytes is None:
+            return Content("free memory unknown".rjust(width)).stylize("$text-muted")
         free = f"{format_bytes(estimate.available_bytes)} free"
         limit = limit_cell(estimate, width)
         if limit is None:
