@@ -119,15 +119,16 @@ def test_tokens_arriving_together_are_one_append_and_one_message() -> None:
     merged = merge_tokens(
         [
             {"event": "token", "id": "r1", "side": "base", "text": "Hel", "tokens": 1},
+            {"event": "token", "id": "r1", "side": "tuned", "text": "H", "tokens": 1},
             {"event": "token", "id": "r1", "side": "base", "text": "lo", "tokens": 2},
-            {"event": "token", "id": "r1", "side": "tuned", "text": "Hi", "tokens": 1},
+            {"event": "token", "id": "r1", "side": "tuned", "text": "i", "tokens": 2},
             {"event": "done", "id": "r1", "side": "base", "text": "Hello"},
             {"event": "token", "id": "r1", "side": "tuned", "text": "!", "tokens": 2},
         ]
     )
     assert [(e["event"], e.get("text"), e.get("tokens")) for e in merged] == [
         ("token", "Hello", 2),
-        ("token", "Hi", 1),
+        ("token", "Hi", 2),
         ("done", "Hello", None),
         ("token", "!", 2),
     ]

@@ -484,3 +484,18 @@ async def test_quick_eval_says_what_is_wrong_with_a_prompt_file(home: Path) -> N
         assert str(status.render()).startswith(f"There is no prompt file at {home}/nowhere.txt.")
         assert status.has_class("-error") and box.value == str(home / "nowhere.txt")
         assert not chats.client.asked and not (run.path / "evals").exists()
+
+
+async def test_going_back_from_the_placement_question_loads_nothing(
+    home: Path, tmp_path: Path
+) -> None:
+    run = done_run(home)
+    chats = FakeChats()
+    app = chat_app(home, chats, hardware_backend=FakeBackend(gpus_file(tmp_path, 10 * 2**20)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.hardware.snapshot is not None)
+        app.open_chat(run)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        assert not chats.clients

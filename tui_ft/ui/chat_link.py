@@ -107,23 +107,27 @@ class ChatLink:
 
 
 def merge_tokens(events: list[Event]) -> list[Event]:
-    """Consecutive token events of the same request and side as one (their texts joined, the
-    last token count kept): one Markdown append instead of dozens."""
+    """Token events of the same request and side as one (their texts joined, the last token
+    count kept), so each pane gets one Markdown append per batch instead of dozens. The two
+    sides' tokens arrive interleaved; each side's order is kept, and nothing moves across a
+    non-token event (a `done` or an `error` closes the run of tokens before it)."""
     merged: list[Event] = []
+    open_runs: dict[tuple[object, object], int] = {}  # (id, side) -> its token event in merged
     for event in events:
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and event.get("event") == "token"
-            and last.get("event") == "token"
-            and last.get("id") == event.get("id")
-            and last.get("side") == event.get("side")
-        ):
-            merged[-1] = {
-                **last,
-                "text": str(last.get("text") or "") + str(event.get("text") or ""),
-                "tokens": event.get("tokens", last.get("tokens")),
-            }
-        else:
+        if event.get("event") != "token":
             merged.append(event)
+            open_runs.clear()
+            continue
+        key = (event.get("id"), event.get("side"))
+        index = open_runs.get(key)
+        if index is None:
+            open_runs[key] = len(merged)
+            merged.append(event)
+            continue
+        last = merged[index]
+        merged[index] = {
+            **last,
+            "text": str(last.get("text") or "") + str(event.get("text") or ""),
+            "tokens": event.get("tokens", last.get("tokens")),
+        }
     return merged
