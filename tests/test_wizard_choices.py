@@ -189,3 +189,17 @@ def test_model_facts_warn_about_remote_code(tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "m.M"}}))
     facts = dict(model_facts(read_model_info(resolved), resolved))
     assert "trust_remote_code" in facts["code"]
+
+
+def test_paths_that_exist_go_into_the_config_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_ft.core.wizard_choices import absolute_ref
+
+    (tmp_path / "data.jsonl").write_text("")
+    monkeypatch.chdir(tmp_path)
+    assert absolute_ref(" data.jsonl ") == str(tmp_path / "data.jsonl")
+    assert absolute_ref("./data.jsonl") == str(tmp_path / "data.jsonl")
+    assert absolute_ref("demo") == "demo"
+    assert absolute_ref("org/name") == "org/name"  # a hub id, not a folder here
+    assert absolute_ref("missing.jsonl") == "missing.jsonl"  # its error says it is missing

@@ -39,6 +39,17 @@ def model_choices() -> list[ModelChoice]:
     return choices
 
 
+def absolute_ref(ref: str) -> str:
+    """What goes into run.yaml for what was typed: a path that exists becomes absolute (the
+    trainer, or `tui-ft train run.yaml` next week, may start in another folder); `demo` and hub
+    ids stay as they are."""
+    ref = ref.strip()
+    path = Path(ref).expanduser()
+    if ref == DEMO_REF or not ref or not path.exists():
+        return ref
+    return str(path.absolute())
+
+
 def complete(value: str, names: Iterable[str] = (), suffixes: tuple[str, ...] = ()) -> str | None:
     """A longer version of `value` to suggest: a known name (demo, a cached id) that starts
     with it, else a path on disk. Folders end in "/"; files other than `suffixes` (when given)

@@ -30,7 +30,7 @@ from tui_ft.core.data_preview import (
     run_preview,
 )
 from tui_ft.core.errors import UserError
-from tui_ft.core.wizard_choices import DATASET_SUFFIXES
+from tui_ft.core.wizard_choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.screens.wizard_model import NameSuggester
 from tui_ft.ui.widgets.wizard_steps import BACK_BINDING, NEXT_BINDING, WizardStep, error_content
 
@@ -160,7 +160,10 @@ class DatasetStep(WizardStep):
             self.preview()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if self.shown_request is not None and event.value.strip() != self.shown_request.dataset:
+        if (
+            self.shown_request is not None
+            and absolute_ref(event.value) != self.shown_request.dataset
+        ):
             self._status("Press enter to check this dataset.")
 
     def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
@@ -285,7 +288,7 @@ class DatasetStep(WizardStep):
         skip = self.query_one("#dataset-skip", Checkbox).value
         return replace(
             self.config,
-            dataset=dataset or self.config.dataset,
+            dataset=absolute_ref(dataset) or self.config.dataset,
             dataset_format=fmt,
             skip_bad_rows=skip,
         )

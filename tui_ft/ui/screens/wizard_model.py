@@ -21,7 +21,13 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.model_info import read_model_info
 from tui_ft.core.models import resolve_model
-from tui_ft.core.wizard_choices import MODEL_SUFFIXES, ModelChoice, complete, model_choices
+from tui_ft.core.wizard_choices import (
+    MODEL_SUFFIXES,
+    ModelChoice,
+    absolute_ref,
+    complete,
+    model_choices,
+)
 from tui_ft.core.wizard_choices import model_facts as facts_of
 from tui_ft.ui.widgets.wizard_steps import WizardStep, error_content
 
@@ -200,12 +206,12 @@ class ModelStep(WizardStep):
 
     def current_config(self) -> RunConfig:
         ref = self.query_one("#model-input", Input).value.strip()
-        return replace(self.config, model=ref) if ref else self.config
+        return replace(self.config, model=absolute_ref(ref)) if ref else self.config
 
     def take_back(self, config: RunConfig) -> None:
         super().take_back(config)
         field = self.query_one("#model-input", Input)
-        if config.model != field.value.strip():
+        if config.model != absolute_ref(field.value):
             field.value = config.model
             self.read_model(config.model)
 
@@ -220,7 +226,7 @@ class ModelStep(WizardStep):
         else:
             from tui_ft.ui.screens.wizard_method import MethodStep
 
-            self.push_next(MethodStep(replace(self.config, model=ref)))
+            self.push_next(MethodStep(self.current_config()))
 
 
 def _facts_content(facts: list[tuple[str, str]]) -> Table:
