@@ -127,3 +127,19 @@ def test_the_temporary_yaml_loads_back_as_the_same_config(tmp_path: Path) -> Non
     with pytest.raises(UserError):
         PreflightProcess(config, lambda path: [*script(code), str(path)]).run()
     assert load_config(copied) == config
+
+
+def test_the_check_runs_on_the_gpu_the_run_will_use() -> None:
+    # The stand-in reports the devices it was given, as its error sentence.
+    code = "import os, sys; sys.exit('error: ' + os.environ['CUDA_VISIBLE_DEVICES'])"
+    wanted: list[list[str]] = []
+
+    def devices(config: RunConfig) -> str:
+        wanted.append(config.gpus)
+        return "GPU-1234abcd"
+
+    process = PreflightProcess(RunConfig(gpus=["1"]), lambda _: script(code), devices)
+    with pytest.raises(UserError) as caught:
+        process.run()
+    assert caught.value.message == "pre-flight: GPU-1234abcd"
+    assert wanted == [["1"]]

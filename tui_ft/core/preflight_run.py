@@ -22,10 +22,20 @@ from pathlib import Path
 
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.gpu_choice import choose_gpus
+from tui_ft.core.hardware import probe
 from tui_ft.core.units import format_bytes, format_duration
 
 # The argv that runs a pre-flight on a config file; tests swap in a stand-in script.
 Command = Callable[[Path], list[str]]
+# The CUDA_VISIBLE_DEVICES for the check (None: leave it as it is).
+Devices = Callable[[RunConfig], str | None]
+
+
+def run_devices(config: RunConfig) -> str | None:
+    """The GPU the run's first process will train on (`gpus:` or the freest), chosen the way
+    the launcher chooses it: the check measures on the device the run will use."""
+    return choose_gpus(config.gpus[:1], 1, probe())
 
 
 def preflight_argv(config_path: Path) -> list[str]:
@@ -90,9 +100,12 @@ class PreflightProcess:
     """One pre-flight check. `run` blocks (call it from a worker thread); `cancel` may be called
     from any thread, before, during or after `run`."""
 
-    def __init__(self, config: RunConfig, command: Command = preflight_argv) -> None:
+    def __init__(
+        self, config: RunConfig, command: Command = preflight_argv, devices: Devices = run_devices
+    ) -> None:
         self.config = config
         self.command = command
+        self.devices = devices
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         self._cancelled = False
@@ -115,6 +128,9 @@ class PreflightProcess:
 
     def _communicate(self, argv: list[str]) -> tuple[str, str, int]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+        visible = self.devices(self.config)
+        if visible is not None:
+            env["CUDA_VISIBLE_DEVICES"] = visible
         with self._lock:
             if self._cancelled:
                 raise PreflightCancelled
