@@ -177,6 +177,18 @@ async def test_launch_opens_the_monitor_over_the_runs_list(home: Path) -> None:
         assert isinstance(app.screen, RunsScreen)
 
 
+async def test_a_taken_name_is_numbered_and_says_so(home: Path) -> None:
+    launcher = LaunchingFake()
+    app = app_for(home, launcher=launcher)
+    prepare_run(RunConfig(name="same-name"), home)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_review(pilot, RunConfig(name="same-name"))
+        assert "That name is taken" in text_of(screen, "#review-actions-hint")
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        assert app.screen.run.name == "same-name-2"
+
+
 async def test_enter_on_the_launch_button_launches(home: Path) -> None:
     launcher = LaunchingFake()
     app = app_for(home, launcher=launcher)

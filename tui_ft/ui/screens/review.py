@@ -230,6 +230,9 @@ class ReviewScreen(TuiFtScreen):
             hint = "Launching…"
         elif self.problems:
             hint = "Blocked: see the problems above."
+        elif (self.tui_app.runs_home / self.run_name).exists():
+            # The launcher never reuses a folder: it numbers the new one (name-2, name-3 ...).
+            hint = "That name is taken: this run gets -2 (or next) added; n renames."
         else:
             hint = "Starts in the background; closing tui-ft does not stop it."
         self.query_one("#review-actions-hint", Static).update(hint)
