@@ -4,8 +4,10 @@ dataset preview's command line, its failures as sentences, and the histogram's c
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -203,3 +205,34 @@ def test_paths_that_exist_go_into_the_config_absolute(
     assert absolute_ref("demo") == "demo"
     assert absolute_ref("org/name") == "org/name"  # a hub id, not a folder here
     assert absolute_ref("missing.jsonl") == "missing.jsonl"  # its error says it is missing
+
+
+def test_a_preview_called_off_kills_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_ft.core import data_preview
+
+    started: list[subprocess.Popen[str]] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    slow = [sys.executable, "-c", "import time; time.sleep(600)"]
+    monkeypatch.setattr(PreviewRequest, "command", lambda self: slow)
+    monkeypatch.setattr(data_preview.subprocess, "Popen", popen)
+    with pytest.raises(data_preview.PreviewCancelled):
+        data_preview.run_preview(PreviewRequest("d", "m"), cancelled=lambda: True)
+    assert started[0].poll() is not None  # gone, not left sleeping
+
+
+def test_the_real_preview_of_a_file_with_bad_rows_is_a_report(tmp_path: Path) -> None:
+    """`data inspect` exits 1 when rows are bad; its JSON is still the answer."""
+    from tui_ft.core.data_preview import run_preview
+
+    rows = [{"prompt": f"What is {n} + {n}?", "completion": str(2 * n)} for n in range(6)]
+    lines = [json.dumps(r) for r in rows] + ["{not json"]
+    (tmp_path / "sums.jsonl").write_text("\n".join(lines) + "\n")
+    report = run_preview(PreviewRequest(str(tmp_path / "sums.jsonl"), "demo"), lambda: False)
+    assert report["format"] == "prompt_completion" and report["examples"] == 6
+    assert report["problem_count"] == 1 and report["problems"][0]["where"].endswith("line 7")
+    assert [e["number"] for e in report["rendered"]] == [1, 2, 3, 4, 5, 6]
