@@ -283,8 +283,8 @@ async def test_a_chat_that_does_not_fit_offers_the_cpu(home: Path, tmp_path: Pat
             pytest.skip("the demo model's size is needed for the plan")
         assert "only 50.0 MiB is free" in question
         labels = [str(o.prompt) for o in app.screen.query_one("OptionList").options]
-        assert "the CPU (slower)" in labels and labels[-2].startswith("Wait until it fits")
-        await pilot.press(*["down"] * labels.index("the CPU (slower)"), "enter")
+        assert "Load on the CPU (slower)" in labels and labels[-2].startswith("Wait until it fits")
+        await pilot.press(*["down"] * labels.index("Load on the CPU (slower)"), "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
         await wait_for(pilot, lambda: app.screen.phase == "ready")
         assert chats.client.requests[0]["device"] == "cpu"
@@ -499,3 +499,16 @@ async def test_going_back_from_the_placement_question_loads_nothing(
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
         assert not chats.clients
+
+
+async def test_f1_explains_the_screen_and_its_keys(home: Path) -> None:
+    from tui_ft.ui.screens.help import HelpScreen, help_text
+
+    run = done_run(home)
+    async with chat_app(home, FakeChats()).run_test(size=(100, 30)) as pilot:
+        screen = await open_chat(pilot, run)
+        text = help_text(screen)
+        for words in ("Flag: loops", "end-of-turn", "`chat.stop`", "`chat.restart`", "ctrl+s"):
+            assert words in text
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))

@@ -121,7 +121,7 @@ def _full_fine_tune_question(
     ]
     for device, placement, label in (
         (sequential.device, "base-cpu", f"{sequential.label} for the tuned model, base on the CPU"),
-        ("cpu", AUTO, "both on the CPU (slower)"),
+        ("cpu", AUTO, "the CPU, both models (slower)"),
     ):
         try:
             plan_placement(target, info, snapshot, device, placement, training_runs=busy)

@@ -44,7 +44,7 @@ class ChatPlacementScreen(ModalScreen[Choice | str | None]):
 
     def compose(self) -> ComposeResult:
         d = self.decision
-        options = [Option(choice.label, id=str(n)) for n, choice in enumerate(d.options)]
+        options = [Option(f"Load on {c.label}", id=str(n)) for n, c in enumerate(d.options)]
         if d.can_wait:
             options.append(Option("Wait until it fits (checked as the GPUs are read)", id=WAIT))
         options.append(Option("Go back (load nothing)", id=BACK))
