@@ -512,3 +512,12 @@ async def test_f1_explains_the_screen_and_its_keys(home: Path) -> None:
             assert words in text
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+
+
+async def test_letters_type_into_the_prompt_even_where_they_are_keys_elsewhere(home: Path) -> None:
+    run = done_run(home)
+    async with chat_app(home, FakeChats()).run_test(size=(100, 30)) as pilot:
+        screen = await open_chat(pilot, run)
+        await pilot.press("q", "u", "i", "t", "space", "s", "c")
+        assert screen.query_one("#chat-input", Input).value == "quit sc"
+        assert pilot.app.screen is screen
