@@ -21,11 +21,11 @@ from tui_ft.core.config import RunConfig, dump_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.launch import prepare_run
 from tui_ft.core.rundir import RunDir, new_run_name
-from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.monitor import MonitorScreen
 from tui_ft.ui.screens.review import ReviewScreen
 from tui_ft.ui.screens.runs import RunsScreen
 from tui_ft.ui.widgets.preflight_panel import PreflightPanel
+from tui_ft.ui.widgets.wizard_steps import WizardStep
 
 PREFLIGHT_JSON = {
     "precision": "fp32",
@@ -56,8 +56,18 @@ class LaunchingFake(FakeLauncher):
         return prepare_run(config, home)
 
 
-class SettingsStandIn(TuiFtScreen):
-    """Where the wizard's settings step will sit below the review screen."""
+class SettingsStandIn(WizardStep):
+    """The wizard's settings step below the review screen: records what is handed back."""
+
+    STEP = 4
+
+    def __init__(self) -> None:
+        super().__init__(RunConfig(model="demo", dataset="demo", max_steps=60))
+        self.handed_back: list[RunConfig] = []
+
+    def take_back(self, config: RunConfig) -> None:
+        super().take_back(config)
+        self.handed_back.append(config)
 
 
 def stand_in(code: str) -> Any:
@@ -139,6 +149,11 @@ async def test_the_name_is_editable_and_a_bad_one_blocks_the_launch(home: Path) 
         assert screen.focused is screen.query_one("#review-launch", Button)
         assert "name: my-first-run" in yaml_of(screen)
         assert not screen.query_one("#review-problems").display
+        await pilot.press("escape")  # back to the settings: the typed name goes with it
+        settings = app.screen
+        assert isinstance(settings, SettingsStandIn)
+        assert [c.name for c in settings.handed_back] == ["my-first-run"]
+        assert settings.config.max_steps == 60  # and nothing else changed
 
 
 async def test_an_invalid_config_blocks_launch_and_pre_flight(home: Path) -> None:

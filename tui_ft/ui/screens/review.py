@@ -32,6 +32,7 @@ from tui_ft.core.run_command import train_command
 from tui_ft.core.rundir import RunDir, new_run_name
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.widgets.preflight_panel import PreflightPanel
+from tui_ft.ui.widgets.wizard_steps import STEPS, StepIndicator, WizardStep
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -135,6 +136,8 @@ class ReviewScreen(TuiFtScreen):
         )
         self.config.name = self.default_name
         yield self.header()
+        if self.source is None:  # the wizard's last step; `--config` skipped the wizard
+            yield StepIndicator(len(STEPS))
         with Horizontal(id="review-name-row"):
             yield Label("Run name:")
             yield Input(
@@ -266,7 +269,17 @@ class ReviewScreen(TuiFtScreen):
         elif self.focused is self.query_one("#review-name", Input):
             self._focus_launch()
         else:
+            self._hand_back_name()
             await self.app.run_action("app.back")
+
+    def _hand_back_name(self) -> None:
+        """A name typed here survives a trip back to the settings and forward again."""
+        stack = self.app.screen_stack
+        previous = stack[-2] if len(stack) > 1 else None
+        if isinstance(previous, WizardStep) and self.run_name != self.default_name:
+            config = copy.deepcopy(previous.current_config())
+            config.name = self.run_name
+            previous.take_back(config)
 
     # --- actions --------------------------------------------------------------------------
 
