@@ -50,6 +50,9 @@ class ReviewScreen(TuiFtScreen):
     HELP = (
         "The run exactly as it will start: its YAML (saved as run.yaml in the run's folder), "
         "the `tui-ft train` command that does the same from a shell, and its name.\n\n"
+        "**n** edits the name (enter or escape when done). **c** copies the command through "
+        "the terminal (OSC 52: works over SSH where the terminal allows it); **s** saves the "
+        "YAML in the current folder under the name the command shows.\n\n"
         "**p** runs an optional pre-flight check in a separate process: two training steps on "
         "the longest rows, which measure the peak memory and the time per step, so an "
         "out-of-memory shows up now rather than an hour into the run. Escape cancels it.\n\n"
