@@ -182,6 +182,18 @@ async def test_advice_for_a_run_that_does_not_fit_makes_it_fit(home: Path, big_m
         assert "Fits" in str(screen.query_one(VramBar).render())
 
 
+async def test_the_smaller_model_advice_says_where_to_go(home: Path, big_model: str) -> None:
+    app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_settings(pilot, RunConfig(model=big_model, method="full"))
+        before = screen.config.to_dict()
+        await pilot.press("f3", "end", "enter")
+        await pilot.pause()
+        assert screen.advice[-1].key == "smaller_model"
+        assert screen.config.to_dict() == before
+        assert any("Model step" in str(n.message) for n in app._notifications)
+
+
 async def test_a_switch_redraws_the_estimate(home: Path, small_model: str) -> None:
     app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
     async with app.run_test(size=(100, 40)) as pilot:

@@ -348,6 +348,9 @@ class SettingsStep(WizardStep):
         else:
             text = FORM_HINT
         self.query_one("#field-help", Static).update(text)
+        advice = event.widget
+        if isinstance(advice, OptionList) and advice.id == "advice" and advice.highlighted is None:
+            advice.highlighted = self._first_fit()  # F3, enter: the change that fits
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._field_changed(event.input.id, event.value)
@@ -563,12 +566,16 @@ class SettingsStep(WizardStep):
         highlighted = options.highlighted if keys == self._advice_keys else None
         self._advice_keys = keys
         options.set_options(
-            Option(advice_prompt(item), id=str(number), disabled=not item.changes)
-            for number, item in enumerate(self.advice)
+            Option(advice_prompt(item), id=str(number)) for number, item in enumerate(self.advice)
         )
-        if highlighted is None:  # new advice: ready on the change that fits first (F3, enter)
-            highlighted = next((i for i, a in enumerate(self.advice) if a.first_fit), 0)
+        if highlighted is None and options.has_focus:
+            highlighted = self._first_fit()
+        # Unfocused and new, nothing is highlighted: the list reads from its top, and
+        # focusing it puts the highlight on the change that fits first.
         options.highlighted = highlighted
+
+    def _first_fit(self) -> int:
+        return next((i for i, a in enumerate(self.advice) if a.first_fit), 0)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "advice" or event.option_id is None:
@@ -577,6 +584,12 @@ class SettingsStep(WizardStep):
         self.apply_advice(self.advice[int(event.option_id)])
 
     def apply_advice(self, advice: Advice) -> None:
+        if not advice.changes:  # another model: a choice the Model step makes
+            self.notify(
+                f"{advice.why} Escape goes back to the Model step; your settings here are kept.",
+                markup=False,
+            )
+            return
         for key, value in advice.changes.items():
             owner: Any = self.config
             *path, name = key.split(".")
