@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import Checkbox, Collapsible, Input, Select, Static
-from ui_helpers import FIXTURES, app_for, make_run, running_status, wait_for
+from ui_helpers import FIXTURES, app_for, make_run, running_status, three_runs, wait_for
 
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.data_preview import PreviewRequest
@@ -354,3 +354,17 @@ async def test_enter_alone_walks_the_defaults(
         await pilot.press("enter")
         assert isinstance(app.screen, DatasetStep)
         assert app.screen.config.method == "lora"
+
+
+async def test_the_palette_offers_a_new_run_from_other_screens(home: Path) -> None:
+    runs = three_runs(home)
+    app = app_for(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.loaded)
+        app.open_monitor(runs["done"])
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "MonitorScreen")
+        (new_run,) = [c for c in app.get_system_commands(app.screen) if c.title == "New run"]
+        new_run.callback()
+        await pilot.pause()
+        assert isinstance(app.screen, ModelStep)
+        assert not [c for c in app.get_system_commands(app.screen) if c.title == "New run"]

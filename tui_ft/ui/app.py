@@ -34,6 +34,7 @@ from tui_ft.ui.screens.help import HelpScreen
 from tui_ft.ui.screens.review import ReviewScreen
 from tui_ft.ui.screens.runs import RunsScreen
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
+from tui_ft.ui.widgets.wizard_steps import WizardStep
 
 HARDWARE_POLL_S = 1.5
 
@@ -200,6 +201,8 @@ class TuiFtApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         if isinstance(screen, TuiFtScreen):
             yield from screen.palette_commands()
+        if not isinstance(screen, RunsScreen | WizardStep):  # those offer it already, or are it
+            yield SystemCommand("New run", "Set up a new run, step by step", self.open_wizard)
         for name in sorted(self.available_themes):
             yield SystemCommand(
                 f"Theme: {name}", f"Switch to the {name} theme", partial(self._set_theme, name)
