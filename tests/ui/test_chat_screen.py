@@ -521,3 +521,59 @@ async def test_letters_type_into_the_prompt_even_where_they_are_keys_elsewhere(h
         await pilot.press("q", "u", "i", "t", "space", "s", "c")
         assert screen.query_one("#chat-input", Input).value == "quit sc"
         assert pilot.app.screen is screen
+
+
+async def test_an_error_while_answering_keeps_the_chat_going(home: Path) -> None:
+    run = done_run(home)
+    chats = FakeChats()
+    async with chat_app(home, chats).run_test(size=(100, 30)) as pilot:
+        screen = await open_chat(pilot, run)
+        fake = chats.client
+        await ask(pilot, screen, "Write a novel.")
+        fake.started()
+        fake.token("base", "Chapter", 1)
+        fake.emit(
+            {
+                "event": "error",
+                "id": fake.last_generate["id"],
+                "kind": "oom",
+                "message": "out of memory while answering: CUDA out of memory.",
+                "hint": "Lower max new tokens, clear the conversation, or load on the CPU.",
+                "fatal": False,
+            }
+        )
+        await wait_for(pilot, lambda: screen.phase == "ready")
+        assert "Out of memory while answering" in notice(screen, "base")
+        assert screen.query_one("#chat-input", Input).value == "Write a novel."
+        assert not screen.conversation.turns  # a failed turn is not history
+        await pilot.press("enter")  # the same prompt again, as it is in the box
+        await wait_for(pilot, lambda: screen.turn is not None)
+        assert notice(screen, "base") == ""
+        fake.answer("Short.", "Shorter.")
+        await wait_for(pilot, lambda: screen.phase == "ready")
+        assert len(screen.conversation.turns) == 1
+
+
+async def test_the_chat_process_s_own_no_room_answer_is_a_question_too(home: Path) -> None:
+    run = done_run(home)
+    no_room = {
+        "event": "error",
+        "kind": "no_room",
+        "message": "The chat needs about 900 MiB, but only 300 MiB is free on GPU 0.",
+        "hint": "Pick one that fits: the CPU (slower). Nothing was loaded.",
+        "fatal": False,
+        "options": [{"device": "cpu", "placement": "shared", "label": "the CPU (slower)"}],
+    }
+    chats = FakeChats(load_error=no_room)
+    app = chat_app(home, chats)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.hardware.snapshot is not None)
+        app.open_chat(run)
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        assert "only 300 MiB is free" in str(app.screen.query_one("#placement-question").render())
+        await pilot.press("enter")  # the first choice: the CPU
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
+        await wait_for(pilot, lambda: app.screen.phase == "ready")
+        loads = [r for r in chats.client.requests if r["op"] == "load"]
+        assert [(r["device"], r["placement"]) for r in loads][-1] == ("cpu", "auto")
+        assert chats.client.starts == 1  # the same process, asked again
