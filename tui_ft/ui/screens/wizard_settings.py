@@ -192,6 +192,7 @@ class SettingsStep(WizardStep):
         self.estimate: Estimate | None = None
         self.advice: list[Advice] = []
         self._advice_keys: list[str] = []  # a new poll keeps the highlight on the same advice
+        self._advice_shown: list[str] = []
         self.estimates_made = 0  # tests wait for it to move
         self._timer: Timer | None = None
 
@@ -556,18 +557,21 @@ class SettingsStep(WizardStep):
         if not self.advice or self.estimate is None:
             heading.display = options.display = False
             options.clear_options()
+            self._advice_shown = []
             return
         heading.display = options.display = True
         if self.estimate.fits:
             heading.update("There is room for more (enter applies it):")
         else:
             heading.update(Content.styled("To make it fit (enter applies one):", "bold"))
+        prompts = [advice_prompt(item) for item in self.advice]
+        if [str(p) for p in prompts] == self._advice_shown:
+            return  # the same advice again (a hardware poll): keep the list as it is
+        self._advice_shown = [str(p) for p in prompts]
         keys = [item.key for item in self.advice]
         highlighted = options.highlighted if keys == self._advice_keys else None
         self._advice_keys = keys
-        options.set_options(
-            Option(advice_prompt(item), id=str(number)) for number, item in enumerate(self.advice)
-        )
+        options.set_options(Option(prompt, id=str(n)) for n, prompt in enumerate(prompts))
         if highlighted is None and options.has_focus:
             highlighted = self._first_fit()
         # Unfocused and new, nothing is highlighted: the list reads from its top, and

@@ -49,6 +49,7 @@ class GpuPicker(OptionList):
         super().__init__(id=id)
         self.snapshot: HardwareSnapshot | None = None
         self.chosen: int | None = None
+        self._shown: list[tuple[str | None, str]] = []
 
     def show(
         self,
@@ -62,15 +63,21 @@ class GpuPicker(OptionList):
         self.chosen = chosen if snapshot.has_gpu else None
         fits = fits or {}
         if snapshot.has_gpu:
-            self.set_options(
+            options = [
                 Option(gpu_prompt(gpu, fits.get(gpu.index)), id=str(gpu.index))
                 for gpu in snapshot.gpus
-            )
-            if chosen is not None:
-                self.highlighted = self.get_option_index(str(chosen))
+            ]
         else:
-            self.set_options([Option(cpu_prompt(snapshot), id=CPU_ID)])
+            options = [Option(cpu_prompt(snapshot), id=CPU_ID)]
+        # The poll repeats itself most of the time: rebuilding the same list only flickers.
+        shown = [(o.id, str(o.prompt)) for o in options]
+        if shown != self._shown:
+            self._shown = shown
+            self.set_options(options)
+        if not snapshot.has_gpu:
             self.highlighted = 0
+        elif chosen is not None:
+            self.highlighted = self.get_option_index(str(chosen))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
