@@ -182,6 +182,20 @@ async def test_advice_for_a_run_that_does_not_fit_makes_it_fit(home: Path, big_m
         assert "Fits" in str(screen.query_one(VramBar).render())
 
 
+async def test_lots_of_room_offers_a_larger_batch(home: Path, small_model: str) -> None:
+    app = app_for(home, hardware_backend=FakeBackend(TWO_H100))
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_settings(pilot, RunConfig(model=small_model, max_length=512))
+        assert screen.estimate is not None and screen.estimate.fits
+        assert [item.key for item in screen.advice] == ["larger_batch"]
+        larger = screen.advice[0].changes["batch_size"]
+        assert larger > 4
+        assert "room for more" in str(screen.query_one("#advice-title", Static).render())
+        await pilot.press("f3", "enter")
+        await wait_for(pilot, lambda: screen.config.batch_size == larger and settled(screen))
+        assert screen.estimate.fits and field(screen, "batch_size").value == str(larger)
+
+
 async def test_the_smaller_model_advice_says_where_to_go(home: Path, big_model: str) -> None:
     app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
     async with app.run_test(size=(100, 40)) as pilot:
