@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from textual import work
@@ -43,8 +42,14 @@ from tui_ft.ui.chat_prepare import (
     Lookup,
     decide,
     look_up,
-    request_placement,
     training_runs,
+)
+from tui_ft.ui.chat_state import (
+    PendingTurn,
+    decision_from,
+    error_text,
+    not_ready_text,
+    status_line,
 )
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.chat_placement import WAIT, ChatPlacementScreen
@@ -53,21 +58,6 @@ from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.chat_pane import ChatPane
 
 TICK_S = 1.0  # the loading notice counts seconds
-
-
-@dataclass
-class PendingTurn:
-    """A prompt sent, its sides' answers arriving."""
-
-    request_id: str
-    prompt: str
-    sides: tuple[str, ...]
-    answers: dict[str, Answer] = field(default_factory=dict)
-    seed: int | None = None
-
-    @property
-    def complete(self) -> bool:
-        return set(self.sides) <= set(self.answers)
 
 
 class Prepared(Message):
@@ -192,7 +182,7 @@ class ChatScreen(TuiFtScreen):
                 placement,
             )
         except UserError as err:  # ChatError included: no trained model, a bad device ...
-            self.post_message(Prepared(None, None, _error_text(err.message, err.hint)))
+            self.post_message(Prepared(None, None, error_text(err.message, err.hint)))
             return
         self.post_message(Prepared(lookup, decision))
 
@@ -321,7 +311,7 @@ class ChatScreen(TuiFtScreen):
             self.refresh_bindings()
 
     async def _error(self, event: Event) -> None:
-        text = _error_text(str(event.get("message") or ""), str(event.get("hint") or ""))
+        text = error_text(str(event.get("message") or ""), str(event.get("hint") or ""))
         fatal = bool(event.get("fatal"))
         turn = self.turn
         if turn is not None and (event.get("id") in (turn.request_id, None) or fatal):
@@ -337,7 +327,7 @@ class ChatScreen(TuiFtScreen):
                 self._notice_all(text, error=True)
                 self.refresh_bindings()
         elif self.phase == "loading" and event.get("kind") == "no_room" and event.get("options"):
-            self._ask(_decision_from(event, text))
+            self._ask(decision_from(event, text))
         elif self.phase in ("loading", "preparing") or fatal:
             self._fail(text)
         else:
@@ -360,7 +350,7 @@ class ChatScreen(TuiFtScreen):
         if not prompt:
             return
         if self.phase != "ready":
-            self.notify(_not_ready(self.phase), markup=False)
+            self.notify(not_ready_text(self.phase), markup=False)
             return  # the prompt stays in the box
         sides = tuple(s for s in SIDES if s in (self.loaded or {}).get("sides", SIDES))
         for side in sides:
@@ -373,7 +363,7 @@ class ChatScreen(TuiFtScreen):
         except ChatError as err:  # the process is gone; its crash event says the rest
             for side in sides:
                 await self._pane_of(side).fail("not sent")
-            self._fail(_error_text(err.message, err.hint))
+            self._fail(error_text(err.message, err.hint))
             return
         event.input.value = ""
         self.turn = PendingTurn(request_id, prompt, sides)
@@ -511,7 +501,9 @@ class ChatScreen(TuiFtScreen):
             self._notice_all(f"{self._loading_text} {seconds} s")
 
     def _show_status(self) -> None:
-        self.query_one("#chat-status", Static).update(Content(status_line(self)))
+        self.query_one("#chat-status", Static).update(
+            Content(status_line(self.settings, self.loaded))
+        )
 
     def _notice_all(self, text: str, *, error: bool = False) -> None:
         for pane in self._panes():
@@ -525,45 +517,3 @@ class ChatScreen(TuiFtScreen):
 
     def _pane_of(self, side: str) -> ChatPane:
         return self.query_one(f"#pane-{side}", ChatPane)
-
-
-def status_line(screen: ChatScreen) -> str:
-    s = screen.settings
-    sampling = "greedy" if s.greedy else f"temp {s.temperature:g} · top-p {s.top_p:g}"
-    parts = [sampling, f"max {s.max_new_tokens} tokens"]
-    if s.repetition_penalty != 1.0:
-        parts.append(f"rep. penalty {s.repetition_penalty:g}")
-    if s.system_prompt:
-        parts.append("own system prompt")
-    loaded = screen.loaded
-    if loaded is not None:
-        where = f"{loaded.get('method') or 'model'} on {loaded.get('device')}"
-        if loaded.get("placement") not in (None, "shared", "together", "base-only"):
-            where += f" ({loaded['placement']})"
-        parts.insert(0, where)
-    return " · ".join(parts)
-
-
-def _error_text(message: str, hint: str) -> str:
-    message = message[:1].upper() + message[1:]
-    return f"{message} {hint}".strip()
-
-
-def _not_ready(phase: str) -> str:
-    return {
-        "answering": "Both sides are still answering: wait, or press Esc to stop them. "
-        "Your prompt stays in the box.",
-        "failed": "The chat is not running: Ctrl+R restarts it. Your prompt stays in the box.",
-    }.get(phase, "The models are not loaded yet. Your prompt stays in the box.")
-
-
-def _decision_from(event: Event, text: str) -> Decision:
-    """The chat process's own no-room answer (memory changed since the plan) as a question."""
-    options = tuple(
-        Choice(
-            str(o.get("device")), request_placement(str(o.get("placement"))), str(o.get("label"))
-        )
-        for o in event.get("options") or ()
-        if isinstance(o, dict)
-    )
-    return Decision(None, question=text, hint="", options=options, can_wait=True)
