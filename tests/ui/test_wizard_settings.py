@@ -177,6 +177,8 @@ async def test_advice_for_a_run_that_does_not_fit_makes_it_fit(home: Path, big_m
         await wait_for(pilot, lambda: settled(screen) and screen.estimate.fits)
         for key, value in changes.items():
             assert getattr(screen.config, key) == value
+        focused = screen.focused.id if screen.focused is not None else ""
+        assert (focused or "").removeprefix("field-") in changes  # where the change landed
         if "batch_size" in changes:
             assert field(screen, "batch_size").value == str(changes["batch_size"])
         assert "Fits" in str(screen.query_one(VramBar).render())

@@ -165,6 +165,7 @@ class SettingsStep(WizardStep):
         padding: 0;
     }
     SettingsStep #advice:focus {
+        border: none;
         background-tint: $foreground 5%;
     }
     """
@@ -602,6 +603,10 @@ class SettingsStep(WizardStep):
             setattr(owner, name, value)
         self._fill_fields()
         self._estimate_now()
+        # The list may be gone now (it fits): show where the change landed instead.
+        changed = next((key for key in advice.changes if key in BY_KEY), None)
+        if changed is not None:
+            self.query_one(f"#field-{changed}").focus()
         if "method" in advice.changes:
             self.notify(
                 f"Method is now {self.config.method}; the Method step shows it when you go back.",

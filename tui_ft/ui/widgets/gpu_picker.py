@@ -33,6 +33,7 @@ class GpuPicker(OptionList):
         padding: 0;
     }
     GpuPicker:focus {
+        border: none;
         background-tint: $foreground 5%;
     }
     """
