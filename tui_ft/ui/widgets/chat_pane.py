@@ -69,7 +69,6 @@ class ChatPane(Vertical):
         self.side = side
         self.border_title = SIDE_TITLES.get(side, side)
         self.last_answer: str | None = None
-        self.answers = 0  # finished answers shown (tests and the screen's Copy look at it)
         self._stream: MarkdownStream | None = None
         self._markdown: Markdown | None = None
         self._info: Static | None = None
@@ -133,18 +132,17 @@ class ChatPane(Vertical):
             await self._markdown.update(EMPTY_ANSWER)
         self._text = answer.text
         self.last_answer = answer.text
-        self.answers += 1
         self.border_subtitle = (
             f"{answer.tokens_per_s:.1f} tokens/s" if answer.tokens_per_s else "done"
         )
         if self._info is not None:
             self._info.update(Content(_finish_line(answer)))
-            for flag in answer.flags:
+            after: Static = self._info
+            for flag in answer.flags:  # each in words under the answer, in the worker's order
                 label, why = FLAG_LABEL.get(flag, flag), FLAG_TEXT.get(flag, flag)
-                await self._info.parent.mount(  # type: ignore[union-attr]
-                    Static(Content(f"⚠ Flag: {label}. This answer {why}."), classes="chat-flag"),
-                    after=self._info,
-                )
+                line = Static(Content(f"⚠ Flag: {label}. This answer {why}."), classes="chat-flag")
+                await self.query_one(VerticalScroll).mount(line, after=after)
+                after = line
         self._info = None
         self._follow()
 
