@@ -68,3 +68,18 @@ def test_a_demo_run_is_checked_on_every_heldout_prompt(tmp_path: Path) -> None:
     assert job.prompts[:4] == probed and job.prompts_from == "ledger.json"
     assert job.prompts == [row["prompt"] for row in demo_heldout()]
     assert job.expect["Who put you together?"] == ("Tidewater",)
+
+
+def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) -> None:
+    from tui_ft.core.export_formats import check_report_path
+
+    run = tmp_path / "runs" / "wren"
+    assert check_report_path(run, "gguf") == run / "export" / "gguf.check.json"
+    assert (
+        check_report_path(run, "gguf", run / "export" / "gguf")
+        == run / "export" / "gguf.check.json"
+    )
+    # An export elsewhere no longer overwrites the report of the one in the run's folder.
+    assert check_report_path(run, "gguf", tmp_path / "models" / "wren-f16") == (
+        tmp_path / "models" / "wren-f16.check.json"
+    )

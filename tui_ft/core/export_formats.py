@@ -63,9 +63,12 @@ def default_export_dir(run_path: Path, fmt: str) -> Path:
     return run_path / EXPORT / fmt
 
 
-def check_report_path(run_path: Path, fmt: str) -> Path:
-    """Kept in the run directory even when --out points elsewhere: the run remembers its exports."""
-    return run_path / EXPORT / f"{fmt}.check.json"
+def check_report_path(run_path: Path, fmt: str, out: Path | None = None) -> Path:
+    """Beside the folder it describes: the run's export/FORMAT.check.json for the default folder,
+    DIR.check.json for --out DIR. (One report per format in the run directory was overwritten by
+    an export elsewhere, and then described another file than the one in export/FORMAT.)"""
+    target = out if out is not None else default_export_dir(run_path, fmt)
+    return target.with_name(f"{target.name}.check.json")
 
 
 def partial_prefix(target: Path, pid: int) -> str:

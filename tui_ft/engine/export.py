@@ -87,7 +87,7 @@ def export_merged(
     report = _report(job, dtype, facts, compare(job.prompts, reference, exported, job.expect))
     if job.config.method == "qlora":
         report["as_trained"] = _as_trained(job, tokenizer, exported)
-    write_report(check_report_path(run.path, FORMAT), report)
+    write_report(check_report_path(run.path, FORMAT, job.out), report)
     return report
 
 
@@ -109,7 +109,7 @@ def start_job(
 
 def put_in_place(job: ExportJob, tmp: Path) -> None:
     # The old check report described the export being replaced.
-    check_report_path(job.run.path, job.fmt).unlink(missing_ok=True)
+    check_report_path(job.run.path, job.fmt, job.out).unlink(missing_ok=True)
     replace_folder(tmp, job.out)
 
 
@@ -424,6 +424,8 @@ def replace_folder(tmp: Path, target: Path) -> None:
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
+    """Saved atomically; the report names where it is, so whoever prints it need not guess."""
+    report["check_report"] = str(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -118,7 +118,7 @@ def _export(
     report = _report(job, name, dtype, facts, comparison, reference, exported, tokenizer_check)
     if ollama is not None:
         report["ollama"] = ollama
-    write_report(check_report_path(run.path, fmt), report)
+    write_report(check_report_path(run.path, fmt, job.out), report)
     return report
 
 

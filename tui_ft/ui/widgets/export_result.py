@@ -53,7 +53,9 @@ def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Co
     if report is None:
         return FAILED, [Content(line) for line in _said(outcome)]
     lines = [] if outcome.passed else [Content(_failure(report))]
-    body = report_lines(report, check_report_path(request.run, report["format"]))
+    saved = report.get("check_report")
+    where = Path(saved) if saved else check_report_path(request.run, request.fmt, request.out)
+    body = report_lines(report, where)
     return PASSED if outcome.passed else CHECK_FAILED, [*lines, *(_line(text) for text in body)]
 
 
