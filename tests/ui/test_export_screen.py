@@ -269,3 +269,29 @@ def test_the_result_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+def test_the_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
+    three_runs(fixed_home)
+    app = app_for(fixed_home, export_runner=FakeRunner(ExportOutcome(None)))
+
+    async def before(pilot: Any) -> None:
+        await open_export(pilot, app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+async def test_f1_explains_the_screen(home: Path) -> None:
+    from textual.widgets import Markdown
+
+    from tui_ft.ui.screens.help import HelpScreen
+
+    three_runs(home)
+    app = app_for(home, export_runner=FakeRunner(ExportOutcome(None)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_export(pilot, app)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.query_one(Markdown).source
+        assert "a stopped export leaves nothing behind" in text and "`export.start`" in text

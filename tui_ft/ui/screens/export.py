@@ -24,6 +24,12 @@ from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.export_result import ExportResult, copy_text
 
 DEFAULT_FORMAT = "gguf"  # what people run fine-tunes in: llama.cpp, LM Studio, Ollama
+# Short enough for 80 columns; the line under the choices says the rest.
+LABELS = {
+    "merged": "merged: Hugging Face folder",
+    "gguf": "gguf: llama.cpp, LM Studio",
+    "ollama": "ollama: GGUF + Modelfile",
+}
 LOG_LINES = 500
 
 
@@ -102,7 +108,7 @@ class ExportScreen(TuiFtScreen):
             with Horizontal(id="export-choices"):
                 yield RadioSet(
                     *(
-                        RadioButton(f"{name}: {fmt.description}", name == DEFAULT_FORMAT, name=name)
+                        RadioButton(LABELS.get(name, name), name == DEFAULT_FORMAT, name=name)
                         for name, fmt in FORMATS.items()
                         if fmt.built
                     ),
@@ -125,6 +131,8 @@ class ExportScreen(TuiFtScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#export-format").border_title = "Format"
+        self.query_one("#export-quant").border_title = "GGUF weights"
         for radio_set in self.query(RadioSet):
             # The keyboard highlight starts on the first option, not the chosen one; arrows
             # should move from what is chosen (Textual has no public way to say so).
