@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging as logging_module
 import os
 import sys
 import warnings
@@ -51,6 +52,9 @@ def _export(fmt: str, run_dir: RunDir, out: Path | None, quant: str) -> dict[str
     # tqdm reads its defaults from the environment when it is imported: transformers' GGUF
     # reader draws a bar of its own that disable_progress_bar does not reach.
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # bitsandbytes (imported by peft) warns on CPUs with bf16 instructions that an optional
+    # `kernels` package is missing: harmless, and an alarming line in the export's progress.
+    logging_module.getLogger("bitsandbytes").setLevel(logging_module.ERROR)
     from transformers.utils import logging
 
     from tui_ft.engine.export import export_merged
