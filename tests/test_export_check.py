@@ -83,3 +83,25 @@ def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) ->
     assert check_report_path(run, "gguf", tmp_path / "models" / "wren-f16") == (
         tmp_path / "models" / "wren-f16.check.json"
     )
+
+
+def test_a_merge_into_16_bit_weights_is_held_to_a_bound_not_to_identical_answers() -> None:
+    from tui_ft.core.export_report import check_sentence
+    from tui_ft.engine.export import ROUNDED_BOUND, merged_verdict
+
+    # The demo run's merged bf16 export: 10 of 12 identical, logits moved by 0.34 of a spread.
+    demo = {"identical": 10, "total": 12, "max_logit_diff": 1.2}
+    demo.update(max_logit_diff_share_of_spread=0.34, same_first_token=12)
+    rule, bound, failures = merged_verdict("lora", "bfloat16", demo)
+    assert bound == ROUNDED_BOUND and failures == [] and "identical answers are reported" in rule
+    report = {"method": "lora", "dtype": "bfloat16", "bound": bound, **demo}
+    assert check_sentence(report) == (
+        "10/12 probe answers identical to the adapter's; max logit difference 1 (0.34 of the "
+        "logits' spread; a bfloat16 merge passes up to 0.5); 12/12 first answer tokens identical"
+    )
+    broken = {**demo, "max_logit_diff_share_of_spread": 2.5}
+    (failure,) = merged_verdict("qlora", "float16", broken)[2]
+    assert "moved by 2.50 of their spread" in failure
+    # A float32 merge, or a full run's own bf16 weights saved as they are: identical answers.
+    assert merged_verdict("lora", "float32", demo)[1:] == (None, [])
+    assert merged_verdict("full", "bfloat16", demo)[0] == "every probe answer must be identical"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS
+from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path
 from tui_ft.core.export_report import failure_sentence, report_lines
 from tui_ft.core.rundir import RunDir
 
@@ -40,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        print_report(report, Path(report["check_report"]))
+        saved = report.get("check_report")
+        print_report(
+            report, Path(saved) if saved else check_report_path(run_dir.path, fmt.name, out)
+        )
     if not report["passed"]:
         print(failure_sentence(report), file=sys.stderr)
         return 1

@@ -51,7 +51,7 @@ def check_sentence(report: dict[str, Any]) -> str:
     if report.get("bound") is not None:
         sentence += (
             f" ({report['max_logit_diff_share_of_spread']:.2f} of the logits' spread; "
-            f"{report['quant']} passes up to {report['bound']}); "
+            f"{_rounding(report)} passes up to {report['bound']}); "
             f"{report['same_first_token']}/{report['total']} first answer tokens identical"
         )
     return sentence
@@ -116,3 +116,8 @@ def failure_sentence(report: dict[str, Any]) -> str:
 def short_number(value: float) -> str:
     """One significant digit, without the exponent's padding: 2e-6, 0.02, 0."""
     return f"{value:.1g}".replace("e-0", "e-").replace("e+0", "e+")
+
+
+def _rounding(report: dict[str, Any]) -> str:
+    """What rounded the weights: the GGUF weight type, or the merge into a 16-bit dtype."""
+    return report.get("quant") or f"a {report['dtype']} merge"

@@ -118,3 +118,15 @@ def compare(
             "reference": sum(row["reference_says_expected"] for row in judged),
         }
     return comparison
+
+
+def first_token_moves(reference: Replay, export: Replay) -> dict[str, Any]:
+    """The largest first-token logit change of any prompt, as a share of the logits' spread
+    (standard deviation over the vocabulary), and on how many prompts the first answer token
+    stayed the same: the measure for exports that round the weights."""
+    shares, same = [], 0
+    for ref, got in zip(reference.first_logits, export.first_logits, strict=True):
+        spread = float(ref.std()) or 1.0
+        shares.append(float((ref - got).abs().max()) / spread)
+        same += int(ref.argmax()) == int(got.argmax())
+    return {"max_logit_diff_share_of_spread": max(shares, default=0.0), "same_first_token": same}

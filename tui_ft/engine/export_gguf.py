@@ -37,7 +37,7 @@ from tui_ft.engine.export import (
     write_marker,
     write_report,
 )
-from tui_ft.engine.export_check import Replay, compare, replay
+from tui_ft.engine.export_check import Replay, compare, first_token_moves, replay
 from tui_ft.engine.gguf_tokenizer import end_of_turn_id
 from tui_ft.engine.gguf_writer import GGUFFacts, estimated_size, write_gguf
 from tui_ft.engine.ollama_modelfile import write_modelfile
@@ -220,15 +220,6 @@ def _ids(tokenizer: Any, text: str) -> tuple[list[int], list[int]]:
     return tokenizer(text)["input_ids"], tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def _spread_shares(reference: Replay, exported: Replay) -> list[float]:
-    """Each prompt's largest first-token logit change, as a share of the logits' spread."""
-    shares = []
-    for ref, got in zip(reference.first_logits, exported.first_logits, strict=True):
-        spread = float(ref.std()) or 1.0
-        shares.append(float((ref - got).abs().max()) / spread)
-    return shares
-
-
 def _report(
     job: ExportJob,
     name: str,
@@ -239,13 +230,9 @@ def _report(
     exported: Replay,
     tokenizer: dict[str, Any],
 ) -> dict[str, Any]:
-    shares = _spread_shares(reference, exported)
-    same_first = sum(
-        int(r.argmax()) == int(e.argmax())
-        for r, e in zip(reference.first_logits, exported.first_logits, strict=True)
-    )
+    moves = first_token_moves(reference, exported)
     quant = facts.quant
-    failures = _failures(quant, comparison, max(shares, default=0.0), tokenizer)
+    failures = _failures(quant, comparison, moves["max_logit_diff_share_of_spread"], tokenizer)
     return {
         "format": job.fmt,
         "run": job.run.name,
@@ -266,8 +253,7 @@ def _report(
         "passed": not failures,
         "failures": failures,
         **comparison,
-        "same_first_token": same_first,
-        "max_logit_diff_share_of_spread": max(shares, default=0.0),
+        **moves,
         "bound": Q8_0_BOUND if quant == "q8_0" else None,
         "tokenizer": tokenizer,
         "notes": facts.notes,
