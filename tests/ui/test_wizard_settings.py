@@ -330,10 +330,30 @@ async def test_next_pushes_review_with_the_edited_config_and_back_keeps_it(
 Before = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+async def layout_at_rest(pilot: Pilot[Any], screen: SettingsStep) -> None:
+    """The side panel's lists size themselves a frame after they fill (its scrollbar shows
+    it): wait until a pause changes nothing."""
+    side = screen.query_one("#settings-side")
+    sizes: list[object] = []
+
+    def still() -> bool:
+        sizes.append((side.virtual_size, screen.query_one("#advice").size))
+        return len(sizes) > 2 and sizes[-1] == sizes[-2] == sizes[-3]
+
+    await wait_for(pilot, still)
+
+
 def showing(config: RunConfig, *keys: str) -> Before:
     async def before(pilot: Pilot[Any]) -> None:
-        await open_settings(pilot, config)
-        await pilot.press(*keys)
+        screen = await open_settings(pilot, config)
+        await layout_at_rest(pilot, screen)
+        if keys:
+            await pilot.press(*keys)
+            # Focus scrolls the side panel after a refresh: let it come to rest at its end,
+            # where the advice list is.
+            side = pilot.app.screen.query_one("#settings-side")
+            await pilot.wait_for_scheduled_animations()
+            await wait_for(pilot, lambda: side.max_scroll_y and side.scroll_y == side.max_scroll_y)
         await pilot.pause()
 
     return before

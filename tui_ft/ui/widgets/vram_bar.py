@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.widget import Widget
 
 from tui_ft.core.estimate import Estimate
@@ -120,9 +121,17 @@ class VramBar(Widget):
         self.refresh(layout=True)
 
     def render(self) -> Content:
+        return self.picture(self.content_size.width)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Layout asks for the height at the width about to be given: the picture's lines
+        # depend on it, and the widget's current size may still be the old one.
+        return self.picture(width).get_height(self.styles, width)
+
+    def picture(self, width: int) -> Content:
         if self.estimate is None:
             return Content(self.waiting).stylize("$text-muted")
-        width = max(10, self.content_size.width or 40)
+        width = max(10, width or 40)
         return Content("\n").join(
             [
                 self._bar(self.estimate, width),
