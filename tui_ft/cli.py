@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("config", help="path to a run.yaml")
     train.add_argument("--name", help="run name (default: from the config, else generated)")
-    train.add_argument("--detach", action="store_true", help="run in the background, print the run name")
+    train.add_argument(
+        "--detach", action="store_true", help="run in the background, print the run name"
+    )
     train.add_argument("--nproc", type=int, help="processes (GPUs) to train on, via torchrun")
     train.add_argument(
         "--preflight",

@@ -210,6 +210,16 @@ async def test_the_smaller_model_advice_says_where_to_go(home: Path, big_model: 
         assert any("Model step" in str(n.message) for n in app._notifications)
 
 
+async def test_the_data_s_longest_row_caps_the_estimate(home: Path, small_model: str) -> None:
+    app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
+    config = RunConfig(model=small_model, max_length=2048)
+    async with app.run_test(size=(100, 40)) as pilot:
+        unknown = await open_settings(pilot, config)
+        short_rows = await open_settings(pilot, config, lengths=[60, 90, 104], longest_row=104)
+        assert unknown.estimate is not None and short_rows.estimate is not None
+        assert short_rows.estimate.required_bytes < unknown.estimate.required_bytes / 2
+
+
 async def test_a_switch_redraws_the_estimate(home: Path, small_model: str) -> None:
     app = app_for(home, hardware_backend=FakeBackend(ONE_24GB))
     async with app.run_test(size=(100, 40)) as pilot:

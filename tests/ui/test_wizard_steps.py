@@ -59,6 +59,10 @@ class SettingsStandIn(WizardStep):
 
     STEP = 4
 
+    def __init__(self, config: RunConfig, **data: Any) -> None:
+        super().__init__(config)
+        self.data = data  # what the Dataset step measured: the token lengths
+
     def compose(self) -> Any:
         yield from self.wizard_header()
 
@@ -219,6 +223,8 @@ async def test_walk_model_method_dataset_and_back_without_losing_anything(
         assert isinstance(app.screen, SettingsStandIn)
         assert app.screen.config.dataset == "my-data.jsonl"
         assert app.screen.config.model == "demo"
+        lengths = preview.report["lengths"]
+        assert app.screen.data == {"lengths": lengths, "longest_row": max(lengths)}
 
         # Back from Settings to Dataset and on to Model: each step still holds its choices.
         await pilot.press("escape")

@@ -19,15 +19,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tui_ft.core.batching import uses_padding_free
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.estimate import (
     GIB,
     Estimate,
-    EstimateOptions,
     Target,
     estimate_training,
+    run_options,
     target_from_snapshot,
     target_with_memory,
 )
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     info = model_info(config.model)
     target = _target(args)
-    options = EstimateOptions(padding_free=uses_padding_free(config))
+    options = run_options(config)
     result = estimate_training(info, config, target, options)
     advice = advise(info, config, target, result, options)
     room = larger_batch(info, config, target, result, options)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from tui_ft.core.batching import uses_padding_free
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.estimate_activations import (
@@ -238,6 +239,12 @@ def estimate_training(
     moments = _moments(info, config, precision, lora, acts, work.tokens)
     phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
     return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
+
+
+def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOptions:
+    """How the trainer will run this config (padding-free or not, as tui_ft.core.batching
+    decides), with the data's longest row when all its lengths are known."""
+    return EstimateOptions(padding_free=uses_padding_free(config), longest_row=longest_row)
 
 
 def row_tokens(config: RunConfig, options: EstimateOptions) -> int:

@@ -73,6 +73,7 @@ def inspect_dataset(
         template_note=template_note,
         max_length=max_length,
         sampled=len(rows) if len(rows) < len(dataset.examples) else None,
+        lengths=[t.full_length for t in tokenized],  # the rows measured (see `sampled`)
         tokens=length_stats([t.full_length for t in tokenized]),
         histogram=histogram([t.full_length for t in tokenized]),
         truncated=sum(t.truncated for t in tokenized),

@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 from tui_ft import __version__
-from tui_ft.core.batching import describe, uses_padding_free
+from tui_ft.core.batching import describe
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate import EstimateOptions, estimate_training, target_from_snapshot
+from tui_ft.core.estimate import estimate_training, run_options, target_from_snapshot
 from tui_ft.core.hardware import HardwareSnapshot
 from tui_ft.core.model_info import read_model_info
 from tui_ft.core.run_command import train_command
@@ -46,10 +46,7 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any
         return {"error": err.message}
     config = prepared.config
     rows = prepared.data.train_rows + prepared.data.eval_rows
-    options = EstimateOptions(
-        padding_free=uses_padding_free(config),
-        longest_row=max((len(row["input_ids"]) for row in rows), default=None),
-    )
+    options = run_options(config, max((len(row["input_ids"]) for row in rows), default=None))
     result = estimate_training(info, config, target_from_snapshot(snapshot), options)
     return {
         "peak_bytes": result.peak_bytes,

@@ -321,7 +321,10 @@ class DatasetStep(WizardStep):
             return
         from tui_ft.ui.screens.wizard_settings import SettingsStep
 
-        self.push_next(SettingsStep(self.current_config()))
+        lengths = report.get("lengths") or None
+        # A sample's longest row may not be the data's: then the estimate keeps max_length.
+        longest = max(lengths) if lengths and not report.get("sampled") else None
+        self.push_next(SettingsStep(self.current_config(), lengths=lengths, longest_row=longest))
 
 
 # --- what the preview shows (from the report's plain data) -----------------------------------

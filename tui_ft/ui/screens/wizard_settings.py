@@ -25,7 +25,14 @@ from textual.widgets.option_list import Option
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate import Estimate, Target, estimate_training, target_from_snapshot
+from tui_ft.core.estimate import (
+    Estimate,
+    EstimateOptions,
+    Target,
+    estimate_training,
+    run_options,
+    target_from_snapshot,
+)
 from tui_ft.core.estimate_advice import Advice, advise, larger_batch
 from tui_ft.core.gpu_choice import default_gpu
 from tui_ft.core.hardware import HardwareSnapshot
@@ -176,13 +183,17 @@ class SettingsStep(WizardStep):
         *,
         info: ModelInfo | None = None,
         lengths: Sequence[int] | None = None,
+        longest_row: int | None = None,
     ) -> None:
         """`info`: the model's, when the Model step has it (else read here, in a thread);
-        `lengths`: the dataset's token counts, so that "shorten max length" says what it cuts."""
+        `lengths`: the dataset's token counts, so that "shorten max length" says what it cuts;
+        `longest_row`: the data's longest row, when every row was measured: the estimate
+        counts no more tokens per row than that."""
         # A copy: the step behind keeps what it handed over until Back hands this one's back.
         super().__init__(copy.deepcopy(config))
         self.info = info
         self.lengths = lengths
+        self.longest_row = longest_row
         self.model_error = ""
         self.snapshot: HardwareSnapshot | None = None
         self.hardware_error = ""
@@ -475,7 +486,7 @@ class SettingsStep(WizardStep):
 
     def _estimate_on(self, info: ModelInfo, target: Target) -> bool | None:
         try:
-            return estimate_training(info, self.config, target).fits
+            return estimate_training(info, self.config, target, self._options()).fits
         except UserError:
             return None
 
@@ -497,7 +508,7 @@ class SettingsStep(WizardStep):
             target = self.target()
             assert target is not None
             try:
-                self.estimate = estimate_training(self.info, self.config, target)
+                self.estimate = estimate_training(self.info, self.config, target, self._options())
             except UserError as err:
                 bar.show(None, f"No estimate: {err.message}")
             else:
@@ -522,10 +533,13 @@ class SettingsStep(WizardStep):
             return "Fix the settings marked ✘ to see the estimate."
         return ""
 
+    def _options(self) -> EstimateOptions:
+        return run_options(self.config, self.longest_row)
+
     def _advice(self, info: ModelInfo, target: Target, current: Estimate) -> list[Advice]:
         if current.fits is False:
-            return advise(info, self.config, target, current, lengths=self.lengths)
-        roomy = larger_batch(info, self.config, target, current)
+            return advise(info, self.config, target, current, self._options(), lengths=self.lengths)
+        roomy = larger_batch(info, self.config, target, current, self._options())
         return [roomy] if roomy is not None else []
 
     def _show_picker(self) -> None:
