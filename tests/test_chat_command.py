@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,12 +95,21 @@ def test_eval_heldout_table_for_a_full_fine_tune(
     assert "(full on " in err  # two models: the tuned one is the run's own
 
 
-def test_without_prompt_or_eval_it_points_to_the_tui_and_the_headless_forms(
-    lora_run: RunDir, capsys: pytest.CaptureFixture[str]
+def test_without_prompt_or_eval_it_opens_the_chat_screen_on_the_run(
+    lora_run: RunDir, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = chat(capsys, str(lora_run.path))
+    opened: list[Any] = []
+    monkeypatch.setattr("tui_ft.ui.app.run", lambda **kw: opened.append(kw) or 0)
+    code, _, _ = chat(capsys, str(lora_run.path))
+    assert code == 0 and opened[0]["chat"].path == lora_run.path
+
+
+def test_a_model_alone_has_no_screen_and_is_pointed_to_the_headless_forms(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = chat(capsys, "--model", "demo")
     assert code == 1 and out == ""
-    assert "interactive A/B chat screen arrives with the TUI" in err
+    assert "the chat screen opens a run" in err
     assert "--prompt" in err and "--eval" in err
 
 

@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "chat",
         help="chat with a base and a tuned model side by side",
         description="Base and tuned answer the same prompt (--prompt), or a quick eval's prompts "
-        "(--eval), with the same template, system prompt, sampling and seed.",
+        "(--eval), with the same template, system prompt, sampling and seed. With neither, the "
+        "run opens in the app's A/B chat screen.",
     )
     chat.add_argument(
         "run", nargs="?", metavar="RUN", help="run name (see `tui-ft runs`) or folder"

@@ -1,5 +1,5 @@
 """`tui-ft chat RUN --prompt "..."` and `tui-ft chat RUN --eval FILE|heldout`: the A/B chat
-without the screen. Base and tuned answer through the same chat process the app uses
+without the screen (`tui-ft chat RUN` alone opens the screen). Base and tuned answer through the same chat process the app uses
 (tui_ft.core.chat_client), so what the CLI shows is what the screen shows.
 """
 
@@ -41,13 +41,9 @@ HEADLESS_FORMS = (
 def run(args: argparse.Namespace) -> int:
     if (args.run is None) == (args.model is None):
         raise UserError("name a run (or --model REF for a base model alone).", _forms_hint())
-    if args.prompt is None and args.eval is None:
-        raise UserError(
-            "the interactive A/B chat screen arrives with the TUI; from the command line, ask "
-            "one prompt or run a quick eval.",
-            _forms_hint(),
-        )
     target = chat_target(run=args.run, model=args.model)  # fails fast, before any loading
+    if args.prompt is None and args.eval is None:
+        return _open_screen(target)
     eval_set = None
     if args.eval is not None:
         eval_set = eval_prompts(args.eval, None if target.run is None else target.config)
@@ -194,6 +190,18 @@ def _loaded_line(loaded: dict[str, Any]) -> str:
         f"in {loaded.get('dtype')}, {loaded.get('seconds')} s"
     )
     return f"{line}. {loaded['note']}" if loaded.get("note") else line
+
+
+def _open_screen(target: ChatTarget) -> int:
+    """No prompt and no eval: the interactive A/B chat screen, in the app."""
+    if target.run is None:
+        raise UserError(
+            "the chat screen opens a run; a model alone is asked from the command line.",
+            _forms_hint(),
+        )
+    from tui_ft.ui.app import run as run_app
+
+    return run_app(chat=target.run)
 
 
 def _forms_hint() -> str:

@@ -77,6 +77,7 @@ class TuiFtApp(App[None]):
         clock: Callable[[], float],
         initial_config: RunConfig | None = None,
         initial_config_path: Path | None = None,
+        initial_chat: RunDir | None = None,
         export_runner: ExportRunner | None = None,
     ) -> None:
         super().__init__()
@@ -84,6 +85,7 @@ class TuiFtApp(App[None]):
         # `tui-ft --config run.yaml`: review & launch opens over the usual first screen.
         self._initial_config = initial_config
         self._initial_config_path = initial_config_path
+        self._initial_chat = initial_chat
         self.runs_home = runs_home
         self.launcher = launcher
         self.clock = clock
@@ -126,6 +128,8 @@ class TuiFtApp(App[None]):
         self.poll_hardware()
         if self._initial_config is not None:
             self.push_screen(ReviewScreen(self._initial_config, source=self._initial_config_path))
+        if self._initial_chat is not None:
+            self.open_chat(self._initial_chat)
 
     def on_unmount(self) -> None:
         self._stop_polling.set()
@@ -244,6 +248,7 @@ def make_app(
     clock: Callable[[], float] | None = None,
     initial_config: RunConfig | None = None,
     initial_config_path: Path | None = None,
+    initial_chat: RunDir | None = None,
     export_runner: ExportRunner | None = None,
 ) -> TuiFtApp:
     """The app for the CLI (no arguments) and for tests (fakes for each part)."""
@@ -264,6 +269,7 @@ def make_app(
         clock=clock or time.time,
         initial_config=initial_config,
         initial_config_path=initial_config_path,
+        initial_chat=initial_chat,
         export_runner=export_runner,
     )
 
@@ -272,6 +278,9 @@ def run(
     theme: str | None = None,
     config: RunConfig | None = None,
     config_path: Path | None = None,
+    chat: RunDir | None = None,
 ) -> int:
-    make_app(theme=theme, initial_config=config, initial_config_path=config_path).run()
+    make_app(
+        theme=theme, initial_config=config, initial_config_path=config_path, initial_chat=chat
+    ).run()
     return 0
