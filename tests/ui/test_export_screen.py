@@ -295,3 +295,21 @@ async def test_f1_explains_the_screen(home: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = app.screen.query_one(Markdown).source
         assert "a stopped export leaves nothing behind" in text and "`export.start`" in text
+
+
+async def test_quitting_while_running_asks_first(home: Path) -> None:
+    three_runs(home)
+    runner = FakeRunner(ExportOutcome(None, "never shown"), hold=True)
+    app = app_for(home, export_runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: len(screen.lines) == len(PROGRESS))
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "and quit?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")
+        assert app.screen is screen and not runner.export.cancelled.is_set()
+        await pilot.press("q", "y")
+        await wait_for(pilot, lambda: runner.export.cancelled.is_set())
+    assert app.return_code == 0

@@ -63,6 +63,8 @@ class ExportScreen(TuiFtScreen):
         Binding("c", "copy", "Copy", id="export.copy", tooltip="Copy the command or the path"),
         Binding("n", "again", "New export", id="export.again", tooltip="Choose another export"),
         Binding("escape", "leave", "Back", id="export.back", tooltip="Back (asks while running)"),
+        # The app's q, but asking first while an export runs: quitting would stop it.
+        Binding("q", "quit_app", "Quit", id="export.quit", tooltip="Leave tui-ft"),
     ]
     DEFAULT_CSS = """
     ExportScreen #export-form { height: auto; padding: 0 1; }
@@ -297,14 +299,28 @@ class ExportScreen(TuiFtScreen):
         if self.state != "running":
             self.app.pop_screen()
             return
+        self.app.push_screen(self._stop_question(), self._stop_if)
+
+    def action_quit_app(self) -> None:
+        if self.state != "running":
+            self.app.exit()
+            return
+
+        def stop_and_quit(yes: bool | None) -> None:
+            if yes:
+                self._stop_if(True)
+                self.app.exit()
+
+        self.app.push_screen(self._stop_question(quitting=True), stop_and_quit)
+
+    def _stop_question(self, quitting: bool = False) -> ConfirmScreen:
         assert self.request is not None
-        question = ConfirmScreen(
-            f"Stop the export of {self.run.name}?",
+        return ConfirmScreen(
+            f"Stop the export of {self.run.name}{' and quit' if quitting else ''}?",
             "The export process is killed and the folder it was writing removed; an earlier "
             f"export in {self.request.target} stays as it was.",
             "Stop export",
         )
-        self.app.push_screen(question, self._stop_if)
 
     def _stop_if(self, yes: bool | None) -> None:
         if yes and self.state == "running":
