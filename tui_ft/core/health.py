@@ -207,7 +207,7 @@ class HealthMonitor:
             "throughput-drop",
             "warning",
             f"throughput fell to {format_count(now)} tokens/s from {format_count(before)}.",
-            "Another process on the GPU, thermal throttling or swapping can do this.",
+            "Another process on the same GPU or CPUs, thermal throttling or swapping can do this.",
             key="throughput-drop",
         )
 

@@ -34,7 +34,10 @@ class RunDirCallback(TrainerCallback):
         self.system_prompt = system_prompt
         self.is_main = is_main
         self.stopped = False
-        self._last_time = time.time()
+        # tokens/s counts training steps only: an evaluation between two logs (the probes
+        # generate answers) would read as a throughput drop at every evaluation.
+        self._step_began = time.time()
+        self._train_seconds = 0.0
         self._last_tokens = 0
         self._step_started = 0
         self._clock_started = time.time()
@@ -46,7 +49,11 @@ class RunDirCallback(TrainerCallback):
         self._last_tokens = state.num_input_tokens_seen
         self.status.update(state="training", step=state.global_step, max_steps=state.max_steps)
 
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._step_began = time.time()
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._train_seconds += time.time() - self._step_began
         if self.stop_requested.is_set() and not self.stopped:
             self.stopped = True
             control.should_save = True
@@ -62,7 +69,7 @@ class RunDirCallback(TrainerCallback):
             return
         now = time.time()
         tokens = state.num_input_tokens_seen
-        elapsed = now - self._last_time
+        elapsed = self._train_seconds
         record = {
             "step": state.global_step,
             "epoch": round(state.epoch or 0.0, 4),
@@ -79,7 +86,7 @@ class RunDirCallback(TrainerCallback):
             "time": now,
         }
         if "loss" in logs:
-            self._last_time, self._last_tokens = now, tokens
+            self._train_seconds, self._last_tokens = 0.0, tokens
         self.run.append_metrics({k: _finite(v) for k, v in record.items() if v is not None})
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
