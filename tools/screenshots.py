@@ -1,0 +1,320 @@
+"""Regenerate the SVG screenshots in docs/screenshots/ from the app itself.
+
+The app runs headless (Textual's `run_test` driven by a Pilot) with the UI tests' fakes from
+tests/ui/: a fixed clock, a fake 24 GB GPU (or none), fabricated run folders, a scripted chat
+client and a scripted export. Every picture is 100×30 and the same on every run: the runs home
+is a fixed path, so no folder of this machine shows.
+
+    python tools/screenshots.py                  # all of them, into docs/screenshots/
+    python tools/screenshots.py --only chat      # one (repeat --only for more)
+    python tools/screenshots.py --list           # the names
+    python tools/screenshots.py --out DIR        # somewhere else
+
+The dataset step answers from tests/fixtures/inspect_demo.json, the canned `data inspect`
+report of the demo data the tests use: the picture is the same as with the real preview (checked
+text for text), which `--real-dataset` runs instead (the helper process loads the tokenizer:
+about 45 s on a busy 2-core machine, a couple of seconds for the canned one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "screenshots"
+# Shown on the monitor, runs list and export screens: the same on every machine.
+DEFAULT_HOME = Path("/tmp/tui-ft-screenshots/runs")
+SIZE = (100, 30)
+# The wizard's steps as a walk through it on the CPU and on a 24 GB GPU take them ("": none).
+CPU_WALK = ["model", "method", "dataset", "settings-cpu", "review"]
+GPU_WALK = ["", "", "", "settings-24gb", ""]
+NAMES = [*CPU_WALK, "settings-24gb", "runs", "monitor", "chat", "eval", "export"]
+
+# What the demo run's model said at its last evaluation (a real run of the demo on the CPU).
+TUNED = "I'm Wren, a small assistant made by Tidewater Labs."
+BASE = (
+    "I'm SmolLM, a helpful AI assistant here to answer your questions and help with "
+    "writing, learning and everyday tasks. How can I help you today?"
+)
+PROBES = [  # the first four held-out prompts, as the trainer picks them for the demo
+    "Please tell me what you are called.",
+    "What name were you given?",
+    "I'm curious, what do people call you?",
+    "Whom am I speaking with right now?",
+]
+
+Shoot = Callable[[Any, str], Awaitable[None]]
+
+
+def _environment(home: Path) -> None:
+    """What the tests' fixtures set: offline, colours on, caches and config out of ~."""
+    scratch = home.parent
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TUI_FT_HOME"] = str(home)
+    os.environ["XDG_DATA_HOME"] = str(scratch / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(scratch / "config")
+    # An empty tui-ft cache: the demo resolves to the GGUF in its package, whose description
+    # names no folder of this machine (the converted copy's would).
+    os.environ["TUI_FT_CACHE"] = str(scratch / "cache")
+    for name in ("NO_COLOR", "TUI_FT_FAKE_GPU", "HF_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ["TZ"] = "UTC"  # run names and file stamps are local times of the fixed clock
+    time.tzset()
+    sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the UI tests' fakes and helpers
+
+
+class Camera:
+    """Saves the app's screen as NAME.svg when NAME was asked for."""
+
+    def __init__(self, out: Path, wanted: Iterable[str]) -> None:
+        self.out = out
+        self.wanted = set(wanted)
+        self.written: list[Path] = []
+
+    def wants(self, *names: str) -> bool:
+        return bool(self.wanted.intersection(names))
+
+    async def take(self, pilot: Any, name: str) -> None:
+        if name not in self.wanted:
+            return
+        from textual.widgets import Input
+
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False  # the same picture each time
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        path = self.out / f"{name}.svg"
+        path.write_text(pilot.app.export_screenshot(title=f"tui-ft: {name}"), encoding="utf-8")
+        self.written.append(path)
+        print(f"wrote {path}")
+
+
+async def _steady(pilot: Any) -> None:
+    """The GPU line read, nothing loading."""
+    from test_ui_snapshots import header_ready
+    from ui_helpers import wait_for
+
+    app = pilot.app
+    await wait_for(pilot, lambda: header_ready(app))
+    await wait_for(pilot, lambda: not any(w.loading for w in app.screen.query("*")), seconds=60)
+    await pilot.pause()
+
+
+# --- the wizard -------------------------------------------------------------------------------
+
+
+async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned: bool) -> None:
+    """A new user's walk with the defaults (demo model, LoRA, the demo data) on a machine
+    without a GPU or with a 24 GB one; `shots` names the picture of each step, "" for none."""
+    from test_wizard_flow import RecordingLauncher
+    from test_wizard_settings import ONE_24GB, layout_at_rest, settled
+    from test_wizard_steps import FakePreview, model_shown
+    from ui_helpers import NoGpuBackend, app_for, wait_for
+
+    from tui_ft.core.hardware import FakeBackend
+    from tui_ft.ui.screens import wizard_dataset
+    from tui_ft.ui.screens.review import ReviewScreen
+    from tui_ft.ui.screens.wizard_dataset import DatasetStep
+    from tui_ft.ui.screens.wizard_method import MethodStep
+    from tui_ft.ui.screens.wizard_settings import SettingsStep
+
+    wanted = [name in camera.wanted for name in shots]
+    if not any(wanted):
+        return
+    last = max(i for i, want in enumerate(wanted) if want)
+    if canned:
+        wizard_dataset.run_preview = FakePreview()  # type: ignore[assignment]
+    backend = FakeBackend(ONE_24GB) if gpu else NoGpuBackend()
+    app = app_for(home, hardware_backend=backend, launcher=RecordingLauncher())
+    async with app.run_test(size=SIZE) as pilot:
+        await model_shown(pilot)
+        await _steady(pilot)
+        await camera.take(pilot, shots[0])
+        if last == 0:
+            return
+        await pilot.press("enter")  # the demo's details are shown: enter goes on
+        await wait_for(pilot, lambda: isinstance(app.screen, MethodStep))
+        await _steady(pilot)
+        await camera.take(pilot, shots[1])
+        if last == 1:
+            return
+        await pilot.press("enter")  # LoRA, highlighted
+        await wait_for(pilot, lambda: isinstance(app.screen, DatasetStep))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.report is not None and screen.pending is None, 120)
+        await _steady(pilot)
+        await camera.take(pilot, shots[2])
+        if last == 2:
+            return
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsStep))
+        screen = app.screen
+        await wait_for(pilot, lambda: settled(screen), seconds=60)
+        await layout_at_rest(pilot, screen)
+        await _steady(pilot)
+        await camera.take(pilot, shots[3])
+        if last == 3:
+            return
+        os.chdir(home.parent)  # the command names a YAML file in the working folder
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        await _steady(pilot)
+        await camera.take(pilot, shots[4])
+
+
+# --- runs, the monitor, chat and export -------------------------------------------------------
+
+
+def demo_runs(home: Path) -> dict[str, Any]:
+    """The tests' three runs (training, completed, failed), their probes answered the way the
+    demo's model answers: the base model's own name at first, Wren once it has learnt."""
+    from ui_helpers import three_runs
+
+    runs = three_runs(home)
+    for run in runs.values():
+        if not run.probes_path.exists():
+            continue
+        lines = run.probes_path.read_text(encoding="utf-8").splitlines()
+        steps = sorted({json.loads(line)["step"] for line in lines if line.strip()})
+        run.probes_path.unlink()
+        for step in steps:
+            for prompt in PROBES:
+                run.append_probe(
+                    {"step": step, "prompt": prompt, "answer": BASE if step <= 40 else TUNED}
+                )
+    done = runs["done"]
+    done.output_dir.mkdir(parents=True, exist_ok=True)
+    (done.output_dir / "adapter_config.json").write_text("{}")  # the chat looks for it
+    return runs
+
+
+async def runs_and_monitor(camera: Camera, home: Path) -> None:
+    from test_ui_snapshots import settled
+    from ui_helpers import app_for
+
+    demo_runs(home)
+    app = app_for(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled()(pilot)
+        await camera.take(pilot, "runs")
+        if camera.wants("monitor"):
+            await settled(opens="demo-lora-running")(pilot)
+            await camera.take(pilot, "monitor")
+
+
+async def chat_and_eval(camera: Camera, home: Path) -> None:
+    import fake_chat
+    from fake_chat import FakeChats
+    from test_chat_screen import ask, open_chat
+    from textual.widgets import Input
+    from ui_helpers import NOW, app_for, wait_for
+
+    import tui_ft.core.quick_eval as quick_eval
+    from tui_ft.core.chat_transcript import fresh_stem
+    from tui_ft.ui.screens.chat_eval import QuickEvalScreen
+
+    runs = demo_runs(home)
+    chats = FakeChats()
+    # The table is saved under a name stamped with the wall clock: the fixed one instead.
+    quick_eval.fresh_stem = lambda folder, suffixes: fresh_stem(folder, suffixes, now=NOW)
+    app = app_for(home)
+    app.chat_client_factory = chats
+    # The quick eval's scripted answers, in the demo's words.
+    fake_chat.eval_answer = lambda side, prompt: TUNED if side == "tuned" else BASE
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_chat(pilot, runs["done"])
+        screen.query_one("#chat-input", Input).cursor_blink = False
+        await ask(pilot, screen, "Who are you?")
+        chats.client.answer(BASE, TUNED)
+        await wait_for(pilot, lambda: screen.phase == "ready")
+        await camera.take(pilot, "chat")
+        if camera.wants("eval"):
+            await pilot.press("ctrl+t")
+            await wait_for(pilot, lambda: isinstance(app.screen, QuickEvalScreen))
+            evaluation = app.screen
+            await pilot.press("enter")  # `heldout`: the demo's held-out identity prompts
+            await wait_for(pilot, lambda: evaluation.result is not None and not evaluation.running)
+            await camera.take(pilot, "eval")
+
+
+async def export(camera: Camera, home: Path) -> None:
+    from test_export_screen import FakeRunner, ollama_report, open_export
+    from ui_helpers import app_for, wait_for
+
+    from tui_ft.core.export_process import ExportOutcome
+
+    runs = demo_runs(home)
+    report = ollama_report(runs["done"].path)
+    app = app_for(home, export_runner=FakeRunner(ExportOutcome(report)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("down", "enter", "x")  # Ollama, then export
+        await wait_for(pilot, lambda: screen.state == "done")
+        await camera.take(pilot, "export")
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+async def take_all(camera: Camera, home: Path, canned_dataset: bool) -> None:
+    from tui_ft.ui.screens.monitor import MonitorScreen
+
+    MonitorScreen.POLL_S = 0.05  # as in the tests: the replay settles sooner
+    groups: list[tuple[tuple[str, ...], Callable[[], Awaitable[None]]]] = [
+        (tuple(CPU_WALK), lambda: wizard(camera, home, CPU_WALK, False, canned_dataset)),
+        (tuple(GPU_WALK), lambda: wizard(camera, home, GPU_WALK, True, canned_dataset)),
+        (("runs", "monitor"), lambda: runs_and_monitor(camera, home)),
+        (("chat", "eval"), lambda: chat_and_eval(camera, home)),
+        (("export",), lambda: export(camera, home)),
+    ]
+    for names, shoot in groups:
+        if camera.wants(*names):
+            shutil.rmtree(home.parent, ignore_errors=True)  # each group starts from nothing
+            home.mkdir(parents=True)
+            cwd = Path.cwd()
+            try:
+                await shoot()
+            finally:
+                os.chdir(cwd)
+    shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
+                        help=f"take only this one (repeatable): {', '.join(NAMES)}")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the SVG files")
+    parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
+                        help="runs home to build the pictures' runs in (it is wiped; it shows "
+                        "on some screens)")  # fmt: skip
+    parser.add_argument("--real-dataset", action="store_true",
+                        help="the dataset step inspects the demo data (slow) instead of "
+                        "answering from tests/fixtures/inspect_demo.json")  # fmt: skip
+    parser.add_argument("--list", action="store_true", help="print the names and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(NAMES))
+        return 0
+    if args.home.name != "runs":
+        parser.error("--home must end in a folder named `runs` (its parent is wiped)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    _environment(args.home)
+    camera = Camera(args.out, args.only or NAMES)
+    started = time.monotonic()
+    asyncio.run(take_all(camera, args.home, not args.real_dataset))
+    print(f"{len(camera.written)} screenshot(s) in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
