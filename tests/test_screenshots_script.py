@@ -44,7 +44,13 @@ def test_every_screenshot_it_takes_is_in_the_docs() -> None:
     assert set(names) == shipped
 
 
-def test_a_runs_home_not_named_runs_is_refused(tmp_path: Path) -> None:
-    done = run_script("--home", str(tmp_path), "--out", str(tmp_path / "shots"))
-    assert done.returncode == 2 and "--home" in done.stderr
-    assert not (tmp_path / "shots").exists()
+def test_a_runs_home_it_could_wipe_by_mistake_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "shots"
+    done = run_script("--home", str(tmp_path / "elsewhere"), "--out", str(out))
+    assert done.returncode == 2 and "--home must end in a folder named `runs`" in done.stderr
+    mine = tmp_path / "mine"
+    (mine / "runs").mkdir(parents=True)
+    (mine / "notes.txt").write_text("keep me")
+    done = run_script("--home", str(mine / "runs"), "--out", str(out))
+    assert done.returncode == 2 and "did not make" in done.stderr
+    assert (mine / "notes.txt").read_text() == "keep me" and not out.exists()

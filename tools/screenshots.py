@@ -30,6 +30,33 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the UI tests' fakes and helpers, reused as is
+
+# The imports below need that path.
+# ruff: noqa: E402
+import fake_chat
+import test_ui_snapshots as snapshots
+import test_wizard_settings as settings_tests
+from fake_chat import FakeChats
+from test_chat_screen import ask, open_chat
+from test_export_screen import FakeRunner, ollama_report, open_export
+from test_wizard_flow import RecordingLauncher
+from test_wizard_steps import FakePreview, model_shown
+from textual.widgets import Input
+from ui_helpers import NOW, NoGpuBackend, app_for, three_runs, wait_for
+
+import tui_ft.core.quick_eval as quick_eval
+from tui_ft.core.chat_transcript import fresh_stem
+from tui_ft.core.export_process import ExportOutcome
+from tui_ft.core.hardware import FakeBackend
+from tui_ft.ui.screens import wizard_dataset
+from tui_ft.ui.screens.chat_eval import QuickEvalScreen
+from tui_ft.ui.screens.monitor import MonitorScreen
+from tui_ft.ui.screens.review import ReviewScreen
+from tui_ft.ui.screens.wizard_dataset import DatasetStep
+from tui_ft.ui.screens.wizard_method import MethodStep
+from tui_ft.ui.screens.wizard_settings import SettingsStep
+
 DEFAULT_OUT = ROOT / "docs" / "screenshots"
 # Shown on the monitor, runs list and export screens: the same on every machine.
 DEFAULT_HOME = Path("/tmp/tui-ft-screenshots/runs")
@@ -52,8 +79,6 @@ PROBES = [  # the first four held-out prompts, as the trainer picks them for the
     "Whom am I speaking with right now?",
 ]
 
-Shoot = Callable[[Any, str], Awaitable[None]]
-
 
 def _environment(home: Path) -> None:
     """What the tests' fixtures set: offline, colours on, caches and config out of ~."""
@@ -69,7 +94,6 @@ def _environment(home: Path) -> None:
         os.environ.pop(name, None)
     os.environ["TZ"] = "UTC"  # run names and file stamps are local times of the fixed clock
     time.tzset()
-    sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the UI tests' fakes and helpers
 
 
 class Camera:
@@ -86,8 +110,6 @@ class Camera:
     async def take(self, pilot: Any, name: str) -> None:
         if name not in self.wanted:
             return
-        from textual.widgets import Input
-
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False  # the same picture each time
         await pilot.pause()
@@ -101,11 +123,8 @@ class Camera:
 
 async def _steady(pilot: Any) -> None:
     """The GPU line read, nothing loading."""
-    from test_ui_snapshots import header_ready
-    from ui_helpers import wait_for
-
     app = pilot.app
-    await wait_for(pilot, lambda: header_ready(app))
+    await wait_for(pilot, lambda: snapshots.header_ready(app))
     await wait_for(pilot, lambda: not any(w.loading for w in app.screen.query("*")), seconds=60)
     await pilot.pause()
 
@@ -116,25 +135,13 @@ async def _steady(pilot: Any) -> None:
 async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned: bool) -> None:
     """A new user's walk with the defaults (demo model, LoRA, the demo data) on a machine
     without a GPU or with a 24 GB one; `shots` names the picture of each step, "" for none."""
-    from test_wizard_flow import RecordingLauncher
-    from test_wizard_settings import ONE_24GB, layout_at_rest, settled
-    from test_wizard_steps import FakePreview, model_shown
-    from ui_helpers import NoGpuBackend, app_for, wait_for
-
-    from tui_ft.core.hardware import FakeBackend
-    from tui_ft.ui.screens import wizard_dataset
-    from tui_ft.ui.screens.review import ReviewScreen
-    from tui_ft.ui.screens.wizard_dataset import DatasetStep
-    from tui_ft.ui.screens.wizard_method import MethodStep
-    from tui_ft.ui.screens.wizard_settings import SettingsStep
-
     wanted = [name in camera.wanted for name in shots]
     if not any(wanted):
         return
     last = max(i for i, want in enumerate(wanted) if want)
     if canned:
         wizard_dataset.run_preview = FakePreview()  # type: ignore[assignment]
-    backend = FakeBackend(ONE_24GB) if gpu else NoGpuBackend()
+    backend = FakeBackend(settings_tests.ONE_24GB) if gpu else NoGpuBackend()
     app = app_for(home, hardware_backend=backend, launcher=RecordingLauncher())
     async with app.run_test(size=SIZE) as pilot:
         await model_shown(pilot)
@@ -159,8 +166,8 @@ async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsStep))
         screen = app.screen
-        await wait_for(pilot, lambda: settled(screen), seconds=60)
-        await layout_at_rest(pilot, screen)
+        await wait_for(pilot, lambda: settings_tests.settled(screen), seconds=60)
+        await settings_tests.layout_at_rest(pilot, screen)
         await _steady(pilot)
         await camera.take(pilot, shots[3])
         if last == 3:
@@ -178,8 +185,6 @@ async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned
 def demo_runs(home: Path) -> dict[str, Any]:
     """The tests' three runs (training, completed, failed), their probes answered the way the
     demo's model answers: the base model's own name at first, Wren once it has learnt."""
-    from ui_helpers import three_runs
-
     runs = three_runs(home)
     for run in runs.values():
         if not run.probes_path.exists():
@@ -199,30 +204,17 @@ def demo_runs(home: Path) -> dict[str, Any]:
 
 
 async def runs_and_monitor(camera: Camera, home: Path) -> None:
-    from test_ui_snapshots import settled
-    from ui_helpers import app_for
-
     demo_runs(home)
     app = app_for(home)
     async with app.run_test(size=SIZE) as pilot:
-        await settled()(pilot)
+        await snapshots.settled()(pilot)
         await camera.take(pilot, "runs")
         if camera.wants("monitor"):
-            await settled(opens="demo-lora-running")(pilot)
+            await snapshots.settled(opens="demo-lora-running")(pilot)
             await camera.take(pilot, "monitor")
 
 
 async def chat_and_eval(camera: Camera, home: Path) -> None:
-    import fake_chat
-    from fake_chat import FakeChats
-    from test_chat_screen import ask, open_chat
-    from textual.widgets import Input
-    from ui_helpers import NOW, app_for, wait_for
-
-    import tui_ft.core.quick_eval as quick_eval
-    from tui_ft.core.chat_transcript import fresh_stem
-    from tui_ft.ui.screens.chat_eval import QuickEvalScreen
-
     runs = demo_runs(home)
     chats = FakeChats()
     # The table is saved under a name stamped with the wall clock: the fixed one instead.
@@ -248,11 +240,6 @@ async def chat_and_eval(camera: Camera, home: Path) -> None:
 
 
 async def export(camera: Camera, home: Path) -> None:
-    from test_export_screen import FakeRunner, ollama_report, open_export
-    from ui_helpers import app_for, wait_for
-
-    from tui_ft.core.export_process import ExportOutcome
-
     runs = demo_runs(home)
     report = ollama_report(runs["done"].path)
     app = app_for(home, export_runner=FakeRunner(ExportOutcome(report)))
@@ -267,8 +254,6 @@ async def export(camera: Camera, home: Path) -> None:
 
 
 async def take_all(camera: Camera, home: Path, canned_dataset: bool) -> None:
-    from tui_ft.ui.screens.monitor import MonitorScreen
-
     MonitorScreen.POLL_S = 0.05  # as in the tests: the replay settles sooner
     groups: list[tuple[tuple[str, ...], Callable[[], Awaitable[None]]]] = [
         (tuple(CPU_WALK), lambda: wizard(camera, home, CPU_WALK, False, canned_dataset)),
@@ -279,14 +264,32 @@ async def take_all(camera: Camera, home: Path, canned_dataset: bool) -> None:
     ]
     for names, shoot in groups:
         if camera.wants(*names):
-            shutil.rmtree(home.parent, ignore_errors=True)  # each group starts from nothing
-            home.mkdir(parents=True)
+            fresh_scratch(home)  # each group starts from nothing
             cwd = Path.cwd()
             try:
                 await shoot()
             finally:
                 os.chdir(cwd)
+    shutil.rmtree(home.parent)
+
+
+MARK = ".tui-ft-screenshots"  # in the scratch folder: this script made it, and may wipe it
+
+
+def scratch_problem(home: Path) -> str:
+    """Why the folder holding `home` must not be used (and wiped), or ""."""
+    scratch = home.parent
+    if home.name != "runs":
+        return "--home must end in a folder named `runs`: its parent folder is scratch space."
+    if scratch.exists() and any(scratch.iterdir()) and not (scratch / MARK).exists():
+        return f"{scratch} holds files this script did not make: name a new or empty folder."
+    return ""
+
+
+def fresh_scratch(home: Path) -> None:
     shutil.rmtree(home.parent, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home.parent / MARK).write_text("scratch space of tools/screenshots.py\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"take only this one (repeatable): {', '.join(NAMES)}")  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the SVG files")
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
-                        help="runs home to build the pictures' runs in (it is wiped; it shows "
-                        "on some screens)")  # fmt: skip
+                        help="runs home to build the pictures' runs in; it shows on some "
+                        "screens, and its parent folder is scratch space, removed at the end "
+                        f"(default {DEFAULT_HOME})")  # fmt: skip
     parser.add_argument("--real-dataset", action="store_true",
                         help="the dataset step inspects the demo data (slow) instead of "
                         "answering from tests/fixtures/inspect_demo.json")  # fmt: skip
@@ -305,13 +309,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print("\n".join(NAMES))
         return 0
-    if args.home.name != "runs":
-        parser.error("--home must end in a folder named `runs` (its parent is wiped)")
+    problem = scratch_problem(args.home.absolute())
+    if problem:
+        parser.error(problem)
     args.out.mkdir(parents=True, exist_ok=True)
-    _environment(args.home)
-    camera = Camera(args.out, args.only or NAMES)
+    home = args.home.absolute()
+    _environment(home)
+    camera = Camera(args.out.absolute(), args.only or NAMES)
     started = time.monotonic()
-    asyncio.run(take_all(camera, args.home, not args.real_dataset))
+    asyncio.run(take_all(camera, home, not args.real_dataset))
     print(f"{len(camera.written)} screenshot(s) in {time.monotonic() - started:.0f} s")
     return 0
 
