@@ -212,8 +212,11 @@ class DatasetStep(WizardStep):
             self._show_report(report)
         self._show_example()
         self._status("")
-        if self.focused is None or self.focused.id == "dataset-input":
-            # Off the text field, so [ and ] step through the examples straight away.
+        field = self.query_one("#dataset-input", Input)
+        typing = absolute_ref(field.value) != message.request.dataset
+        if self.focused is None or (self.focused is field and not typing):
+            # Off the text field, so [ and ] step through the examples straight away; not
+            # while another dataset is being typed there (the keys would go astray).
             self.query_one("#dataset-example-box").focus()
 
     def _show_error(self, request: PreviewRequest, error: UserError) -> None:
