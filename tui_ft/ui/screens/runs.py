@@ -32,6 +32,7 @@ from tui_ft.ui.widgets.state_style import state_style
 
 REFRESH_S = 2.0
 NAME_WIDTH = 30  # longer names are cut in the table; the detail pane shows them whole
+OTHER_COLUMNS = 90
 COLUMNS = ("state", "run", "progress", "loss", "updated", "method", "model", "dataset")
 RESUMABLE = ("stopped", "crashed", "failed")
 
@@ -124,7 +125,10 @@ class RunsScreen(TuiFtScreen):
 
     def _cells(self, row: RunRow) -> list[Text]:
         s = row.summary
-        name = s.name if len(s.name) <= NAME_WIDTH else s.name[: NAME_WIDTH - 1] + "…"
+        # The other columns take about OTHER_COLUMNS cells: a wide terminal shows whole names
+        # (from the next refresh after a resize).
+        width = max(NAME_WIDTH, self.size.width - OTHER_COLUMNS)
+        name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
         return [
             Text(state_label(s.status.state), style=state_style(self.app, s.status.state)),
             Text(name),
