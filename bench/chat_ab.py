@@ -64,29 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def random_adapter_run(folder: Path) -> RunDir:
-    """A completed LoRA run on the demo model whose adapter is random, not trained."""
+def random_adapter_run(folder: Path, model: str = "demo", dtype: str = "float32") -> RunDir:
+    """A completed LoRA run on `model` (the demo by default) whose adapter is random, not
+    trained: lora_B nonzero, so base and tuned answers differ."""
     import torch
     from peft import LoraConfig, get_peft_model
 
     from tui_ft.engine.model_loading import load_model, load_tokenizer
 
-    config = RunConfig(model="demo", method="lora")
+    config = RunConfig(model=model, method="lora")
     run = RunDir.create("bench-chat-ab", folder)
     save_config(config, run.config_path)
-    demo = resolve_model("demo")
-    model = load_model(demo, dtype=torch.float32)
+    resolved = resolve_model(model)
+    base = load_model(resolved, dtype=getattr(torch, dtype))
     lora = LoraConfig(
         r=config.lora.rank, lora_alpha=config.lora.alpha, target_modules=config.lora.targets
     )
-    peft_model = get_peft_model(model, lora)
+    peft_model = get_peft_model(base, lora)
     torch.manual_seed(0)
     with torch.no_grad():
         for name, param in peft_model.named_parameters():
             if "lora_B" in name:
                 param.normal_(0, LORA_B_STD)
     peft_model.save_pretrained(run.output_dir)
-    load_tokenizer(demo).save_pretrained(run.output_dir)
+    load_tokenizer(resolved).save_pretrained(run.output_dir)
     run.write_status(Status(state="completed"))
     return run
 
