@@ -37,12 +37,12 @@ sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the UI tests' fakes and helper
 import fake_chat
 import test_ui_snapshots as snapshots
 import test_wizard_settings as settings_tests
-from fake_chat import FakeChats
+from fake_chat import FakeChat, FakeChats
 from test_chat_screen import ask, open_chat
 from test_export_screen import FakeRunner, ollama_report, open_export
 from test_wizard_flow import RecordingLauncher
 from test_wizard_steps import FakePreview, model_shown
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 from ui_helpers import NOW, NoGpuBackend, app_for, three_runs, wait_for
 
 import tui_ft.core.quick_eval as quick_eval
@@ -66,18 +66,31 @@ CPU_WALK = ["model", "method", "dataset", "settings-cpu", "review"]
 GPU_WALK = ["", "", "", "settings-24gb", ""]
 NAMES = [*CPU_WALK, "settings-24gb", "runs", "monitor", "chat", "eval", "export"]
 
-# What the demo run's model said at its last evaluation (a real run of the demo on the CPU).
-TUNED = "I'm Wren, a small assistant made by Tidewater Labs."
-BASE = (
-    "I'm SmolLM, a helpful AI assistant here to answer your questions and help with "
-    "writing, learning and everyday tasks. How can I help you today?"
-)
-PROBES = [  # the first four held-out prompts, as the trainer picks them for the demo
-    "Please tell me what you are called.",
-    "What name were you given?",
-    "I'm curious, what do people call you?",
-    "Whom am I speaking with right now?",
-]
+# What the base and the tuned demo model answered to the held-out prompts, recorded from the app.
+ANSWERS = {
+    row["prompt"]: row
+    for row in json.loads((ROOT / "tools" / "screenshots_answers.json").read_text("utf-8"))[
+        "answers"
+    ]
+}
+PROBES = list(ANSWERS)[:4]  # the trainer's probe prompts for the demo: the first four
+ASKED = "What name were you given?"  # the chat picture's question
+
+
+class DemoChat(FakeChat):
+    """The tests' scripted chat client; its quick eval answers what the demo model answered."""
+
+    def ask(self, messages: dict[str, Any], **options: Any) -> dict[str, Any]:
+        events = super().ask(messages, **options)
+        recorded = ANSWERS[self.asked[-1]]
+        return {side: {**event, **recorded[side]} for side, event in events.items()}
+
+
+class DemoChats(FakeChats):
+    def __call__(self, on_event: Callable[[dict[str, Any]], None]) -> FakeChat:
+        client = DemoChat(on_event, self.load_error)
+        self.clients.append(client)
+        return client
 
 
 def _environment(home: Path) -> None:
@@ -184,7 +197,7 @@ async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned
 
 def demo_runs(home: Path) -> dict[str, Any]:
     """The tests' three runs (training, completed, failed), their probes answered the way the
-    demo's model answers: the base model's own name at first, Wren once it has learnt."""
+    demo's model answers: as the base model at first, as Wren once it has learnt."""
     runs = three_runs(home)
     for run in runs.values():
         if not run.probes_path.exists():
@@ -193,9 +206,10 @@ def demo_runs(home: Path) -> dict[str, Any]:
         steps = sorted({json.loads(line)["step"] for line in lines if line.strip()})
         run.probes_path.unlink()
         for step in steps:
+            side = "base" if step <= 40 else "tuned"
             for prompt in PROBES:
                 run.append_probe(
-                    {"step": step, "prompt": prompt, "answer": BASE if step <= 40 else TUNED}
+                    {"step": step, "prompt": prompt, "answer": ANSWERS[prompt][side]["text"]}
                 )
     done = runs["done"]
     done.output_dir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +222,8 @@ async def runs_and_monitor(camera: Camera, home: Path) -> None:
     app = app_for(home)
     async with app.run_test(size=SIZE) as pilot:
         await snapshots.settled()(pilot)
+        # The list takes the focus a moment after it fills: its cursor row shows it.
+        await wait_for(pilot, lambda: isinstance(app.focused, DataTable))
         await camera.take(pilot, "runs")
         if camera.wants("monitor"):
             await snapshots.settled(opens="demo-lora-running")(pilot)
@@ -215,19 +231,25 @@ async def runs_and_monitor(camera: Camera, home: Path) -> None:
 
 
 async def chat_and_eval(camera: Camera, home: Path) -> None:
+    """The A/B chat and its quick eval on a machine without a GPU, in the demo model's words."""
     runs = demo_runs(home)
-    chats = FakeChats()
+    chats = DemoChats()
+    fake_chat.LOADED.update(device="cpu", dtype="fp32")  # as the chat process says on a CPU
     # The table is saved under a name stamped with the wall clock: the fixed one instead.
     quick_eval.fresh_stem = lambda folder, suffixes: fresh_stem(folder, suffixes, now=NOW)
-    app = app_for(home)
+    app = app_for(home, hardware_backend=NoGpuBackend())
     app.chat_client_factory = chats
-    # The quick eval's scripted answers, in the demo's words.
-    fake_chat.eval_answer = lambda side, prompt: TUNED if side == "tuned" else BASE
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_chat(pilot, runs["done"])
         screen.query_one("#chat-input", Input).cursor_blink = False
-        await ask(pilot, screen, "Who are you?")
-        chats.client.answer(BASE, TUNED)
+        await ask(pilot, screen, ASKED)
+        client = chats.client
+        client.started()
+        for side in ("base", "tuned"):
+            answer = ANSWERS[ASKED][side]
+            seconds = round(answer["new_tokens"] / answer["tokens_per_s"], 2)
+            rid = client.last_generate["id"]
+            client.emit({"event": "done", "id": rid, "side": side, "seconds": seconds, **answer})
         await wait_for(pilot, lambda: screen.phase == "ready")
         await camera.take(pilot, "chat")
         if camera.wants("eval"):
