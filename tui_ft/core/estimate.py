@@ -414,7 +414,10 @@ def _notes(info: ModelInfo, work: Workload) -> list[str]:
     if info.num_experts:
         notes.append("Mixture-of-experts model: expert layers are estimated roughly.")
     if info.quantization:
-        notes.append(f"The checkpoint is pre-quantized ({info.quantization}); estimated as 16-bit.")
+        notes.append(
+            f"The checkpoint is pre-quantized ({info.quantization}); the estimate counts its "
+            "weights at the run's precision."
+        )
     return notes
 
 
