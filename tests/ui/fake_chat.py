@@ -31,6 +31,8 @@ class FakeChat:
     def __init__(self, on_event: Callable[[Event], None], load_error: Event | None = None) -> None:
         self.on_event = on_event
         self.load_error = load_error  # the answer to the first load, instead of `loaded`
+        self.held_load: str | None = None  # with hold_loads: a load not answered yet
+        self.hold_loads = False
         self.log_path: Path | None = None
         self.requests: list[Event] = []
         self.cancelled: list[str] = []
@@ -72,9 +74,16 @@ class FakeChat:
         if self.load_error is not None:
             error, self.load_error = self.load_error, None
             self.emit({"id": request_id, **error})
+        elif self.hold_loads:
+            self.held_load = request_id  # answered by finish_load(): a slow model
         else:
             self.emit({**LOADED, "id": request_id})
         return request_id
+
+    def finish_load(self) -> None:
+        assert self.held_load is not None
+        self.emit({**LOADED, "id": self.held_load})
+        self.held_load = None
 
     def generate(self, messages: dict[str, Any], **options: Any) -> str:
         request_id = self._request({"op": "generate", "messages": messages, **options})
@@ -191,12 +200,14 @@ def eval_answer(side: str, prompt: str) -> str:
 class FakeChats:
     """The factory the screen calls; keeps each client it made."""
 
-    def __init__(self, load_error: Event | None = None) -> None:
+    def __init__(self, load_error: Event | None = None, hold_loads: bool = False) -> None:
         self.clients: list[FakeChat] = []
         self.load_error = load_error
+        self.hold_loads = hold_loads
 
     def __call__(self, on_event: Callable[[Event], None]) -> FakeChat:
         client = FakeChat(on_event, self.load_error)
+        client.hold_loads = self.hold_loads
         self.clients.append(client)
         return client
 

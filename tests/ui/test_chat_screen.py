@@ -104,6 +104,27 @@ async def test_both_panes_stream_and_each_side_keeps_its_own_history(home: Path)
         assert messages["tuned"][-1] == {"role": "user", "content": "And your name?"}
 
 
+async def test_enter_while_the_models_load_sends_the_prompt_once_they_are_loaded(
+    home: Path,
+) -> None:
+    run = done_run(home)
+    chats = FakeChats(hold_loads=True)
+    async with chat_app(home, chats).run_test(size=(100, 30)) as pilot:
+        app: TuiFtApp = pilot.app  # type: ignore[assignment]
+        await wait_for(pilot, lambda: app.hardware.snapshot is not None)
+        app.open_chat(run)
+        await wait_for(pilot, lambda: chats.clients and chats.client.held_load is not None)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen) and screen.phase == "loading"
+        screen.query_one("#chat-input", Input).value = "Who are you?"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not [r for r in chats.client.requests if r["op"] == "generate"]
+        chats.client.finish_load()
+        await wait_for(pilot, lambda: screen.turn is not None)
+        assert chats.client.last_generate["messages"]["tuned"][-1]["content"] == "Who are you?"
+
+
 async def test_escape_stops_the_answers_then_goes_back_and_closes_the_process(
     home: Path,
 ) -> None:

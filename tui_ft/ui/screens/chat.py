@@ -118,6 +118,7 @@ class ChatScreen(TuiFtScreen):
         self.saved_turns = 0
         self._load_started = 0.0
         self._loading_text = ""
+        self._send_when_loaded = False  # Enter pressed while the models load: send it then
         self._planning = False  # a plan was asked for (the first GPU reading may come later)
         self._closed = False
         self._client_lock = threading.Lock()
@@ -295,6 +296,10 @@ class ChatScreen(TuiFtScreen):
             self.notify(str(event["note"]), markup=False, timeout=10)
         self._show_status()
         self.refresh_bindings()
+        if self._send_when_loaded:
+            self._send_when_loaded = False
+            box = self.query_one("#chat-input", Input)
+            box.post_message(Input.Submitted(box, box.value))
 
     async def _done(self, event: Event) -> None:
         turn = self.turn
@@ -335,6 +340,7 @@ class ChatScreen(TuiFtScreen):
 
     def _fail(self, text: str) -> None:
         self.phase = "failed"
+        self._send_when_loaded = False
         self.loaded = None
         self._notice_all(f"{text} Ctrl+R restarts the chat and loads again.", error=True)
         self._show_status()
@@ -348,6 +354,10 @@ class ChatScreen(TuiFtScreen):
         event.stop()
         prompt = event.value.strip()
         if not prompt:
+            return
+        if self.phase in ("preparing", "loading"):
+            self._send_when_loaded = True
+            self.notify("Sent as soon as the models are loaded.", markup=False)
             return
         if self.phase != "ready":
             self.notify(not_ready_text(self.phase), markup=False)
