@@ -20,7 +20,7 @@ from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.gguf_header import read_gguf_header
 from tui_ft.core.rundir import RunDir, Status
-from tui_ft.engine.export_gguf import Q8_0_BOUND, export_gguf, export_ollama
+from tui_ft.engine.export_gguf import ROUNDING_BOUND, export_gguf, export_ollama
 from tui_ft.engine.gguf_writer import write_gguf
 
 TEXTS = [
@@ -80,7 +80,7 @@ def rounded_like_the_file(model: Any, quant: str) -> Any:
     import gguf
     import torch
 
-    qtype = {"f16": gguf.GGMLQuantizationType.F16, "q8_0": gguf.GGMLQuantizationType.Q8_0}[quant]
+    qtype = gguf.GGMLQuantizationType[quant.upper()]
     rounded = copy.deepcopy(model)
     with torch.no_grad():
         for parameter in rounded.parameters():
@@ -94,7 +94,7 @@ def rounded_like_the_file(model: Any, quant: str) -> Any:
 # --- the file ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("quant", ["f16", "q8_0"])
+@pytest.mark.parametrize("quant", ["f16", "bf16", "q8_0"])
 def test_a_gguf_read_back_gives_the_merged_models_logits(
     tiny_llama: Path, tmp_path: Path, quant: str
 ) -> None:
@@ -108,12 +108,12 @@ def test_a_gguf_read_back_gives_the_merged_models_logits(
     difference = (got - expected).abs().max().item()
     if quant == "f16":
         assert difference < F16_TOLERANCE
-    else:  # the bound the export's check holds q8_0 to (see export_gguf.Q8_0_BOUND)
-        assert difference / expected.std().item() < Q8_0_BOUND
+    else:  # the bound the export's check holds bf16 and q8_0 to (export_gguf.ROUNDING_BOUND)
+        assert difference / expected.std().item() < ROUNDING_BOUND
 
     header = read_gguf_header(file)
     types = {t.name: t.ggml_type for t in header.tensors}
-    matrix = 1 if quant == "f16" else 8  # ggml type ids of F16 and Q8_0
+    matrix = {"f16": 1, "bf16": 30, "q8_0": 8}[quant]  # ggml type ids
     assert types["blk.0.attn_q.weight"] == types["token_embd.weight"] == matrix
     assert types["blk.0.attn_norm.weight"] == types["output_norm.weight"] == 0  # F32
     assert "output.weight" not in types  # tied: llama.cpp reuses the embedding
@@ -298,8 +298,8 @@ def test_ollama_export_writes_the_gguf_and_a_modelfile(
 ) -> None:
     report = export_ollama(run, quant="q8_0")
     folder = run.path / "export" / "ollama"
-    assert report["passed"] and report["quant"] == "q8_0" and report["bound"] == Q8_0_BOUND
-    assert report["max_logit_diff_share_of_spread"] <= Q8_0_BOUND
+    assert report["passed"] and report["quant"] == "q8_0" and report["bound"] == ROUNDING_BOUND
+    assert report["max_logit_diff_share_of_spread"] <= ROUNDING_BOUND
     assert 0 <= report["identical_share"] <= 1 and report["same_first_token"] <= report["total"]
     assert report["tensor_types"]["Q8_0"] == 15 and report["tensor_types"]["F32"] == 5
     ollama = report["ollama"]
@@ -329,7 +329,7 @@ def test_a_q8_0_file_past_its_bound_fails_the_command(
 ) -> None:
     from tui_ft.engine import export_gguf as module
 
-    monkeypatch.setattr(module, "Q8_0_BOUND", 0.0)  # any rounding at all is now too much
+    monkeypatch.setattr(module, "ROUNDING_BOUND", 0.0)  # any rounding at all is now too much
     assert main(["export", str(run.path), "--format", "gguf"]) == 1
     err = capsys.readouterr().err
     assert "error: the q8_0 GGUF's first-token logits moved by" in err
