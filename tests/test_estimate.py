@@ -333,6 +333,8 @@ def test_no_advice_when_it_fits_but_room_for_a_larger_batch(tmp_path: Path) -> N
     assert room.estimate is not None and room.estimate.fits
     bigger = apply_changes(config, {"batch_size": room.changes["batch_size"] + 1})
     assert not estimate_training(info, bigger, target).fits
+    few_rows = larger_batch(info, config, target, current, rows=6)
+    assert few_rows is not None and few_rows.changes["batch_size"] == 6  # a batch holds no more
 
 
 def test_apply_changes_copies_and_sets_dotted_keys() -> None:

@@ -273,16 +273,19 @@ def larger_batch(
     target: Target,
     current: Estimate,
     options: EstimateOptions | None = None,
+    rows: int | None = None,
 ) -> Advice | None:
-    """When the run fits with lots of room: the largest micro-batch that would still fit."""
+    """When the run fits with lots of room: the largest micro-batch that would still fit, and
+    no larger than the dataset's `rows` when they are known (a batch cannot hold more)."""
     available = current.available_bytes
     if not current.fits or available is None or current.required_bytes > ROOMY * available:
         return None
     ctx = _Context(info, config, target, options or EstimateOptions())
+    largest = min(MAX_BATCH, rows) if rows else MAX_BATCH
     low, high = config.batch_size, config.batch_size * 2
-    while high <= MAX_BATCH and ctx.estimate({"batch_size": high}).fits:
+    while high <= largest and ctx.estimate({"batch_size": high}).fits:
         low, high = high, high * 2
-    high = min(high, MAX_BATCH + 1)
+    high = min(high, largest + 1)
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if ctx.estimate({"batch_size": middle}).fits else (low, middle)

@@ -539,7 +539,8 @@ class SettingsStep(WizardStep):
     def _advice(self, info: ModelInfo, target: Target, current: Estimate) -> list[Advice]:
         if current.fits is False:
             return advise(info, self.config, target, current, self._options(), lengths=self.lengths)
-        roomy = larger_batch(info, self.config, target, current, self._options())
+        rows = len(self.lengths) if self.lengths else None
+        roomy = larger_batch(info, self.config, target, current, self._options(), rows)
         return [roomy] if roomy is not None else []
 
     def _show_picker(self) -> None:
