@@ -41,7 +41,7 @@ from tui_ft.core.rundir import RunDir
 from tui_ft.ui.chat_link import ChatClientLike, Event
 from tui_ft.ui.screens.base import TuiFtScreen
 
-MAX_CELL_CHARS = 400  # the table stays readable; the saved files hold every word
+MAX_CELL_LINES = 6  # a looping answer must not fill the screen; the saved files hold every word
 PROMPT_WIDTH = 18
 OK_WIDTH = 8
 
@@ -125,6 +125,7 @@ class QuickEvalScreen(TuiFtScreen):
         self._stop = threading.Event()
         self._expect = False
         self._total = 0
+        self._cell_chars = 12 * MAX_CELL_LINES  # set from the answer columns' width
 
     def screen_title(self) -> str:
         return f"Quick eval · {self.run.name}"
@@ -243,6 +244,7 @@ class QuickEvalScreen(TuiFtScreen):
             self.size.width - PROMPT_WIDTH - extra * OK_WIDTH - 4 * (2 + len(self.sides) + extra),
         )
         width = max(12, free // max(1, len(self.sides)))
+        self._cell_chars = width * MAX_CELL_LINES
         table.add_column("prompt", width=PROMPT_WIDTH, key="prompt")
         for side in self.sides:
             table.add_column(side, width=width, key=side)
@@ -261,8 +263,8 @@ class QuickEvalScreen(TuiFtScreen):
         for side in self.sides:
             answer = row.answers.get(side)
             text = answer.text.strip() if answer else ""
-            if len(text) > MAX_CELL_CHARS:
-                text = text[:MAX_CELL_CHARS] + "…"
+            if len(text) > self._cell_chars:
+                text = text[: self._cell_chars - 1] + "…"
             flags = f" [⚠ {', '.join(answer.flags)}]" if answer and answer.flags else ""
             cells.append(Text(text + flags))
         if self._expect:
