@@ -65,6 +65,13 @@ async def ask(pilot: Pilot[Any], screen: ChatScreen, prompt: str, seconds: float
     await wait_for(pilot, lambda: screen.turn is not None, seconds)
 
 
+def placement_shown(app: TuiFtApp) -> bool:
+    """The placement question is up and composed (pushed is not enough to query it)."""
+    return isinstance(app.screen, ChatPlacementScreen) and bool(
+        app.screen.query("#placement-question")
+    )
+
+
 def pane(screen: ChatScreen, side: str) -> ChatPane:
     return screen.query_one(f"#pane-{side}", ChatPane)
 
@@ -298,7 +305,7 @@ async def test_a_chat_that_does_not_fit_offers_the_cpu(home: Path, tmp_path: Pat
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.hardware.snapshot is not None)
         app.open_chat(run)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        await wait_for(pilot, lambda: placement_shown(app))
         question = str(app.screen.query_one("#placement-question", Static).render())
         if "unknown" in question:  # pragma: no cover - the demo model is not installed here
             pytest.skip("the demo model's size is needed for the plan")
@@ -450,7 +457,7 @@ async def test_waiting_for_a_training_to_free_the_gpu_then_loading_by_itself(
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.hardware.snapshot is not None)
         app.open_chat(run)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        await wait_for(pilot, lambda: placement_shown(app))
         dialog = app.screen
         question = str(dialog.query_one("#placement-question", Static).render())
         if "unknown" in question:  # pragma: no cover - the demo model is not installed here
@@ -522,7 +529,7 @@ async def test_going_back_from_the_placement_question_loads_nothing(
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.hardware.snapshot is not None)
         app.open_chat(run)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        await wait_for(pilot, lambda: placement_shown(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
         assert not chats.clients
@@ -596,7 +603,7 @@ async def test_the_chat_process_s_own_no_room_answer_is_a_question_too(home: Pat
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.hardware.snapshot is not None)
         app.open_chat(run)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChatPlacementScreen))
+        await wait_for(pilot, lambda: placement_shown(app))
         assert "only 300 MiB is free" in str(app.screen.query_one("#placement-question").render())
         await pilot.press("enter")  # the first choice: the CPU
         await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
