@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.errors import UserError
+from tui_ft.core.errors import UserError, from_cli_output
 
 EXAMPLES_PER_CALL = 20  # rendered per process: stepping through them needs no new process
 POLL_S = 0.1  # how often a waiting preview checks whether it was called off
@@ -93,14 +93,9 @@ def run_preview(request: PreviewRequest, cancelled: Callable[[], bool]) -> dict[
 
 def _failure(stderr: str, code: int) -> UserError:
     """The command's `error: …` / `hint: …` lines as a UserError."""
-    message, hint = "", ""
-    for line in stderr.splitlines():
-        if line.startswith("error: "):
-            message = line.removeprefix("error: ")
-        elif line.startswith("hint: "):
-            hint = line.removeprefix("hint: ")
-    if message:
-        return UserError(message, hint)
+    said = from_cli_output(stderr)
+    if said is not None:
+        return said
     tail = stderr.strip().splitlines()[-1:] or [f"exit status {code}"]
     return UserError(
         f"the dataset preview failed ({tail[0]}).",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.errors import UserError
+from tui_ft.core.errors import UserError, from_cli_output
 from tui_ft.core.gpu_choice import choose_gpus
 from tui_ft.core.hardware import probe
 from tui_ft.core.units import format_bytes, format_duration
@@ -163,19 +163,10 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 def error_from_output(stderr: str, code: int) -> UserError:
     """The child's own `error:` / `hint:` sentences when it wrote them (tui-ft's CLI always does
     for a UserError), else what is known: the exit code and its last line of output."""
+    said = from_cli_output(stderr)
+    if said is not None:
+        return UserError("pre-flight: " + said.message, said.hint)
     lines = stderr.rstrip().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("error: ")]
-    if starts:
-        message: list[str] = []
-        hint: list[str] = []
-        for line in lines[starts[-1] :]:
-            if line.startswith("hint: "):
-                hint.append(line.removeprefix("hint: "))
-            elif hint:
-                hint.append(line)
-            else:
-                message.append(line.removeprefix("error: "))
-        return UserError("pre-flight: " + "\n".join(message), "\n".join(hint))
     last = next((line.strip() for line in reversed(lines) if line.strip()), "")
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
