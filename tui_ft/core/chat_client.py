@@ -181,15 +181,8 @@ class ChatClient:
         """Load a run (base + its tuned model) or a model alone, in place of what was loaded.
         Answer: `loaded`, or `error` (then nothing is loaded; `options` may list devices or
         placements that would fit)."""
-        request: dict[str, Any] = {"op": "load", "device": device, "placement": placement}
-        if run is not None:
-            request["run"] = run
-        if model is not None:
-            request["model"] = model
-        if context is not None:
-            request["context"] = context
         self.loaded = None  # a load replaces what was loaded, even when it fails
-        return self._request(request)
+        return self._request(_load_request(run, model, device, placement, context))
 
     def generate(
         self,
@@ -217,13 +210,18 @@ class ChatClient:
     # --- blocking helpers -----------------------------------------------------------------
 
     def load_and_wait(
-        self, run: str | None = None, *, timeout: float = 600, **kwargs: Any
+        self,
+        run: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        placement: str = "auto",
+        context: int | None = None,
+        timeout: float = 600,
     ) -> Event:
         """The `loaded` event; an `error` event raises ChatError."""
-        request = {"op": "load", "run": run, **kwargs}
-        if run is None:
-            del request["run"]
         self.loaded = None
+        request = _load_request(run, model, device, placement, context)
         request_id, answers = self._private_request(request)
         event = self._next(answers, request_id, timeout, "loading")
         if event["event"] == "error":
@@ -415,6 +413,15 @@ class ChatClient:
         where = f"Its log: {self.log_path}." if self.log_path else ""
         last = f" Last line: {tail[-1][:200]}" if tail else ""
         return f"{where}{last}"
+
+
+def _load_request(
+    run: str | None, model: str | None, device: str, placement: str, context: int | None
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"op": "load", "device": device, "placement": placement}
+    optional = {"run": run, "model": model, "context": context}
+    request.update({key: value for key, value in optional.items() if value is not None})
+    return request
 
 
 def _remove_old_logs(folder: Path) -> None:
