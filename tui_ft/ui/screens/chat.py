@@ -27,6 +27,7 @@ from tui_ft.core.chat_protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat_transcript import SIDE_TITLES, chats_dir, save_transcript
 from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import RunDir
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat_link import (
     ChatEvents,
     ChatLink,
@@ -512,7 +513,7 @@ class ChatScreen(TuiFtScreen):
 
     def _show_status(self) -> None:
         self.query_one("#chat-status", Static).update(
-            Content(status_line(self.settings, self.loaded))
+            Content(safe(status_line(self.settings, self.loaded)))
         )
 
     def _notice_all(self, text: str, *, error: bool = False) -> None:

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
 from tui_ft.core.chat_protocol import SamplingSettings
+from tui_ft.core.safe_text import safe
 
 # (field, label, how to read the typed text)
 NUMBER_FIELDS = (
@@ -100,7 +101,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
     def action_apply(self) -> None:
         settings, problem = self.read()
         box = self.query_one("#settings-problem", Static)
-        box.update(problem)
+        box.update(Content(safe(problem)))
         box.display = bool(problem)
         if settings is not None:
             self.dismiss(settings)
