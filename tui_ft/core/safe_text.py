@@ -13,6 +13,10 @@ What `safe` does, chosen so that a person still sees that something was there:
 - `\\r\\n` becomes `\\n` (files written on Windows); any other C0 control but `\\n` and `\\t`,
   DEL, and any other C1 control becomes `�` too.
 `--json` output does not go through it: JSON escapes every control itself.
+
+Text a person edits (an input box holding a path from a cloned run.yaml) keeps its length, so
+that the cursor stays on its character: `visible` shows each control as one visible
+character instead (`␛` for ESC, `␇` for BEL, `�` for a C1 control), without removing any.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ _SEQUENCE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# One character for one: the C0 controls as their Control Pictures (U+2400 + code), DEL as ␡.
+_PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
+_PICTURES |= {code: ord(MARK) for code in range(0x80, 0xA0)}
 
 
 def safe(text: str) -> str:
@@ -51,3 +58,8 @@ def safe_text(text: object, style: str = "") -> Text:
     from rich.text import Text  # here, so that the CLI's error printer loads no Rich
 
     return Text(safe(str(text)), style=style)
+
+
+def visible(text: str) -> str:
+    """`text` with every control, newline and tab included, as one visible character."""
+    return text.translate(_PICTURES)

@@ -57,6 +57,7 @@ from tui_ft.ui.screens.chat_placement import WAIT, ChatPlacementScreen
 from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
 from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.chat_pane import ChatPane
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 TICK_S = 1.0  # the loading notice counts seconds
 
@@ -133,7 +134,7 @@ class ChatScreen(TuiFtScreen):
         with Horizontal(id="chat-panes"):
             yield ChatPane("base", id="pane-base")
             yield ChatPane("tuned", id="pane-tuned")
-        yield Input(placeholder="Ask both models… (Enter sends)", id="chat-input")
+        yield SafeInput(placeholder="Ask both models… (Enter sends)", id="chat-input")
         yield Footer()
 
     DEFAULT_CSS = """

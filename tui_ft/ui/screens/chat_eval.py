@@ -41,6 +41,7 @@ from tui_ft.core.rundir import RunDir
 from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.ui.chat_link import ChatClientLike, Event
 from tui_ft.ui.screens.base import TuiFtScreen
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 MAX_CELL_LINES = 6  # a looping answer must not fill the screen; the saved files hold every word
 PROMPT_WIDTH = 18
@@ -143,7 +144,7 @@ class QuickEvalScreen(TuiFtScreen):
         yield Static(
             "Prompts: heldout, validation, or a .txt/.jsonl file. Enter starts.", id="eval-intro"
         )
-        yield Input(HELDOUT, placeholder="heldout, validation or a file path", id="eval-source")
+        yield SafeInput(HELDOUT, placeholder="heldout, validation or a file path", id="eval-source")
         yield Static("", id="eval-status")
         yield DataTable(id="eval-table", zebra_stripes=True, cursor_type="row")
         yield Footer()

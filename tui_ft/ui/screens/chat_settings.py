@@ -17,6 +17,7 @@ from textual.widgets import Checkbox, Input, Label, Static
 
 from tui_ft.core.chat_protocol import SamplingSettings
 from tui_ft.core.safe_text import safe
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 # (field, label, how to read the typed text)
 NUMBER_FIELDS = (
@@ -64,10 +65,10 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
             for name, label, _ in NUMBER_FIELDS:
                 with Horizontal():
                     yield Label(label)
-                    yield Input(str(getattr(s, name)), id=f"set-{name}", compact=True)
+                    yield SafeInput(str(getattr(s, name)), id=f"set-{name}", compact=True)
             with Horizontal():
                 yield Label("Seed")
-                yield Input(
+                yield SafeInput(
                     "" if s.seed is None else str(s.seed),
                     placeholder="blank: a new one each answer",
                     id="set-seed",
@@ -75,7 +76,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
                 )
             with Horizontal():
                 yield Label("System prompt")
-                yield Input(
+                yield SafeInput(
                     s.system_prompt or "",
                     placeholder=_system_placeholder(self.run_system_prompt),
                     id="set-system_prompt",

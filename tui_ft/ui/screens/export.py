@@ -23,6 +23,7 @@ from tui_ft.core.safe_text import safe
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.export_result import ExportResult, copy_text
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 DEFAULT_FORMAT = "gguf"  # what people run fine-tunes in: llama.cpp, LM Studio, Ollama
 # Short enough for 80 columns; the line under the choices says the rest.
@@ -124,7 +125,7 @@ class ExportScreen(TuiFtScreen):
             yield Static(id="export-about")
             with Horizontal(id="export-folder-row"):
                 yield Static("Folder", id="export-folder-label")
-                yield Input(str(self._default_folder), id="export-folder")
+                yield SafeInput(str(self._default_folder), id="export-folder")
                 yield Button("Export (x)", variant="primary", id="export-start")
         yield Static(id="export-note")
         yield Static(id="export-status")

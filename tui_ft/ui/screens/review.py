@@ -33,6 +33,7 @@ from tui_ft.core.rundir import RunDir, new_run_name
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.widgets.preflight_panel import PreflightPanel
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import STEPS, StepIndicator, WizardStep
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class ReviewScreen(TuiFtScreen):
             yield StepIndicator(len(STEPS))
         with Horizontal(id="review-name-row"):
             yield Label("Run name:")
-            yield Input(
+            yield SafeInput(
                 self.default_name, placeholder=self.default_name, id="review-name", compact=True
             )
         yield Static("", id="review-problems")

@@ -33,6 +33,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import safe
 from tui_ft.core.wizard_choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.screens.wizard_model import NameSuggester
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import BACK_BINDING, NEXT_BINDING, WizardStep, error_content
 
 BAR_CELLS = 14
@@ -114,7 +115,7 @@ class DatasetStep(WizardStep):
         yield from self.wizard_header()
         with Horizontal(id="dataset-row"):
             yield Label("Dataset")
-            yield Input(
+            yield SafeInput(
                 self.config.dataset,
                 placeholder="demo, a file, or an HF id",
                 suggester=self.suggester,

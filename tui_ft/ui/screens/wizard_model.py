@@ -30,6 +30,7 @@ from tui_ft.core.wizard_choices import (
     model_choices,
 )
 from tui_ft.core.wizard_choices import model_facts as facts_of
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import WizardStep, error_content
 
 
@@ -100,7 +101,7 @@ class ModelStep(WizardStep):
             "Model: [b]demo[/b], a folder, a .gguf file, or a Hugging Face id (org/name)",
             id="model-prompt",
         )
-        yield Input(
+        yield SafeInput(
             self.config.model,
             placeholder="demo",
             suggester=self.suggester,

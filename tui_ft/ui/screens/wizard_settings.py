@@ -51,6 +51,7 @@ from tui_ft.core.settings_fields import (
 )
 from tui_ft.core.units import format_bytes
 from tui_ft.ui.widgets.gpu_picker import CPU_WARNING, GpuPicker
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.vram_bar import VramBar
 from tui_ft.ui.widgets.wizard_steps import WizardStep
 
@@ -257,7 +258,7 @@ class SettingsStep(WizardStep):
         else:
             placeholder = "blank: use epochs" if item.key == "max_steps" else ""
             placeholder = "blank: none" if item.key == "system_prompt" else placeholder
-            control = Input(
+            control = SafeInput(
                 field_text(item, value),
                 placeholder=placeholder,
                 compact=True,
