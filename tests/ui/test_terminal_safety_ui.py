@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from fake_chat import FakeChats
+from test_chat_screen import chat_app, done_run, open_chat  # the chat tests' own way in
 from textual.app import App, ComposeResult
 from textual.content import Content
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from ui_helpers import FIXTURES, app_for, make_run, wait_for
 
@@ -22,9 +22,7 @@ from tests.hostile import HOSTILE, MARKUP, OSC52, assert_inert
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import RunDir, RunError, Status
-from tui_ft.ui.app import TuiFtApp
 from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.chat import ChatScreen
 from tui_ft.ui.screens.chat_eval import QuickEvalScreen
 from tui_ft.ui.screens.error import ErrorScreen
 from tui_ft.ui.screens.monitor import MonitorScreen
@@ -113,30 +111,12 @@ async def test_monitor_shows_hostile_probes_log_and_error_inert(home: Path) -> N
         assert_inert(written(app))
 
 
-def done_run(home: Path) -> RunDir:
-    run = make_run(home, "done", Status("completed", step=1, max_steps=1))
-    run.output_dir.mkdir(parents=True, exist_ok=True)
-    (run.output_dir / "adapter_config.json").write_text("{}")
-    return run
-
-
-async def open_chat(pilot: Pilot[Any], app: TuiFtApp, run: RunDir) -> ChatScreen:
-    await wait_for(pilot, lambda: app.hardware.snapshot is not None)
-    app.open_chat(run)
-    await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen))
-    screen = app.screen
-    assert isinstance(screen, ChatScreen)
-    await wait_for(pilot, lambda: screen.phase == "ready")
-    return screen
-
-
 async def test_chat_panes_stream_a_hostile_answer_inert(home: Path) -> None:
     run = done_run(home)
     chats = FakeChats()
-    app = app_for(home)
-    app.chat_client_factory = chats
+    app = chat_app(home, chats)
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = await open_chat(pilot, app, run)
+        screen = await open_chat(pilot, run)
         box = screen.query_one("#chat-input", Input)
         box.value = f"tell me {MARKUP}"
         await pilot.press("enter")
@@ -170,10 +150,9 @@ async def test_quick_eval_shows_hostile_prompts_and_answers_inert(
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(json.dumps({"prompt": HOSTILE, "expect": [MARKUP]}) + "\n")
     chats = FakeChats()
-    app = app_for(home)
-    app.chat_client_factory = chats
+    app = chat_app(home, chats)
     async with app.run_test(size=(140, 40)) as pilot:
-        await open_chat(pilot, app, run)
+        await open_chat(pilot, run)
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: isinstance(app.screen, QuickEvalScreen))
         evaluation = app.screen
