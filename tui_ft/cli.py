@@ -18,6 +18,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.export_formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
 from tui_ft.core.export_formats import FORMATS as EXPORT_FORMATS
 from tui_ft.core.export_formats import QUANTS as EXPORT_QUANTS
+from tui_ft.core.safe_text import safe
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
 NOT_BUILT: dict[str, str] = {}
@@ -236,9 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         if args.debug:
             raise
-        print(f"error: {err.message}", file=sys.stderr)
+        # Messages name files, rows and runs, and quote exceptions: shown safe, never raw.
+        print(f"error: {safe(err.message)}", file=sys.stderr)
         if err.hint:
-            print(f"hint: {err.hint}", file=sys.stderr)
+            print(f"hint: {safe(err.hint)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -249,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # the last line of defence: a sentence, not a traceback
         if args.debug:
             raise
-        print(f"error: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"error: unexpected {type(err).__name__}: {safe(str(err))}", file=sys.stderr)
         print("hint: re-run with --debug to see the traceback, and report it.", file=sys.stderr)
         return 1
 

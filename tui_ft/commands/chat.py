@@ -13,7 +13,6 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from tui_ft.core.chat_client import ChatClient
 from tui_ft.core.chat_conversation import Answer
@@ -30,6 +29,7 @@ from tui_ft.core.quick_eval import (
     summary_sentence,
     yes_no,
 )
+from tui_ft.core.safe_text import safe, safe_text
 
 STARTUP_TIMEOUT_S = 180.0  # importing torch and friends on a busy machine
 HEADLESS_FORMS = (
@@ -91,8 +91,9 @@ def settings(args: argparse.Namespace, default_tokens: int | None = None) -> Sam
 
 
 def say(line: str) -> None:
-    """Progress goes to stderr: stdout holds only the answers (or the JSON)."""
-    print(line, file=sys.stderr, flush=True)
+    """Progress goes to stderr: stdout holds only the answers (or the JSON). It names prompts,
+    models and files, so it is made safe."""
+    print(safe(line), file=sys.stderr, flush=True)
 
 
 def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]) -> int:
@@ -116,8 +117,8 @@ def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]
         return 0
     console = Console(highlight=False)
     for side, answer in answers.items():
-        console.rule(Text(f"{side} · {answer_line(answer)}"), align="left")
-        console.print(answer.text.strip() or "(empty answer)", markup=False)
+        console.rule(safe_text(f"{side} · {answer_line(answer)}"), align="left")
+        console.print(safe_text(answer.text.strip() or "(empty answer)"))
     return 0
 
 
@@ -148,7 +149,7 @@ def _report_eval(
         for side in result.sides:
             console.print(summary_sentence(result, side), markup=False)
     if saved:
-        console.print(f"saved: {saved[1]} and {saved[0].name}", markup=False)
+        console.print(safe_text(f"saved: {saved[1]} and {saved[0].name}"))
     else:
         console.print("not saved: a model alone has no run directory.", markup=False)
     return 0
@@ -173,7 +174,7 @@ def eval_table(result: EvalResult) -> Table:
         if result.has_expectations:
             cells.append(", ".join(row.prompt.expect) or "—")
             cells += [yes_no(row.hit(side)) for side in result.sides]
-        table.add_row(*(Text(cell) for cell in cells))  # model text is not markup
+        table.add_row(*(safe_text(cell) for cell in cells))  # model text is not markup
     return table
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.safe_text import safe, safe_text
 
 BAR_WIDTH = 30
 
@@ -49,7 +50,7 @@ def parse_columns(pairs: list[str]) -> dict[str, str]:
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
     def line(label: str, value: str) -> None:
-        console.print(Text.assemble((f"{label:<12}", "bold"), value))
+        console.print(Text.assemble((f"{label:<12}", "bold"), safe_text(value)))
 
     where = f" ({report['path']})" if report["path"] and report["path"] != report["dataset"] else ""
     line("dataset", f"{report['dataset']}{where}")
@@ -98,9 +99,10 @@ def _print_problems(console: Console, report: dict[str, Any]) -> None:
         Text(f"\n{report['problem_count']} bad rows (first {shown} shown):", style="bold red")
     )
     for p in report["problems"]:
-        console.print(f"  {p['where']}: {p['message']}")
+        console.print(safe_text(f"  {p['where']}: {p['message']}"))
     console.print(
-        "Fix them, or train with skip_bad_rows: true to leave them out (they are counted)."
+        "Fix them, or train with skip_bad_rows: true to leave them out (they are counted).",
+        markup=False,
     )
 
 
@@ -109,7 +111,7 @@ def _print_example(console: Console, example: dict[str, Any]) -> None:
     legend = "trained text in «»" if plain else "trained text in green"
     console.print(
         Text(
-            f"\nexample {example['number']} ({example['where']}): {example['tokens']} tokens, "
+            f"\nexample {example['number']} ({safe(example['where'])}): {example['tokens']} tokens, "
             f"{example['trained_tokens']} trained; {legend}, special tokens in magenta",
             style="bold",
         )
@@ -123,7 +125,7 @@ def _print_example(console: Console, example: dict[str, Any]) -> None:
         if plain and seg["trained"] != inside:
             text.append("«" if seg["trained"] else "»")
             inside = seg["trained"]
-        text.append(seg["text"], style=style)
+        text.append(safe(seg["text"]), style=style)
     if inside:
         text.append("»")
     if example["truncated"]:

@@ -31,6 +31,7 @@ from tui_ft.core.hardware import (
     probe,
 )
 from tui_ft.core.paths import runs_home
+from tui_ft.core.safe_text import safe_text
 from tui_ft.core.units import format_bytes
 from tui_ft.core.versions import library_versions
 
@@ -117,7 +118,7 @@ def render(report: Report) -> RenderableType:
         parts += ["", _gpu_table(hardware.gpus)]
         if any(gpu.processes for gpu in hardware.gpus):
             parts += ["", _process_table(hardware.gpus)]
-    notes = [_indented(Text(line, style="dim"), 2) for line in _gpu_notes(hardware)]
+    notes = [_indented(safe_text(line, style="dim"), 2) for line in _gpu_notes(hardware)]
     parts += ["", *notes] if notes else []
     parts += ["", _heading("System"), _system_table(report)]
     parts += ["", _heading("Libraries"), _library_table(report.libraries)]
@@ -131,14 +132,14 @@ def _heading(title: str) -> Text:
 
 
 def _gpu_heading(hardware: HardwareSnapshot) -> RenderableType:
-    heading = Text.assemble(("GPUs", "bold"), "  ", hardware.message)
+    heading = Text.assemble(("GPUs", "bold"), "  ", safe_text(hardware.message))
     if hardware.driver_version:
         heading.append(f" · driver {hardware.driver_version}")
     if hardware.cuda_driver_version:
         heading.append(f" · CUDA {hardware.cuda_driver_version}")
     if not hardware.hint:
         return heading
-    return Group(heading, _indented(Text(hardware.hint, style="dim"), 6))
+    return Group(heading, _indented(safe_text(hardware.hint, style="dim"), 6))
 
 
 def _indented(text: Text, columns: int) -> Padding:
@@ -153,7 +154,7 @@ def _gpu_table(gpus: tuple[GpuInfo, ...]) -> Table:
     for gpu in gpus:
         table.add_row(
             str(gpu.index),
-            gpu.name or NA,
+            safe_text(gpu.name or NA),
             _used_of_total(gpu),
             format_bytes(gpu.memory_free),
             _unit(gpu.utilization_pct, "%"),
@@ -174,8 +175,8 @@ def _process_table(gpus: tuple[GpuInfo, ...]) -> Table:
             table.add_row(
                 str(gpu.index),
                 str(process.pid),
-                process.user or NA,
-                process.name or NA,
+                safe_text(process.user or NA),  # any process may name itself anything
+                safe_text(process.name or NA),
                 format_bytes(process.used_memory),
             )
     return table
@@ -210,10 +211,10 @@ def _system_table(report: Report) -> Table:
     table.add_row(
         "RAM", f"{format_bytes(host.ram_available)} available of {format_bytes(host.ram_total)}"
     )
-    table.add_row("Runs home", home)
-    table.add_row("Disk free", _disk(report.disk))
+    table.add_row("Runs home", safe_text(home))
+    table.add_row("Disk free", safe_text(_disk(report.disk)))
     table.add_row("Python", report.python)
-    table.add_row("Platform", report.platform)
+    table.add_row("Platform", safe_text(report.platform))
     table.add_row("tui-ft", report.tui_ft)
     return table
 

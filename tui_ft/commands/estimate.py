@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
@@ -34,6 +34,7 @@ from tui_ft.core.estimate_advice import Advice, advise, larger_batch
 from tui_ft.core.hardware import NO_GPU_MESSAGE, probe
 from tui_ft.core.model_info import ModelInfo, read_model_info
 from tui_ft.core.models import resolve_model
+from tui_ft.core.safe_text import safe_text
 from tui_ft.core.units import format_bytes
 
 # argparse destination -> RunConfig field (dotted), for the options that override the config.
@@ -155,11 +156,20 @@ def print_report(
     advice: list[Advice],
     room: Advice | None,
 ) -> None:
-    say = functools.partial(console.print, soft_wrap=True)  # sentences wrap in the terminal
-    say(
-        f"[bold]{info.name}[/] · {config.method} · {result.precision.name} "
-        f"({result.precision.reason}) · batch {config.batch_size} × {config.max_length} tokens"
-        + (" · gradient checkpointing" if config.gradient_checkpointing else "")
+    def say(line: str, style: str = "") -> None:
+        # Model names and notes come from the config and the hub: never markup, never escapes.
+        console.print(safe_text(line, style), soft_wrap=True)  # sentences wrap in the terminal
+
+    console.print(
+        Text.assemble(
+            safe_text(info.name, "bold"),
+            safe_text(
+                f" · {config.method} · {result.precision.name} "
+                f"({result.precision.reason}) · batch {config.batch_size} × {config.max_length} "
+                "tokens" + (" · gradient checkpointing" if config.gradient_checkpointing else "")
+            ),
+        ),
+        soft_wrap=True,
     )
     if result.target.device == "cpu":
         say(f"{NO_GPU_MESSAGE}; estimating against the system RAM.")
@@ -168,7 +178,7 @@ def print_report(
         f"torch peak {format_bytes(result.peak_bytes)} (at the {result.phase}); "
         f"needs {format_bytes(result.required_bytes)} with what only the driver sees."
     )
-    say(f"[bold]{result.verdict()}[/]")
+    say(result.verdict(), "bold")
     for note in result.notes:
         say(f"note: {note}")
     if advice:
@@ -188,7 +198,9 @@ def _table(result: Estimate) -> Table:
     for term in result.terms:
         share = term.bytes / result.required_bytes if result.required_bytes else 0
         label = term.label + (" *" if term.outside_torch else "")
-        table.add_row(label, format_bytes(term.bytes), f"{share:.0%}", term.detail)
+        table.add_row(
+            safe_text(label), format_bytes(term.bytes), f"{share:.0%}", safe_text(term.detail)
+        )
     table.add_section()
     table.add_row("Total", format_bytes(result.required_bytes), "100%", "* outside torch")
     return table

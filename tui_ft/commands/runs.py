@@ -16,6 +16,7 @@ from rich.text import Text
 from tui_ft.core.paths import runs_home
 from tui_ft.core.run_text import NONE, loss_text, progress_text, short_model
 from tui_ft.core.rundir import RunDir, RunSummary, format_age, last_loss, list_runs
+from tui_ft.core.safe_text import safe_text
 
 # Colour only underlines the word: the state is always written out.
 STATE_STYLES = {
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console = Console(highlight=False)
     if not runs:
-        console.print(f"No runs yet in {runs_home()}. Start one with `tui-ft`.", markup=False)
+        console.print(safe_text(f"No runs yet in {runs_home()}. Start one with `tui-ft`."))
         return 0
     console.print(table(runs))
     for line in footnotes(runs):
@@ -80,14 +81,16 @@ def table(runs: list[RunSummary]) -> Table:
     grid.add_column("updated", justify="right")
     for summary in runs:
         state = summary.status.state
+        # Every cell is a Text: names, models and states come from files, and a plain string
+        # would be read as markup (a model named `Qwen[/x]` broke the whole table).
         grid.add_row(
-            summary.name,
-            Text(state, style=STATE_STYLES.get(state, "")),
-            progress_text(summary),
-            loss_text(last_loss(RunDir(summary.path))),
-            short_model(summary.model) or NONE,
-            summary.method or NONE,
-            f"{format_age(summary.age_s)} ago",
+            safe_text(summary.name),
+            safe_text(state, style=STATE_STYLES.get(state, "")),
+            safe_text(progress_text(summary)),
+            safe_text(loss_text(last_loss(RunDir(summary.path)))),
+            safe_text(short_model(summary.model) or NONE),
+            safe_text(summary.method or NONE),
+            Text(f"{format_age(summary.age_s)} ago"),
         )
     return grid
 
@@ -98,10 +101,19 @@ def footnotes(runs: list[RunSummary]) -> list[Text]:
     for summary in runs:
         error = summary.status.error
         if error is not None and summary.status.state in ("failed", "crashed"):
-            lines.append(Text.assemble((summary.name, "bold"), f" {summary.status.state}: "))
-            lines[-1].append(error.message)
+            lines.append(
+                Text.assemble(
+                    safe_text(summary.name, "bold"),
+                    f" {summary.status.state}: ",
+                    safe_text(error.message),
+                )
+            )
             if error.hint:
-                lines.append(Text(f"  {error.hint}", style="dim"))
+                lines.append(safe_text(f"  {error.hint}", style="dim"))
         if summary.note:
-            lines.append(Text.assemble((summary.name, "bold"), (f": {summary.note}", "yellow")))
+            lines.append(
+                Text.assemble(
+                    safe_text(summary.name, "bold"), safe_text(f": {summary.note}", "yellow")
+                )
+            )
     return [Text(""), *lines] if lines else []

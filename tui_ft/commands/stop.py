@@ -8,6 +8,7 @@ import time
 
 from tui_ft.core.run_control import send_sigterm, stoppable_pid
 from tui_ft.core.rundir import RunDir, Status, pid_alive
+from tui_ft.core.safe_text import safe
 
 POLL_S = 0.25
 
@@ -17,12 +18,12 @@ def run(args: argparse.Namespace) -> int:
     status = run_dir.effective_status()
     pid = stoppable_pid(run_dir, status)
     target = send_sigterm(run_dir, pid)
-    print(
+    say(
         f"Sent SIGTERM to {target} of run {run_dir.name}: the trainer saves a checkpoint "
         "and ends as `stopped`."
     )
     if args.wait <= 0:
-        print("Saving can take a minute on a large model; `tui-ft runs` shows when it has ended.")
+        say("Saving can take a minute on a large model; `tui-ft runs` shows when it has ended.")
         return 0
     return wait_for_end(run_dir, pid, args.wait)
 
@@ -38,7 +39,7 @@ def wait_for_end(run_dir: RunDir, pid: int, seconds: float) -> int:
             return report_end(run_dir, run_dir.read_status())  # re-read: its last write wins
         time.sleep(POLL_S)
     status = run_dir.read_status()
-    print(
+    say(
         f"Run {run_dir.name} is still {status.state} after {seconds:g} s: saving a checkpoint "
         "can take a while. `tui-ft runs` shows when it has ended."
     )
@@ -48,14 +49,19 @@ def wait_for_end(run_dir: RunDir, pid: int, seconds: float) -> int:
 def report_end(run_dir: RunDir, status: Status) -> int:
     name = run_dir.name
     if status.active:
-        print(
+        say(
             f"The trainer of run {name} ended without recording a final state. "
             f"`tui-ft resume {name}` continues from its last checkpoint."
         )
         return 1
-    print(f"Run {name} is now {status.state}, at step {status.step}.")
+    say(f"Run {name} is now {status.state}, at step {status.step}.")
     if status.error is not None:
-        print(f"{status.error.message} {status.error.hint}".strip())
+        say(f"{status.error.message} {status.error.hint}".strip())
     elif status.state == "stopped":
-        print(f"`tui-ft resume {name}` continues it.")
+        say(f"`tui-ft resume {name}` continues it.")
     return 0 if status.state in ("stopped", "completed") else 1
+
+
+def say(line: str) -> None:
+    """Run names and error sentences come from the run's files: shown safe."""
+    print(safe(line))

@@ -11,7 +11,7 @@ from tui_ft.core.errors import UserError
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PACKAGE_DIR / "data"
 
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -48,7 +48,7 @@ def themes_dir() -> Path:
 
 def run_dir(name: str, home: Path | None = None) -> Path:
     """The directory of run `name`, refusing any name that could point outside the runs home."""
-    if not _RUN_NAME.match(name) or name in (".", ".."):
+    if not _RUN_NAME.fullmatch(name) or name in (".", ".."):
         raise UserError(
             f"{name!r} is not a valid run name.",
             "Use letters, digits, '.', '_' or '-' (at most 100 characters, no slashes).",

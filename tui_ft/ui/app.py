@@ -15,6 +15,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -26,6 +27,7 @@ from tui_ft.core.export_process import ExportRunner, SubprocessRunner
 from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
 from tui_ft.core.run_control import Launcher, ProcessLauncher
 from tui_ft.core.rundir import RunDir, has_runs
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat_link import ClientFactory
 from tui_ft.ui.keymap import load_keymap
 from tui_ft.ui.screens.base import TuiFtScreen
@@ -124,7 +126,7 @@ class TuiFtApp(App[None]):
     def on_mount(self) -> None:
         for problem in [*self._theme_problems, self._keymap_problem]:
             if problem:
-                self.notify(problem, title="Skipped", severity="warning", timeout=12)
+                self.notify(problem, title="Skipped", severity="warning", timeout=12, markup=False)
         self.poll_hardware()
         if self._initial_config is not None:
             self.push_screen(ReviewScreen(self._initial_config, source=self._initial_config_path))
@@ -221,6 +223,21 @@ class TuiFtApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.report_error(event.worker.error)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification, from any screen, passes here: the ones that quote a file, a run
+        or a model's words (with markup=False) can never drive the terminal."""
+        super().notify(
+            safe(message), title=safe(title), severity=severity, timeout=timeout, markup=markup
+        )
 
     def report_error(self, error: BaseException) -> None:
         """A UserError is a sentence with a next step: a notification says it. Anything else

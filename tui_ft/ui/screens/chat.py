@@ -27,6 +27,7 @@ from tui_ft.core.chat_protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat_transcript import SIDE_TITLES, chats_dir, save_transcript
 from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import RunDir
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat_link import (
     ChatEvents,
     ChatLink,
@@ -56,6 +57,7 @@ from tui_ft.ui.screens.chat_placement import WAIT, ChatPlacementScreen
 from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
 from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.chat_pane import ChatPane
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 TICK_S = 1.0  # the loading notice counts seconds
 
@@ -132,7 +134,7 @@ class ChatScreen(TuiFtScreen):
         with Horizontal(id="chat-panes"):
             yield ChatPane("base", id="pane-base")
             yield ChatPane("tuned", id="pane-tuned")
-        yield Input(placeholder="Ask both models… (Enter sends)", id="chat-input")
+        yield SafeInput(placeholder="Ask both models… (Enter sends)", id="chat-input")
         yield Footer()
 
     DEFAULT_CSS = """
@@ -512,7 +514,7 @@ class ChatScreen(TuiFtScreen):
 
     def _show_status(self) -> None:
         self.query_one("#chat-status", Static).update(
-            Content(status_line(self.settings, self.loaded))
+            Content(safe(status_line(self.settings, self.loaded)))
         )
 
     def _notice_all(self, text: str, *, error: bool = False) -> None:

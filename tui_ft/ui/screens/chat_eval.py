@@ -38,8 +38,10 @@ from tui_ft.core.quick_eval import (
     yes_no,
 )
 from tui_ft.core.rundir import RunDir
+from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.ui.chat_link import ChatClientLike, Event
 from tui_ft.ui.screens.base import TuiFtScreen
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 MAX_CELL_LINES = 6  # a looping answer must not fill the screen; the saved files hold every word
 PROMPT_WIDTH = 18
@@ -142,7 +144,7 @@ class QuickEvalScreen(TuiFtScreen):
         yield Static(
             "Prompts: heldout, validation, or a .txt/.jsonl file. Enter starts.", id="eval-intro"
         )
-        yield Input(HELDOUT, placeholder="heldout, validation or a file path", id="eval-source")
+        yield SafeInput(HELDOUT, placeholder="heldout, validation or a file path", id="eval-source")
         yield Static("", id="eval-status")
         yield DataTable(id="eval-table", zebra_stripes=True, cursor_type="row")
         yield Footer()
@@ -259,16 +261,16 @@ class QuickEvalScreen(TuiFtScreen):
     def on_eval_row_done(self, message: EvalRowDone) -> None:
         row = message.row
         self.rows.append(row)
-        cells: list[Text] = [Text(row.prompt.prompt)]
+        cells: list[Text] = [safe_text(row.prompt.prompt)]
         for side in self.sides:
             answer = row.answers.get(side)
             text = answer.text.strip() if answer else ""
             if len(text) > self._cell_chars:
                 text = text[: self._cell_chars - 1] + "…"
             flags = f" [⚠ {', '.join(answer.flags)}]" if answer and answer.flags else ""
-            cells.append(Text(text + flags))
+            cells.append(safe_text(text + flags))
         if self._expect:
-            cells.append(Text(", ".join(row.prompt.expect) or "—"))
+            cells.append(safe_text(", ".join(row.prompt.expect) or "—"))
             cells += [Text(yes_no(row.hit(side))) for side in self.sides]  # words, not colour
         self.query_one(DataTable).add_row(*cells, height=None, key=str(message.index))
         if not self._stop.is_set():
@@ -282,7 +284,7 @@ class QuickEvalScreen(TuiFtScreen):
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#eval-status", Static)
-        status.update(Content(text))
+        status.update(Content(safe(text)))
         status.set_class(error, "-error")
 
 

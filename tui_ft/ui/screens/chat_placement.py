@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat_prepare import Choice, Decision
 
 WAIT = "wait"
@@ -44,13 +45,15 @@ class ChatPlacementScreen(ModalScreen[Choice | str | None]):
 
     def compose(self) -> ComposeResult:
         d = self.decision
-        options = [Option(f"Load on {c.label}", id=str(n)) for n, c in enumerate(d.options)]
+        options = [
+            Option(Content(safe(f"Load on {c.label}")), id=str(n)) for n, c in enumerate(d.options)
+        ]
         if d.can_wait:
             options.append(Option("Wait until it fits (checked as the GPUs are read)", id=WAIT))
         options.append(Option("Go back (load nothing)", id=BACK))
         with Vertical(id="placement-box"):
-            yield Static(Content(d.question), id="placement-question")
-            yield Static(Content(d.hint), id="placement-hint")
+            yield Static(Content(safe(d.question)), id="placement-question")
+            yield Static(Content(safe(d.hint)), id="placement-hint")
             yield OptionList(*options, id="placement-options")
 
     def on_mount(self) -> None:

@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
 from tui_ft.core.chat_protocol import SamplingSettings
+from tui_ft.core.safe_text import safe
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 # (field, label, how to read the typed text)
 NUMBER_FIELDS = (
@@ -63,10 +65,10 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
             for name, label, _ in NUMBER_FIELDS:
                 with Horizontal():
                     yield Label(label)
-                    yield Input(str(getattr(s, name)), id=f"set-{name}", compact=True)
+                    yield SafeInput(str(getattr(s, name)), id=f"set-{name}", compact=True)
             with Horizontal():
                 yield Label("Seed")
-                yield Input(
+                yield SafeInput(
                     "" if s.seed is None else str(s.seed),
                     placeholder="blank: a new one each answer",
                     id="set-seed",
@@ -74,7 +76,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
                 )
             with Horizontal():
                 yield Label("System prompt")
-                yield Input(
+                yield SafeInput(
                     s.system_prompt or "",
                     placeholder=_system_placeholder(self.run_system_prompt),
                     id="set-system_prompt",
@@ -100,7 +102,7 @@ class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
     def action_apply(self) -> None:
         settings, problem = self.read()
         box = self.query_one("#settings-problem", Static)
-        box.update(problem)
+        box.update(Content(safe(problem)))
         box.display = bool(problem)
         if settings is not None:
             self.dismiss(settings)

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui_ft.core.safe_text import safe
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -24,8 +26,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Content(self.question), id="confirm-question")
-            yield Static(Content(self.detail), id="confirm-detail")
+            yield Static(Content(safe(self.question)), id="confirm-question")  # run names, paths
+            yield Static(Content(safe(self.detail)), id="confirm-detail")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")

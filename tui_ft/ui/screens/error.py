@@ -11,6 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui_ft.core.safe_text import safe
+
 
 class ErrorScreen(ModalScreen[None]):
     BINDINGS = [
@@ -27,7 +29,7 @@ class ErrorScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
             yield Static(
-                Content(f"Unexpected {type(self.error).__name__}: {self.error}"),
+                Content(safe(f"Unexpected {type(self.error).__name__}: {self.error}")),
                 id="error-title",
             )
             yield Static(
@@ -36,7 +38,7 @@ class ErrorScreen(ModalScreen[None]):
                 id="error-explain",
             )
             with VerticalScroll(id="error-trace"):
-                yield Static(Content(self.report))
+                yield Static(Content(safe(self.report)))
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.report)

@@ -19,9 +19,11 @@ from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, S
 from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
 from tui_ft.core.export_process import ExportOutcome, ExportProcess, ExportRequest, ExportRunner
 from tui_ft.core.rundir import RunDir
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.confirm import ConfirmScreen
 from tui_ft.ui.widgets.export_result import ExportResult, copy_text
+from tui_ft.ui.widgets.safe_input import SafeInput
 
 DEFAULT_FORMAT = "gguf"  # what people run fine-tunes in: llama.cpp, LM Studio, Ollama
 # Short enough for 80 columns; the line under the choices says the rest.
@@ -123,7 +125,7 @@ class ExportScreen(TuiFtScreen):
             yield Static(id="export-about")
             with Horizontal(id="export-folder-row"):
                 yield Static("Folder", id="export-folder-label")
-                yield Input(str(self._default_folder), id="export-folder")
+                yield SafeInput(str(self._default_folder), id="export-folder")
                 yield Button("Export (x)", variant="primary", id="export-start")
         yield Static(id="export-note")
         yield Static(id="export-status")
@@ -185,7 +187,7 @@ class ExportScreen(TuiFtScreen):
         note = self.query_one("#export-note", Static)
         note.set_class(bool(problem), "-problem")
         if problem:
-            note.update(Content(problem))
+            note.update(Content(safe(problem)))
             return
         if self.state != "form":
             return
@@ -197,7 +199,7 @@ class ExportScreen(TuiFtScreen):
             )
         else:
             text = "Writing takes a while: the model is loaded, merged, written, then checked."
-        note.update(Content(text))
+        note.update(Content(safe(text)))
 
     def _target(self) -> Path | None:
         text = self.query_one("#export-folder", Input).value.strip()
@@ -278,7 +280,9 @@ class ExportScreen(TuiFtScreen):
             what = request.fmt + (f" ({request.quant})" if request.quant else "")
             seconds = int(time.monotonic() - self._started)
             status.update(
-                Content(f"Exporting as {what} to {request.target}… {seconds} s (Esc stops it)")
+                Content(
+                    safe(f"Exporting as {what} to {request.target}… {seconds} s (Esc stops it)")
+                )
             )
         status.display = self.state == "running"
 

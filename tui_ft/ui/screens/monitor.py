@@ -19,6 +19,7 @@ from tui_ft.core.run_control import Launcher
 from tui_ft.core.run_series import RunSeries
 from tui_ft.core.run_watch import RunUpdate, RunWatch
 from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.run_actions import NOT_YET, ActionDone, confirm_stop, stopped_text
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.widgets.chart_panel import CHARTS, ChartPanel
@@ -138,7 +139,7 @@ class MonitorScreen(TuiFtScreen):
             self.query_one(ChartPanel).show_series(self.series, changed)
         self.query_one(ProbeAnswers).add(update.probes)
         if update.log_lines:
-            self.query_one(Log).write_lines(update.log_lines)
+            self.query_one(Log).write_lines([safe(line) for line in update.log_lines])
         self._show_status(update.status, update.first)
         self._show_alarms(update, update.status.active)
         self.replayed = True

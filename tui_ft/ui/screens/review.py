@@ -30,8 +30,10 @@ from tui_ft.core.preflight_run import (
 )
 from tui_ft.core.run_command import train_command
 from tui_ft.core.rundir import RunDir, new_run_name
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.widgets.preflight_panel import PreflightPanel
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import STEPS, StepIndicator, WizardStep
 
 if TYPE_CHECKING:
@@ -143,7 +145,7 @@ class ReviewScreen(TuiFtScreen):
             yield StepIndicator(len(STEPS))
         with Horizontal(id="review-name-row"):
             yield Label("Run name:")
-            yield Input(
+            yield SafeInput(
                 self.default_name, placeholder=self.default_name, id="review-name", compact=True
             )
         yield Static("", id="review-problems")
@@ -208,19 +210,22 @@ class ReviewScreen(TuiFtScreen):
                 else "escape goes back to the settings, n edits the name"
             )
             lines.append(
-                Content.assemble(("Launch is blocked until these are fixed ", "bold"), f"({back}):")
+                Content.assemble(
+                    ("Launch is blocked until these are fixed ", "bold"), safe(f"({back}):")
+                )
             )
-            lines += [Content(f"• {problem}") for problem in self.problems]
-        if self.launch_error is not None:
-            lines.append(Content.assemble(("Launch failed: ", "bold"), self.launch_error.message))
-            if self.launch_error.hint:
-                lines.append(Content.assemble(("What to do: ", "bold"), self.launch_error.hint))
+            lines += [Content(safe(f"• {problem}")) for problem in self.problems]
+        error = self.launch_error
+        if error is not None:
+            lines.append(Content.assemble(("Launch failed: ", "bold"), safe(error.message)))
+            if error.hint:
+                lines.append(Content.assemble(("What to do: ", "bold"), safe(error.hint)))
         panel.update(Content("\n").join(lines))
         panel.display = bool(lines)
 
     def _show_command(self) -> None:
         saved = self.source is not None or self.command_path().is_file()
-        text = Content.assemble(("Command: ", "bold"), (self.command(), "$text-accent"))
+        text = Content.assemble(("Command: ", "bold"), (safe(self.command()), "$text-accent"))
         if not saved:
             text = Content("\n").join([text, Content("(that file is not there yet: s saves it)")])
         self.query_one("#review-command", Static).update(text)
@@ -228,7 +233,7 @@ class ReviewScreen(TuiFtScreen):
     def _show_yaml(self) -> None:
         # ANSI colours: the terminal's own palette, readable on its background in any theme.
         theme = "ansi_dark" if self.tui_app.current_theme.dark else "ansi_light"
-        syntax = Syntax(dump_config(self.config), "yaml", theme=theme)
+        syntax = Syntax(safe(dump_config(self.config)), "yaml", theme=theme)
         self.query_one("#review-yaml", Static).update(syntax)
 
     def _show_actions(self) -> None:

@@ -18,6 +18,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.run_control import Launcher, delete_run
 from tui_ft.core.run_text import NONE, loss_text, progress_text, short_model, state_label
 from tui_ft.core.rundir import RunDir, format_age, last_loss, list_runs
+from tui_ft.core.safe_text import safe_text
 from tui_ft.ui.run_actions import (
     NOT_YET,
     ActionDone,
@@ -81,7 +82,7 @@ class RunsScreen(TuiFtScreen):
     def compose(self) -> ComposeResult:
         yield self.header()
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        yield Static(f"No runs in {self.runs_home}.", id="runs-empty")
+        yield Static(safe_text(f"No runs in {self.runs_home}."), id="runs-empty")
         yield RunDetail(id="run-detail")
         yield Footer()
 
@@ -130,14 +131,14 @@ class RunsScreen(TuiFtScreen):
         width = max(NAME_WIDTH, self.size.width - OTHER_COLUMNS)
         name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
         return [
-            Text(state_label(s.status.state), style=state_style(self.app, s.status.state)),
-            Text(name),
+            safe_text(state_label(s.status.state), style=state_style(self.app, s.status.state)),
+            safe_text(name),
             Text(progress_text(s), justify="right"),
             Text(loss_text(row.loss), justify="right"),
             Text(format_age(s.age_s), justify="right"),
-            Text(s.method or NONE),
-            Text(short_model(s.model) or NONE),
-            Text(short_model(s.dataset) or NONE),
+            safe_text(s.method or NONE),
+            safe_text(short_model(s.model) or NONE),
+            safe_text(short_model(s.dataset) or NONE),
         ]
 
     def current(self) -> RunRow | None:

@@ -30,8 +30,10 @@ from tui_ft.core.data_preview import (
     run_preview,
 )
 from tui_ft.core.errors import UserError
+from tui_ft.core.safe_text import safe
 from tui_ft.core.wizard_choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.screens.wizard_model import NameSuggester
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import BACK_BINDING, NEXT_BINDING, WizardStep, error_content
 
 BAR_CELLS = 14
@@ -113,7 +115,7 @@ class DatasetStep(WizardStep):
         yield from self.wizard_header()
         with Horizontal(id="dataset-row"):
             yield Label("Dataset")
-            yield Input(
+            yield SafeInput(
                 self.config.dataset,
                 placeholder="demo, a file, or an HF id",
                 suggester=self.suggester,
@@ -232,7 +234,9 @@ class DatasetStep(WizardStep):
 
     def _show_report(self, report: dict[str, Any]) -> None:
         self.examples = {int(e["number"]): e for e in report.get("rendered") or []}
-        self.query_one("#dataset-facts-box").border_title = str(report.get("dataset", "Dataset"))
+        # A border title is markup when it is a str: a path like data[1].jsonl is a Content.
+        title = Content(safe(str(report.get("dataset", "Dataset"))))
+        self.query_one("#dataset-facts-box").border_title = title
         self.query_one("#dataset-facts", Static).update(facts_content(report))
         bad = int(report.get("problem_count") or 0)
         self.query_one("#dataset-skip").set_class(bad > 0, "-shown")
@@ -274,7 +278,9 @@ class DatasetStep(WizardStep):
                 Content.styled("No usable example to show.", "$text-muted")
             )
             return
-        box.border_title = f"Example {example['number']} of {count} · {example['where']}"
+        box.border_title = Content(
+            safe(f"Example {example['number']} of {count} · {example['where']}")
+        )
         box.border_subtitle = "underlined: trained"
         self.query_one("#dataset-example", Static).update(example_content(example))
 
@@ -282,7 +288,7 @@ class DatasetStep(WizardStep):
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#dataset-status", Static)
-        status.update(Content(text))
+        status.update(Content(safe(text)))
         status.set_class(error, "-error")
 
     def current_config(self) -> RunConfig:
@@ -337,10 +343,14 @@ def facts_content(report: dict[str, Any]) -> Content:
     lines: list[Content] = []
 
     def line(label: str, value: str | Content) -> None:
-        lines.append(Content.assemble((f"{label:<9}", "bold"), value))
+        lines.append(
+            Content.assemble(
+                (f"{label:<9}", "bold"), safe(value) if isinstance(value, str) else value
+            )
+        )
 
     line("format", str(report.get("format", "?")))
-    lines.append(Content.styled(str(report.get("reason", "")), "$text-muted"))
+    lines.append(Content.styled(safe(str(report.get("reason", ""))), "$text-muted"))
     bad = int(report.get("problem_count") or 0)
     rows = f"{report.get('rows', 0):,} ({report.get('examples', 0):,} usable"
     line("rows", rows + (f", {bad:,} bad)" if bad else ")"))
@@ -352,7 +362,7 @@ def facts_content(report: dict[str, Any]) -> Content:
             lines.append(Content.styled(f"from a sample of {sampled:,} rows", "$text-muted"))
         lines.append(_cut_line(report))
     if report.get("template_note"):
-        lines.append(Content.styled(str(report["template_note"]), "$text-warning"))
+        lines.append(Content.styled(safe(str(report["template_note"])), "$text-warning"))
     return Content("\n").join(lines)
 
 
@@ -402,7 +412,9 @@ def problems_content(report: dict[str, Any]) -> Content:
     if len(shown) < bad:
         title += f" (first {len(shown)})"
     lines = [Content.styled(title, "bold $text-error")]
-    lines += [Content.assemble((f"{p['where']}: ", "bold"), str(p["message"])) for p in shown]
+    lines += [
+        Content.assemble((safe(f"{p['where']}: "), "bold"), safe(str(p["message"]))) for p in shown
+    ]
     return Content("\n").join(lines)
 
 
@@ -419,7 +431,7 @@ def example_content(example: dict[str, Any]) -> Content:
             style = "$text-muted"
         if seg["special"] and seg["trained"]:
             style = "underline $text-accent"
-        parts.append((str(seg["text"]), style))
+        parts.append((safe(str(seg["text"])), style))
     content = Content.assemble(*parts)
     summary = f"{example.get('tokens', 0)} tokens, {example.get('trained_tokens', 0)} trained" + (
         " · cut at max_length" if example.get("truncated") else ""

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from tui_ft.core.config import QUANT_TYPES, RunConfig
 from tui_ft.core.wizard_choices import METHODS, MethodText, apply_method, method_field_values
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import WizardStep
 
 LORA_FIELDS = ("rank", "alpha", "dropout", "targets")
@@ -74,7 +75,7 @@ class MethodStep(WizardStep):
                 with Grid(id="method-grid"):
                     for name in LORA_FIELDS:
                         yield Label(FIELD_LABELS[name])
-                        yield Input(str(values[name]), id=f"field-{name}")
+                        yield SafeInput(str(values[name]), id=f"field-{name}")
                         yield Static(FIELD_HINTS[name], classes="field-hint")
                 with Horizontal(id="dora-row", classes="flags"):
                     yield Checkbox("DoRA", bool(values["dora"]), id="field-dora")

@@ -21,6 +21,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.model_info import read_model_info
 from tui_ft.core.models import resolve_model
+from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.core.wizard_choices import (
     MODEL_SUFFIXES,
     ModelChoice,
@@ -29,6 +30,7 @@ from tui_ft.core.wizard_choices import (
     model_choices,
 )
 from tui_ft.core.wizard_choices import model_facts as facts_of
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.wizard_steps import WizardStep, error_content
 
 
@@ -99,7 +101,7 @@ class ModelStep(WizardStep):
             "Model: [b]demo[/b], a folder, a .gguf file, or a Hugging Face id (org/name)",
             id="model-prompt",
         )
-        yield Input(
+        yield SafeInput(
             self.config.model,
             placeholder="demo",
             suggester=self.suggester,
@@ -126,7 +128,10 @@ class ModelStep(WizardStep):
     def on_choices_listed(self, message: ChoicesListed) -> None:
         self.suggester.names = [c.ref for c in message.choices]
         options = [
-            Option(Content.assemble((c.label, "bold"), "\n  ", (c.detail, "$text-muted")), id=c.ref)
+            Option(
+                Content.assemble((safe(c.label), "bold"), "\n  ", (safe(c.detail), "$text-muted")),
+                id=c.ref,
+            )
             for c in message.choices
         ]
         self.query_one("#model-choices", OptionList).set_options(options)
@@ -193,13 +198,13 @@ class ModelStep(WizardStep):
             return
         self.read_ref = message.ref
         self.facts = message.facts or []
-        box.border_title = message.title
+        box.border_title = Content(safe(message.title))  # not markup: a model name
         info.update(_facts_content(message.facts or []))
         self._status("")
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#model-status", Static)
-        status.update(Content(text))
+        status.update(Content(safe(text)))
         status.set_class(error, "-error")
 
     # --- wizard ---------------------------------------------------------------------------
@@ -236,5 +241,5 @@ def _facts_content(facts: list[tuple[str, str]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for label, value in facts:
-        table.add_row(label, value)
+        table.add_row(safe_text(label), safe_text(value))  # a description may hold [brackets]
     return table

@@ -39,6 +39,7 @@ from tui_ft.core.hardware import HardwareSnapshot
 from tui_ft.core.model_info import ModelInfo, read_model_info
 from tui_ft.core.models import resolve_model
 from tui_ft.core.presets import PRESET_NAMES, PRESETS, apply_preset, matching_preset, memory_tier
+from tui_ft.core.safe_text import safe
 from tui_ft.core.settings_fields import (
     BY_KEY,
     FIELDS,
@@ -50,6 +51,7 @@ from tui_ft.core.settings_fields import (
 )
 from tui_ft.core.units import format_bytes
 from tui_ft.ui.widgets.gpu_picker import CPU_WARNING, GpuPicker
+from tui_ft.ui.widgets.safe_input import SafeInput
 from tui_ft.ui.widgets.vram_bar import VramBar
 from tui_ft.ui.widgets.wizard_steps import WizardStep
 
@@ -256,7 +258,7 @@ class SettingsStep(WizardStep):
         else:
             placeholder = "blank: use epochs" if item.key == "max_steps" else ""
             placeholder = "blank: none" if item.key == "system_prompt" else placeholder
-            control = Input(
+            control = SafeInput(
                 field_text(item, value),
                 placeholder=placeholder,
                 compact=True,
@@ -404,10 +406,10 @@ class SettingsStep(WizardStep):
         for item in FIELDS:
             widget = self.query_one(f"#problem-{item.key}", Static)
             sentence = self.problems.get(item.key, "")
-            widget.update(f"✘ {sentence}" if sentence else "")
+            widget.update(safe(f"✘ {sentence}") if sentence else "")
             widget.set_class(bool(sentence), "-shown")
         others = self.query_one("#other-problems", Static)
-        others.update("\n".join(f"✘ {p}" for p in self.other_problems))
+        others.update(Content(safe("\n".join(f"✘ {p}" for p in self.other_problems))))
         others.display = bool(self.other_problems)
 
     def _fill_fields(self) -> None:
@@ -561,12 +563,14 @@ class SettingsStep(WizardStep):
             # The precision matters: "auto" means fp32 on the CPU, bf16 or fp16 on a GPU.
             precision = self.estimate.precision
             of.update(
-                f"{self.info.name} · {self.config.method} · {precision.name} ({precision.reason})"
+                safe(
+                    f"{self.info.name} · {self.config.method} · {precision.name} ({precision.reason})"
+                )
             )
         elif self.info is not None:
-            of.update(f"{self.info.name} · {self.config.method}")
+            of.update(safe(f"{self.info.name} · {self.config.method}"))
         notes = self.query_one("#estimate-notes", Static)
-        notes.update("\n".join(self.estimate.notes) if self.estimate else "")
+        notes.update(Content(safe("\n".join(self.estimate.notes))) if self.estimate else "")
         notes.display = bool(self.estimate and self.estimate.notes)
         heading = self.query_one("#advice-title", Static)
         options = self.query_one("#advice", OptionList)

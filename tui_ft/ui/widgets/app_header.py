@@ -12,6 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui_ft.core.hardware import GpuInfo, HardwareSnapshot
+from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class AppHeader(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
-            yield Static(Content.assemble(("tui-ft", "bold"), f" › {self.title}"), id="where")
+            yield Static(Content.assemble(("tui-ft", "bold"), safe(f" › {self.title}")), id="where")
             yield Static("", id="hw-source")
         yield Static("GPU: reading…", id="gpus")
 
@@ -46,7 +47,7 @@ class AppHeader(Widget):
 
 def hardware_content(snapshot: HardwareSnapshot | None, error: str = "") -> Content:
     if error:
-        return Content.assemble(("GPU: ", "bold"), error)
+        return Content.assemble(("GPU: ", "bold"), safe(error))
     if snapshot is None:
         return Content("GPU: reading…")
     if not snapshot.has_gpu:
@@ -58,7 +59,7 @@ def hardware_content(snapshot: HardwareSnapshot | None, error: str = "") -> Cont
 
 def _cpu_only(snapshot: HardwareSnapshot) -> Content:
     if snapshot.state != "no-gpu":  # a driver problem: the reason matters more than the RAM
-        return Content.assemble(("CPU only", "bold"), f": {snapshot.message}")
+        return Content.assemble(("CPU only", "bold"), safe(f": {snapshot.message}"))
     host = snapshot.host
     parts = [f"{host.cpu_threads} CPUs"] if host.cpu_threads else []
     if host.ram_available is not None and host.ram_total is not None:
@@ -71,7 +72,9 @@ def _cpu_only(snapshot: HardwareSnapshot) -> Content:
 def _gpu_cell(gpu: GpuInfo, detailed: bool) -> Content:
     name = short_gpu_name(gpu.name, detailed)
     util = "n/a" if gpu.utilization_pct is None else f"{gpu.utilization_pct}%"
-    return Content.assemble((f"GPU{gpu.index}", "bold"), f" {name} ", _memory(gpu), f" {util}")
+    return Content.assemble(
+        (f"GPU{gpu.index}", "bold"), safe(f" {name} "), _memory(gpu), f" {util}"
+    )
 
 
 def _memory(gpu: GpuInfo) -> Content | str:

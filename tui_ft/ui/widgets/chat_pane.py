@@ -19,6 +19,7 @@ from textual.widgets.markdown import MarkdownStream
 from tui_ft.core.chat_checks import FLAG_LABEL, FLAG_TEXT
 from tui_ft.core.chat_conversation import Answer
 from tui_ft.core.chat_transcript import SIDE_TITLES, answer_line
+from tui_ft.core.safe_text import safe
 
 EMPTY_ANSWER = "*(empty answer)*"
 
@@ -94,7 +95,7 @@ class ChatPane(Vertical):
     def notice(self, text: str | Content, *, error: bool = False) -> None:
         """A line above the turns: loading progress, or what went wrong and the key to fix it."""
         notice = self.query_one(".chat-notice", Static)
-        notice.update(text)
+        notice.update(Content(safe(text)) if isinstance(text, str) else text)
         notice.set_class(error, "-error")
         notice.display = bool(text)
 
@@ -104,7 +105,11 @@ class ChatPane(Vertical):
         self._markdown = Markdown(open_links=False)
         self._info = Static(Content("answering…"), classes="chat-info")
         await scroll.mount_all(
-            [Static(Content(f"› {prompt}"), classes="chat-prompt"), self._markdown, self._info]
+            [
+                Static(Content(safe(f"› {prompt}")), classes="chat-prompt"),
+                self._markdown,
+                self._info,
+            ]
         )
         self._follow(new_turn=True)
         self._stream = Markdown.get_stream(self._markdown)
@@ -116,7 +121,7 @@ class ChatPane(Vertical):
         if self._stream is None or not text:
             return
         self._text += text
-        await self._stream.write(text)
+        await self._stream.write(safe(text))  # each token: an escape split in two stays inert
         self._follow()
         if tokens:
             elapsed = time.monotonic() - self._started
@@ -127,7 +132,7 @@ class ChatPane(Vertical):
         """The side's `done`: the whole answer, its speed and how it ended, and any flag."""
         await self.end_stream()
         if self._markdown is not None and answer.text.strip() != self._text.strip():
-            await self._markdown.update(answer.text or EMPTY_ANSWER)  # what the worker kept
+            await self._markdown.update(safe(answer.text) or EMPTY_ANSWER)  # what the worker kept
         elif self._markdown is not None and not answer.text.strip():
             await self._markdown.update(EMPTY_ANSWER)
         self._text = answer.text
@@ -136,11 +141,13 @@ class ChatPane(Vertical):
             f"{answer.tokens_per_s:.1f} tokens/s" if answer.tokens_per_s else "done"
         )
         if self._info is not None:
-            self._info.update(Content(_finish_line(answer)))
+            self._info.update(Content(safe(_finish_line(answer))))
             after: Static = self._info
             for flag in answer.flags:  # each in words under the answer, in the worker's order
                 label, why = FLAG_LABEL.get(flag, flag), FLAG_TEXT.get(flag, flag)
-                line = Static(Content(f"⚠ Flag: {label}. This answer {why}."), classes="chat-flag")
+                line = Static(
+                    Content(safe(f"⚠ Flag: {label}. This answer {why}.")), classes="chat-flag"
+                )
                 await self.query_one(VerticalScroll).mount(line, after=after)
                 after = line
         self._info = None
@@ -150,7 +157,7 @@ class ChatPane(Vertical):
         """The turn ends without an answer from this side (an error says why above)."""
         await self.end_stream()
         if self._info is not None:
-            self._info.update(Content(text))
+            self._info.update(Content(safe(text)))
         self._info = None
         self.border_subtitle = "no answer"
 

@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_ft.core.rundir import Status
+from tui_ft.core.safe_text import safe
 
 
 class ErrorPanel(Static):
@@ -15,8 +16,10 @@ class ErrorPanel(Static):
         if error is None:
             return
         lines = [
-            Content.assemble((f"{status.state.upper()} ({error.kind}): ", "bold"), error.message)
+            Content.assemble(
+                (safe(f"{status.state.upper()} ({error.kind}): "), "bold"), safe(error.message)
+            )
         ]
         if error.hint:
-            lines.append(Content.assemble(("What to do: ", "bold"), error.hint))
+            lines.append(Content.assemble(("What to do: ", "bold"), safe(error.hint)))
         self.update(Content("\n").join(lines))

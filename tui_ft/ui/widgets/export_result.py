@@ -13,6 +13,7 @@ from textual.widgets import Static
 from tui_ft.core.export_formats import check_report_path
 from tui_ft.core.export_process import ExportOutcome, ExportRequest
 from tui_ft.core.export_report import failure_sentence, report_lines
+from tui_ft.core.safe_text import safe
 
 PASSED = "✓ Exported and checked: it answers like the run's model."
 CHECK_FAILED = "✗ Written, but the check failed."
@@ -37,7 +38,7 @@ class ExportResult(Vertical):
         shown = self.query_one("#export-verdict", Static)
         shown.set_class(outcome.passed, "-passed")
         shown.set_class(not outcome.passed and not outcome.cancelled, "-failed")
-        shown.update(Content(verdict))
+        shown.update(Content(safe(verdict)))
         self.query_one("#export-body", Static).update(Content("\n").join(body))
 
     def text(self) -> str:
@@ -48,11 +49,13 @@ class ExportResult(Vertical):
 
 def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Content]]:
     if outcome.cancelled:
-        return CANCELLED, [Content(f"An earlier export in {request.target} was left as it was.")]
+        return CANCELLED, [
+            Content(safe(f"An earlier export in {request.target} was left as it was."))
+        ]
     report = outcome.report
     if report is None:
-        return FAILED, [Content(line) for line in _said(outcome)]
-    lines = [] if outcome.passed else [Content(_failure(report))]
+        return FAILED, [Content(safe(line)) for line in _said(outcome)]
+    lines = [] if outcome.passed else [Content(safe(_failure(report)))]
     saved = report.get("check_report")
     where = Path(saved) if saved else check_report_path(request.run, request.fmt, request.out)
     body = report_lines(report, where)
@@ -61,6 +64,7 @@ def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Co
 
 def _line(text: str) -> Content:
     # The command to copy stands out; everything else is plain text (paths may hold brackets).
+    text = safe(text)
     if text.startswith("  ollama create"):
         return Content.styled(text, "bold")
     return Content(text)

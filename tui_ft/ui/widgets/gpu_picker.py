@@ -13,6 +13,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui_ft.core.hardware import GpuInfo, GpuProcess, HardwareSnapshot
+from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes
 from tui_ft.ui.widgets.app_header import short_gpu_name
 
@@ -96,9 +97,9 @@ class GpuPicker(OptionList):
 
 def gpu_prompt(gpu: GpuInfo, fits: bool | None) -> Content:
     name = short_gpu_name(gpu.name, detailed=True)
-    head = Content.assemble((f"GPU{gpu.index}", "bold"), f" {name}")
+    head = Content.assemble((f"GPU{gpu.index}", "bold"), safe(f" {name}"))
     if gpu.error:
-        return Content.assemble(head, "\n", (f"cannot be read: {gpu.error}", "$text-error"))
+        return Content.assemble(head, "\n", (safe(f"cannot be read: {gpu.error}"), "$text-error"))
     total = format_bytes(gpu.memory_total)
     free = f"free {format_bytes(gpu.memory_free).removesuffix(' GiB')} of {total}"
     util = "n/a" if gpu.utilization_pct is None else f"{gpu.utilization_pct}%"
@@ -120,7 +121,7 @@ def others(gpu: GpuInfo) -> Content:
     more = len(gpu.processes) - MAX_PROCESSES
     if more > 0:
         shown += f" and {more} more"
-    return Content.styled(f"in use by {shown}", "$text-warning")
+    return Content.styled(safe(f"in use by {shown}"), "$text-warning")  # process names
 
 
 def _process(process: GpuProcess) -> str:

@@ -11,6 +11,7 @@ from textual.widgets import LoadingIndicator, Static
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.preflight_run import PreflightReport
+from tui_ft.core.safe_text import safe
 
 IDLE_TEXT = (
     "Optional: p runs a pre-flight check: two training steps on the longest rows, measuring "
@@ -75,13 +76,13 @@ class PreflightPanel(Widget):
         )
 
     def show_report(self, report: PreflightReport) -> None:
-        self._set("done", "Pre-flight passed: " + "\n".join(report.lines()))
+        self._set("done", Content(safe("Pre-flight passed: " + "\n".join(report.lines()))))
 
     def show_error(self, error: UserError) -> None:
-        text = Content.assemble(("Pre-flight failed: ", "bold"), error.message)
+        text = Content.assemble(("Pre-flight failed: ", "bold"), safe(error.message))
         if error.hint:
             text = Content("\n").join(
-                [text, Content.assemble(("What to do: ", "bold"), error.hint)]
+                [text, Content.assemble(("What to do: ", "bold"), safe(error.hint))]
             )
         self._set("failed", text)
 

@@ -9,6 +9,8 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
+from tui_ft.core.safe_text import safe
+
 MAX_EVALUATIONS = 20
 MAX_ANSWER_CHARS = 600
 EMPTY = (
@@ -44,7 +46,7 @@ def probes_content(by_step: Mapping[int, list[tuple[str, str]]]) -> Content:
         for prompt, answer in by_step[step]:
             if len(answer) > MAX_ANSWER_CHARS:
                 answer = answer[:MAX_ANSWER_CHARS] + "…"
-            lines.append(Content.assemble(("Q ", "bold"), (prompt, "$text-muted")))
-            lines.append(Content.assemble(("A ", "bold"), answer))
+            lines.append(Content.assemble(("Q ", "bold"), (safe(prompt), "$text-muted")))
+            lines.append(Content.assemble(("A ", "bold"), safe(answer)))
         blocks.append(Content("\n").join(lines))
     return Content("\n\n").join(blocks)

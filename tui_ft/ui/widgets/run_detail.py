@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from tui_ft.core.run_text import NONE, loss_text, progress_text, state_label
 from tui_ft.core.rundir import RunSummary, format_age
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.widgets.state_style import state_variable
 
 
@@ -28,20 +29,24 @@ def detail_content(row: RunRow) -> Content:
     s = row.summary
     status = s.status
     lines = [
-        Content.assemble((s.name, "bold"), ("  " + str(s.path), "$text-muted")),
+        Content.assemble((safe(s.name), "bold"), ("  " + safe(str(s.path)), "$text-muted")),
         Content.assemble(
-            (state_label(status.state), f"bold ${state_variable(status.state)}"),
+            (safe(state_label(status.state)), f"bold ${state_variable(status.state)}"),
             f" · {progress_text(s)} · loss {loss_text(row.loss)}",
             f" · updated {format_age(s.age_s)} ago",
         ),
         Content(
-            f"model {s.model or NONE} · method {s.method or NONE} · dataset {s.dataset or NONE}"
+            safe(
+                f"model {s.model or NONE} · method {s.method or NONE} · dataset {s.dataset or NONE}"
+            )
         ),
     ]
     if status.error is not None:
-        lines.append(Content.assemble((f"{status.state}: ", "bold $error"), status.error.message))
+        lines.append(
+            Content.assemble((safe(f"{status.state}: "), "bold $error"), safe(status.error.message))
+        )
         if status.error.hint:
-            lines.append(Content.assemble(("hint: ", "bold"), status.error.hint))
+            lines.append(Content.assemble(("hint: ", "bold"), safe(status.error.hint)))
     if s.note:
-        lines.append(Content.assemble(("note: ", "bold $warning"), s.note))
+        lines.append(Content.assemble(("note: ", "bold $warning"), safe(s.note)))
     return Content("\n").join(lines)

@@ -6,10 +6,11 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_ft.core.run_text import STATE_KINDS, state_kind, state_label
+from tui_ft.core.safe_text import safe
 
 
 class StateBadge(Static):
     def show(self, state: str) -> None:
-        self.update(Content(f" {state_label(state).upper()} "))
+        self.update(Content(safe(f" {state_label(state).upper()} ")))
         for kind in set(STATE_KINDS.values()):
             self.set_class(kind == state_kind(state), f"-{kind}")

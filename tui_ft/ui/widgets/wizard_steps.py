@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.safe_text import safe
 from tui_ft.ui.screens.base import TuiFtScreen
 
 STEPS = ("Model", "Method", "Dataset", "Settings", "Review")
@@ -46,9 +47,9 @@ def step_content(current: int) -> Content:
 
 def error_content(error: UserError) -> Content:
     """A UserError shown inline in a step: the sentence in bold, the hint below it."""
-    parts: list[Content | str | tuple[str, str]] = [(error.message, "bold $text-error")]
+    parts: list[Content | str | tuple[str, str]] = [(safe(error.message), "bold $text-error")]
     if error.hint:
-        parts += ["\n\n", error.hint]
+        parts += ["\n\n", safe(error.hint)]
     return Content.assemble(*parts)
 
 
