@@ -90,11 +90,12 @@ class RunConfig:
     ) -> RunConfig:
         """Build and validate; raises UserError listing every problem found, each at the line
         of the key it is about when `lines` (dotted key → line; "" the document) are given."""
+        lines = lines or {}
         problems: list[str] = []
-        config = _build(cls, data, "", problems)
-        problems += config.validate()
+        config = _build(cls, data, "", _Problems(problems, lines))
+        problems += [_at_line(p, lines) for p in config.validate()]
         if problems:
-            raise _config_error(source, [_at_line(p, lines or {}) for p in problems])
+            raise _config_error(source, problems)
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,8 +238,10 @@ def _key_lines(node: yaml.Node, prefix: str, lines: dict[str, int]) -> None:
         return
     for key, value in node.value:
         if isinstance(key, yaml.ScalarNode):
-            lines.setdefault(prefix + key.value, key.start_mark.line + 1)
-            _key_lines(value, f"{prefix}{key.value}.", lines)
+            # Named as _build names it: `null:` is the key None, `True:` the key True.
+            name = str(yaml.SafeLoader("").construct_object(key, deep=True))
+            lines.setdefault(prefix + name, key.start_mark.line + 1)
+            _key_lines(value, f"{prefix}{name}.", lines)
 
 
 def _deepest_line(text: str) -> int:
@@ -283,15 +286,25 @@ def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
     return keys
 
 
+@dataclass
+class _Problems:
+    """Problems found while building, each at the line of its key when the file has it."""
+
+    sentences: list[str]
+    lines: Mapping[str, int]
+
+    def add(self, key: str, sentence: str) -> None:
+        line = self.lines.get(key)
+        self.sentences.append(sentence if line is None else f"line {line}: {sentence}")
+
+
 def _at_line(problem: str, lines: Mapping[str, int]) -> str:
-    """`line N: problem`, N the line of the key the sentence names first (a sentence begins
-    with its key, or `unknown key `x``; a cross-field one names its keys later)."""
-    first = re.match(r"(?:unknown key )?`?([^`\s]+?)`?(?:\s|$)", problem)
-    key = first.group(1) if first else None
+    """A validate() sentence at the line of the key it names first (it begins with its key;
+    a cross-field one names its keys later)."""
+    first = re.match(r"[a-z_.]+", problem)
+    key = first.group(0) if first else None
     if key not in lines:
         key = next((k for k in lines if k and re.search(rf"\b{re.escape(k)}\b", problem)), None)
-    if problem.startswith("the top level"):
-        key = ""
     return problem if key is None else f"line {lines[key]}: {problem}"
 
 
@@ -308,10 +321,12 @@ def _one_of(problems: list[str], key: str, value: str, allowed: tuple[str, ...])
         problems.append(f"{key} must be one of {', '.join(allowed)} (it is {value!r}).")
 
 
-def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+def _build(cls: type, data: Any, prefix: str, problems: _Problems) -> Any:
     if not isinstance(data, dict):
         where = f"`{prefix[:-1]}`" if prefix else "the top level"
-        problems.append(f"{where} must be a mapping of keys to values, not {_kind(data)}.")
+        problems.add(
+            prefix[:-1], f"{where} must be a mapping of keys to values, not {_kind(data)}."
+        )
         return cls()
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
@@ -322,7 +337,7 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
         if name not in known:
             near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.6)
             hint = f"; did you mean `{near[0]}`?" if near else "."
-            problems.append(f"unknown key `{dotted}`{hint}")
+            problems.add(dotted, f"unknown key `{dotted}`{hint}")
             continue
         hint_type = hints[name]
         if dataclasses.is_dataclass(hint_type):
@@ -332,7 +347,9 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
             if ok:
                 values[name] = value
             else:
-                problems.append(f"`{dotted}` must be {_describe(hint_type)}, not {_kind(raw)}.")
+                problems.add(
+                    dotted, f"`{dotted}` must be {_describe(hint_type)}, not {_kind(raw)}."
+                )
     return cls(**values)
 
 
