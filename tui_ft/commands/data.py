@@ -9,12 +9,14 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from tui_ft.core.child_env import offline_here
 from tui_ft.core.errors import UserError
 
 BAR_WIDTH = 30
 
 
 def run(args: argparse.Namespace) -> int:
+    offline_here([args.model], [args.dataset])  # before the model libraries are imported
     from tui_ft.engine.inspect import inspect_dataset
 
     report = inspect_dataset(

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +43,7 @@ from tui_ft.core.chat_protocol import (
     encode,
     error_event,
 )
+from tui_ft.core.child_env import child_env
 from tui_ft.core.errors import UserError
 from tui_ft.core.paths import cache_dir
 
@@ -66,14 +67,17 @@ class ChatClient:
         command: list[str] | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        models: Sequence[str] = (),
     ) -> None:
         """`command`: how to start the worker (default: this Python, `-m` the worker module).
         `log_path`: where the worker's stderr goes (default: a file in the cache folder);
-        never the terminal, which belongs to the UI."""
+        never the terminal, which belongs to the UI. `models`: those it will load; it is
+        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.child_env)."""
         self.on_event = on_event
         self.events: queue.Queue[Event] = queue.Queue()
         self.command = command or [sys.executable, "-m", WORKER_MODULE]
         self.env = env
+        self.models = tuple(models)
         self.log_path = log_path
         self.ready: Event | None = None  # the worker's `ready` event, once it came
         self.loaded: Event | None = None  # the last `loaded` event (None after unload/crash)
@@ -108,7 +112,8 @@ class ChatClient:
         self.ready = self.loaded = None
         self._ready_flag.clear()
         log = self._open_log()
-        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        env = child_env(self.models, base={**os.environ, **(self.env or {})})
+        env["PYTHONUNBUFFERED"] = "1"
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             process = subprocess.Popen(
