@@ -15,7 +15,7 @@ from typing import Any
 
 from tui_ft.core.child_env import offline_here, run_refs
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path
+from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
 from tui_ft.core.export_report import failure_sentence, report_lines
 from tui_ft.core.rundir import RunDir
 
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         )
     run_dir = RunDir.open(args.run)
     out = Path(args.out) if args.out else None
+    export_target(run_dir.path, fmt.name, out)  # an unwritable destination, before any work
     report = _export(fmt.name, run_dir, out, quant or DEFAULT_QUANT)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))

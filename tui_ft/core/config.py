@@ -6,6 +6,7 @@ and all problems are reported together so one edit fixes them all.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import math
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.paths import disk_error
 
 METHODS = ("full", "lora", "qlora")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -265,8 +267,13 @@ def save_config(config: RunConfig, path: str | Path) -> None:
     """Atomic: a reader never sees a half-written run.yaml."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dump_config(config), "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(dump_config(config), "utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise disk_error(err, path, "the run config") from None
 
 
 def dump_config(config: RunConfig) -> str:
