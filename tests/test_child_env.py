@@ -110,3 +110,28 @@ def test_the_trainer_gets_the_variable(tmp_path: Path, monkeypatch: pytest.Monke
     assert launch.start_trainer(run) == "started"  # type: ignore[comparison-overlap]
     assert seen["env"]["HF_HUB_OFFLINE"] == "1"
     assert seen["env"]["PYTHONUNBUFFERED"] == "1"
+
+
+DNS_PROBE = Path(__file__).parent / "fixtures" / "dns_probe"  # a sitecustomize logging look-ups
+
+
+@pytest.mark.slow  # a real trainer process: ~30 s on 2 shared cores
+def test_a_local_run_makes_no_dns_look_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trainer imports peft, whose bitsandbytes asks the hub for kernels at import on CPUs
+    with AVX512-BF16: observed as a DNS look-up of huggingface.co when HF_HUB_OFFLINE is unset.
+    Every look-up of the run's processes is logged (and refused) by the probe."""
+    from tests.test_train import config
+    from tests.tiny import write_random_model
+    from tui_ft.core.jsonl_tail import read_jsonl
+
+    log = tmp_path / "dns.log"
+    monkeypatch.setenv("DNS_LOG", str(log))
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(DNS_PROBE), str(root)]))
+    model = str(write_random_model(tmp_path / "tiny"))
+    data = tmp_path / "qa.jsonl"
+    data.write_text('{"prompt": "Who are you?", "completion": "I am Wren."}\n' * 8)
+    run = launch.prepare_run(config(model, str(data), max_steps=1, eval_split=0.0))
+    assert launch.start_trainer(run).wait(timeout=600) == 0
+    assert [r for r in read_jsonl(run.metrics_path) if "loss" in r]  # it trained
+    assert not log.exists(), log.read_text()
