@@ -440,5 +440,9 @@ def test_cli_config_file_with_overrides(
 def test_cli_rejects_a_bad_option_with_a_sentence(
     model_json: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = estimate_cli(capsys, "--model", str(model_json), "--batch-size", "0")
-    assert code == 1 and "batch_size must be at least 1" in err
+    with pytest.raises(SystemExit) as exit_:  # refused by the parser, before any work
+        estimate_cli(capsys, "--model", str(model_json), "--batch-size", "0")
+    assert exit_.value.code == 2
+    assert (
+        "--batch-size: must be a whole number of at least 1 (it is 0)." in capsys.readouterr().err
+    )
