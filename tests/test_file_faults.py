@@ -11,6 +11,8 @@ import pytest
 
 from tui_ft.cli import main
 from tui_ft.core import paths
+from tui_ft.core.chat_client import ChatClient
+from tui_ft.core.chat_protocol import ChatError
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import RunDir
@@ -124,3 +126,19 @@ def test_a_failed_swap_keeps_the_earlier_export_and_leaves_no_old_folder(
     assert err.value.message == f"cannot write the export at {target}: permission denied."
     assert (target / "weights").read_text() == "earlier"
     assert not list(tmp_path.glob(".merged.old-*"))
+
+
+def test_a_cache_that_is_a_file_stops_the_chat_with_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("")
+    monkeypatch.setenv("TUI_FT_CACHE", str(cache))
+    client = ChatClient(command=["false"])
+    with pytest.raises(ChatError) as err:
+        client.start()
+    assert err.value.message == (
+        f"the chat's log folder {cache / 'logs'} cannot be made: {cache} is a file, not a folder."
+    )
+    assert "TUI_FT_CACHE" in err.value.hint
+    assert not client.alive

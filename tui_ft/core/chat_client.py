@@ -45,7 +45,7 @@ from tui_ft.core.chat_protocol import (
 )
 from tui_ft.core.child_env import child_env
 from tui_ft.core.errors import UserError
-from tui_ft.core.paths import cache_dir
+from tui_ft.core.paths import cache_dir, disk_error, ensure_writable_dir
 
 WORKER_MODULE = "tui_ft.engine.chat_worker"
 LOG_TAIL_LINES = 5
@@ -54,6 +54,7 @@ CLOSE_WAIT_S = 5.0
 LOG_KEEP_S = 7 * 86400  # chat logs older than a week are removed when a new one starts
 
 log = logging.getLogger(__name__)
+_LOG_FIX = "Point TUI_FT_CACHE at a folder you can write, or fix that folder's permissions."
 
 Event = dict[str, Any]
 Callback = Callable[[Event], None]
@@ -391,15 +392,20 @@ class ChatClient:
             log.exception("the chat event callback failed on %s", event.get("event"))
 
     def _open_log(self) -> IO[bytes]:
-        if self.log_path is None:
-            folder = cache_dir() / "logs"
-            folder.mkdir(parents=True, exist_ok=True)
+        folder = cache_dir() / "logs" if self.log_path is None else self.log_path.parent
+        try:
+            ensure_writable_dir(folder, "the chat's log folder", _LOG_FIX)
+            if self.log_path is not None:
+                return self.log_path.open("ab")
             _remove_old_logs(folder)
             fd, name = tempfile.mkstemp(prefix="chat-", suffix=".log", dir=folder)
-            self.log_path = Path(name)
-            return os.fdopen(fd, "ab")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        return self.log_path.open("ab")
+        except UserError as err:
+            raise ChatError("crashed", err.message, err.hint) from None
+        except OSError as err:
+            failed = disk_error(err, folder, "the chat's log", _LOG_FIX)
+            raise ChatError("crashed", failed.message, failed.hint) from None
+        self.log_path = Path(name)
+        return os.fdopen(fd, "ab")
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         if self.log_path is None:
