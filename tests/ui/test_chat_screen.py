@@ -419,7 +419,7 @@ async def test_the_real_chat_process_answers_in_both_panes(home: Path, tmp_path:
             assert turn.answers[side].new_tokens > 0
             assert pane(screen, side).last_answer == turn.answers[side].text
         pid = screen.client.pid
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a guard against a hang, not a timing
     from tui_ft.core.rundir import pid_alive
 
     while pid_alive(pid) and time.monotonic() < deadline:
