@@ -114,7 +114,12 @@ def check_problems(path: Path) -> None:
 
 
 @PROPERTY
-@given(suffix=st.sampled_from([".jsonl", ".json", ".csv", ".txt"]), data=st.binary(max_size=200))
+@given(
+    suffix=st.sampled_from([".jsonl", ".json", ".csv", ".txt", ".parquet"]),
+    data=st.binary(max_size=200)
+    | st.just(b"PAR1")
+    | st.binary(max_size=60).map(lambda b: b"PAR1" + b + b"PAR1"),
+)
 def test_any_bytes_read_as_a_dataset_or_a_user_error(suffix: str, data: bytes) -> None:
     with written(f"data{suffix}", data) as path:
         check_dataset(path)
