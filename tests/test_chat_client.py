@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +139,18 @@ def test_a_blocking_request_learns_of_the_death_at_once(fake_worker: list[str]) 
         except ChatError as err:
             failure.append(err)
 
+    # Killed once the request is written (not after a guessed pause): it is then pending.
+    sent = threading.Event()
+    send = client._send
+
+    def send_then_tell(message: dict[str, Any]) -> None:
+        send(message)
+        sent.set()
+
+    client._send = send_then_tell  # type: ignore[method-assign]
     thread = threading.Thread(target=ask)
     thread.start()
-    time.sleep(0.3)
+    assert sent.wait(timeout=60)
     assert client.pid is not None
     os.kill(client.pid, signal.SIGKILL)
     thread.join(timeout=30)

@@ -116,8 +116,10 @@ def test_a_model_alone_has_no_screen_and_is_pointed_to_the_headless_forms(
 def test_a_missing_run_fails_before_any_model_loads(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = chat(capsys, "no-such-run", "--prompt", "hi")
     assert code == 1 and "there is no run named 'no-such-run'" in err
-    code, _, err = chat(capsys, "no-such-run", "--prompt", "hi", "--temperature", "-1")
-    assert code == 1
+    with pytest.raises(SystemExit) as exit_:  # a bad number: refused by the parser already
+        chat(capsys, "no-such-run", "--prompt", "hi", "--temperature", "-1")
+    assert exit_.value.code == 2
+    assert "--temperature: must be a number of at least 0 (it is -1)." in capsys.readouterr().err
 
 
 @pytest.mark.slow

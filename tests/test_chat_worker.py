@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +193,6 @@ def test_cancel_stops_a_long_generation(models: dict[str, Path]) -> None:
     }
     driver.worker.submit(request)
     thread = threading.Thread(target=driver.worker.handle, args=(driver.worker.requests.get(),))
-    started = time.monotonic()
     thread.start()
     seen = []
     while not any(e["event"] == "token" for e in seen):
@@ -204,8 +202,7 @@ def test_cancel_stops_a_long_generation(models: dict[str, Path]) -> None:
     assert not thread.is_alive()
     done = done_by_side(seen + driver.drain())
     assert {d["finish"] for d in done.values()} == {"cancelled"}
-    assert all(d["new_tokens"] < 3000 for d in done.values())
-    assert time.monotonic() - started < 120
+    assert all(d["new_tokens"] < 3000 for d in done.values())  # stopped, not finished
 
 
 def test_a_request_cancelled_while_queued_ends_at_once(models: dict[str, Path]) -> None:

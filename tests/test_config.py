@@ -120,3 +120,52 @@ def test_missing_file_is_a_sentence(tmp_path: Path) -> None:
 def test_the_configuration_doc_lists_every_key() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     assert [key for key in all_keys() if f"| `{key}` |" not in doc] == []
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n", "---\n"])
+def test_an_empty_run_yaml_is_refused_not_a_default_run(tmp_path: Path, text: str) -> None:
+    (tmp_path / "run.yaml").write_text(text)
+    with pytest.raises(UserError) as err:
+        load_config(tmp_path / "run.yaml")
+    assert "is empty; the smallest run.yaml is `model: demo` and `dataset: demo`" in str(err.value)
+    assert str(tmp_path / "run.yaml") in err.value.message
+
+
+def test_problems_name_the_line_of_their_key(tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text(
+        "model: demo\nlora:\n  rank: 0\nlearnig_rate: 1\nmethod: qlora\nprecision: fp32\n"
+    )
+    with pytest.raises(UserError) as err:
+        load_config(tmp_path / "run.yaml")
+    assert "  - line 4: unknown key `learnig_rate`" in err.value.message
+    assert "  - line 3: lora.rank must be at least 1" in err.value.message
+    assert "QLoRA computes in 16-bit" in err.value.message.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("model: demo\nwhen: 2024-13-01\n", "line 2: cannot read '2024-13-01'"),
+        ("model: demo\nlearning_rate: .nan\n", "line 2: `learning_rate` must be a number"),
+        ("epochs: 1e999\n", "line 1: `epochs` must be a number"),
+        ("model: demo\nx: \x01\n", "line 2: special characters are not allowed"),
+        ("model: " + "[" * 1200 + "\n", "line 1: lists or mappings nest too deeply"),
+        ("seed: " + "1" * 5000 + "\n", "line 1: cannot read"),
+    ],
+    ids=["date", "nan", "inf", "control", "nesting", "digits"],
+)
+def test_values_yaml_cannot_build_are_sentences_at_their_line(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    (tmp_path / "run.yaml").write_text(text)
+    with pytest.raises(UserError) as err:
+        load_config(tmp_path / "run.yaml")
+    assert says in err.value.message
+
+
+def test_a_folder_or_non_utf8_file_is_a_sentence(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"cannot read .*: Is a directory"):
+        load_config(tmp_path)
+    (tmp_path / "run.yaml").write_bytes(b"model: demo\nname: caf\xe9\n")
+    with pytest.raises(UserError, match=r"run.yaml line 2: not UTF-8 text \(the byte 0xe9\)"):
+        load_config(tmp_path / "run.yaml")

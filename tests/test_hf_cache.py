@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,9 +34,7 @@ def test_list_cached_models_skips_broken_and_non_lm_entries(isolated: Path) -> N
     (isolated / "datasets--org--data" / "snapshots").mkdir(parents=True)
     (isolated / "version.txt").write_text("1")
 
-    start = time.perf_counter()
-    found = list_cached_models()
-    assert time.perf_counter() - start < 0.5
+    found = list_cached_models()  # offline_hub fails any socket connect
     assert [m.repo_id for m in found] == ["alpha/cfg-only", "org/vlm", "Zeta/big"]
     big = found[-1]
     assert big.size_on_disk == len(config_bytes()) + 4000

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -149,9 +148,7 @@ def test_cached_hub_id_resolves_without_network(isolated: Path) -> None:
         "org/name",
         {"config.json": config_bytes(), "model.safetensors": b"w" * 500},
     )
-    start = time.perf_counter()
-    resolved = resolve_model("org/name")
-    assert time.perf_counter() - start < 0.5
+    resolved = resolve_model("org/name")  # the isolated fixture fails any socket connect
     assert resolved.source == "hf-cache"
     assert resolved.path == snapshot and resolved.revision == "abc123"
     assert resolved.repo_id == "org/name" and resolved.has_weights
@@ -182,10 +179,9 @@ def test_snapshot_without_refs_main_is_still_found(isolated: Path) -> None:
 
 
 def test_offline_and_not_cached_is_a_fast_sentence(isolated: Path) -> None:
-    start = time.perf_counter()
+    # Fast because it never asks the hub: the isolated fixture fails any socket connect.
     with pytest.raises(UserError) as err:
         resolve_model("org/missing")
-    assert time.perf_counter() - start < 1.0
     assert "org/missing is not in the Hugging Face cache" in err.value.message
     assert "offline" in err.value.message and str(isolated) in err.value.message
     assert "HF_HUB_OFFLINE" in err.value.hint and "hf download org/missing" in err.value.hint
@@ -382,9 +378,13 @@ def test_demo_missing_offline_says_how_to_install(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.slow
 @needs_demo_wheel
-def test_prepare_demo_model_converts_once(tmp_path: Path) -> None:
+def test_prepare_demo_model_converts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     transformers = pytest.importorskip("transformers")
+    from tui_ft.engine import demo_model
     from tui_ft.engine.demo_model import prepare_demo_model
+
+    def refuse_conversion(*args: Any) -> None:
+        raise AssertionError("the demo model was converted a second time")
 
     path = prepare_demo_model()
     assert path == tmp_path / "tui-ft-cache" / "models" / "SmolLM2-135M-Instruct"
@@ -404,9 +404,9 @@ def test_prepare_demo_model_converts_once(tmp_path: Path) -> None:
     )
     assert prompt.endswith("<|im_start|>assistant\n")
 
-    start = time.perf_counter()
-    assert prepare_demo_model() == path  # idempotent, and quick the second time
-    assert time.perf_counter() - start < 1.0
+    # Idempotent, and quick the second time because it converts nothing: a conversion fails.
+    monkeypatch.setattr(demo_model, "_write_converted", refuse_conversion)
+    assert prepare_demo_model() == path
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def live(pid: int, **fields: Any) -> Status:
     return dataclasses.replace(status, **fields)
 
 
-def wait_until(condition: Callable[[], object], seconds: float = 10) -> None:
+def wait_until(condition: Callable[[], object], seconds: float = 60) -> None:
     deadline = time.time() + seconds
     while not condition():
         assert time.time() < deadline, "timed out"

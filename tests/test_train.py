@@ -71,7 +71,7 @@ def losses(run: RunDir) -> list[float]:
     return [r["loss"] for r in read_jsonl(run.metrics_path) if "loss" in r]
 
 
-def wait_for(predicate: Any, timeout: float = 120) -> None:
+def wait_for(predicate: Any, timeout: float = 300) -> None:
     deadline = time.time() + timeout
     while not predicate():
         assert time.time() < deadline, "timed out"

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui_ft import __version__
-from tui_ft.core.chat_protocol import EVAL_MAX_NEW_TOKENS, PLACEMENTS, SamplingSettings
+from tui_ft.cli_numbers import real, whole
+from tui_ft.core.chat_protocol import (
+    EVAL_MAX_NEW_TOKENS,
+    MAX_NEW_TOKENS_LIMIT,
+    PLACEMENTS,
+    SamplingSettings,
+)
 from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.export_formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
@@ -53,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--detach", action="store_true", help="run in the background, print the run name"
     )
-    train.add_argument("--nproc", type=int, help="processes (GPUs) to train on, via torchrun")
+    train.add_argument("--nproc", type=whole(1), help="processes (GPUs) to train on, via torchrun")
     train.add_argument(
         "--preflight",
         action="store_true",
@@ -65,15 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="prepare the run and print the torchrun command for a multi-node job",
     )
-    train.add_argument("--nnodes", type=int, default=2, help="nodes, with --print-launch")
+    train.add_argument("--nnodes", type=whole(1), default=2, help="nodes, with --print-launch")
 
     resume = sub.add_parser("resume", help="continue a run from its last complete checkpoint")
     resume.add_argument("run", help="run name or directory")
     more = resume.add_mutually_exclusive_group()
-    more.add_argument("--more-epochs", type=float, help="extend a finished run by N epochs")
-    more.add_argument("--more-steps", type=int, help="extend a finished run by N steps")
+    more.add_argument(
+        "--more-epochs", type=real(0, above=True), help="extend a finished run by N epochs"
+    )
+    more.add_argument("--more-steps", type=whole(1), help="extend a finished run by N steps")
     resume.add_argument("--detach", action="store_true", help="run in the background")
-    resume.add_argument("--nproc", type=int, help="processes (GPUs) to train on, via torchrun")
+    resume.add_argument("--nproc", type=whole(1), help="processes (GPUs) to train on, via torchrun")
     estimate = sub.add_parser(
         "estimate",
         help="estimate the memory a run needs, and what to change when it will not fit",
@@ -85,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="`demo`, a folder, a config.json, a .gguf file or a Hugging Face id"
     )
     estimate.add_argument("--method", choices=METHODS)
-    estimate.add_argument("--batch-size", type=int, metavar="B", help="micro-batch size")
-    estimate.add_argument("--max-length", type=int, metavar="S", help="tokens per example")
+    estimate.add_argument("--batch-size", type=whole(1), metavar="B", help="micro-batch size")
+    estimate.add_argument("--max-length", type=whole(1), metavar="S", help="tokens per example")
     estimate.add_argument(
         "--gradient-checkpointing",
         action=argparse.BooleanOptionalAction,
@@ -94,15 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompute activations during the backward pass",
     )
     estimate.add_argument("--optimizer", choices=OPTIMIZERS)
-    estimate.add_argument("--lora-rank", type=int, metavar="R")
+    estimate.add_argument("--lora-rank", type=whole(1), metavar="R")
     estimate.add_argument(
         "--lora-targets", nargs="+", metavar="NAME", help="`all-linear` or module names (q_proj)"
     )
     estimate.add_argument("--precision", choices=PRECISIONS)
     estimate_on = estimate.add_mutually_exclusive_group()
-    estimate_on.add_argument("--gpu", type=int, metavar="INDEX", help="the GPU to estimate for")
     estimate_on.add_argument(
-        "--gpu-memory", type=float, metavar="GIB", help="estimate for a GPU with this much memory"
+        "--gpu", type=whole(0), metavar="INDEX", help="the GPU to estimate for"
+    )
+    estimate_on.add_argument(
+        "--gpu-memory",
+        type=real(0, above=True),
+        metavar="GIB",
+        help="estimate for a GPU with this much memory",
     )
     estimate.add_argument("--json", action="store_true", help="machine-readable output")
     chat = sub.add_parser(
@@ -125,17 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
         "prompt a line, .jsonl with `prompt`), greedy; saved in RUN/evals/",
     )
     chat.add_argument("--json", action="store_true", help="machine-readable output")
-    chat.add_argument("--temperature", type=float, default=SamplingSettings.temperature)
-    chat.add_argument("--top-p", type=float, default=SamplingSettings.top_p)
+    chat.add_argument("--temperature", type=real(0), default=SamplingSettings.temperature)
+    chat.add_argument(
+        "--top-p", type=real(0, above=True, maximum=1), default=SamplingSettings.top_p
+    )
     chat.add_argument(
         "--max-new-tokens",
-        type=int,
+        type=whole(1, MAX_NEW_TOKENS_LIMIT),
         metavar="N",
         help=f"answer length limit (default {SamplingSettings.max_new_tokens}; "
         f"{EVAL_MAX_NEW_TOKENS} with --eval)",
     )
     chat.add_argument(
-        "--repetition-penalty", type=float, default=SamplingSettings.repetition_penalty
+        "--repetition-penalty",
+        type=real(0, above=True),
+        default=SamplingSettings.repetition_penalty,
     )
     chat.add_argument("--greedy", action="store_true", help="always take the likeliest token")
     chat.add_argument("--seed", type=int, help="random seed (default: a new one, reported)")
@@ -154,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
     stop.add_argument(
         "--wait",
-        type=float,
+        type=real(0),
         default=0.0,
         metavar="SECONDS",
         help="wait up to SECONDS for the run to end and say how it ended",
@@ -201,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--model", default="demo", help="model whose tokenizer and chat template to use"
     )
-    inspect.add_argument("--max-length", type=int, default=1024, help="token limit per example")
+    inspect.add_argument(
+        "--max-length", type=whole(1), default=1024, help="token limit per example"
+    )
     inspect.add_argument(
         "--format", default="auto", dest="fmt", help="force a format (default: detect)"
     )
@@ -212,10 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD=COLUMN",
         help="read FIELD (e.g. prompt) from the file's COLUMN; repeatable",
     )
-    inspect.add_argument("--example", type=int, default=1, help="which example to render (1-based)")
+    inspect.add_argument(
+        "--example", type=whole(1), default=1, help="which example to render (1-based)"
+    )
     inspect.add_argument(
         "--examples",
-        type=int,
+        type=whole(1),
         default=1,
         metavar="N",
         help="render N examples from --example on (the JSON's `rendered` list)",

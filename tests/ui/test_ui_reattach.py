@@ -56,7 +56,7 @@ async def test_reopening_replays_the_full_history(
     home: Path, trainer: tuple[RunDir, subprocess.Popen[bytes]]
 ) -> None:
     run, process = trainer
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120
     while records(run) < 5:
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)

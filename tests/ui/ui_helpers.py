@@ -140,7 +140,7 @@ def three_runs(home: Path) -> dict[str, RunDir]:
     return {"running": running, "done": done, "failed": failed}
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], seconds: float = 10) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the app"

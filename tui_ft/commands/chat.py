@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     eval_set = None
     if args.eval is not None:
         eval_set = eval_prompts(args.eval, None if target.run is None else target.config)
-    client = ChatClient()
+    client = ChatClient(models=[target.config.model])
     try:
         say(f"starting the chat process for {target.label}…")
         client.start(wait=STARTUP_TIMEOUT_S)

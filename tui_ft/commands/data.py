@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from tui_ft.core.child_env import offline_here
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import safe, safe_text
 
@@ -16,6 +17,7 @@ BAR_WIDTH = 30
 
 
 def run(args: argparse.Namespace) -> int:
+    offline_here([args.model], [args.dataset])  # before the model libraries are imported
     from tui_ft.engine.inspect import inspect_dataset
 
     report = inspect_dataset(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from tui_ft.core.child_env import offline_here
+
 
 def run(args: argparse.Namespace) -> int:
+    offline_here(["demo"])  # online only when the demo model must be downloaded
     from tui_ft.engine.demo_model import prepare_demo_model
 
     path = prepare_demo_model()

@@ -13,8 +13,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.child_env import offline_here, run_refs
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path
+from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
 from tui_ft.core.export_report import failure_sentence, report_lines
 from tui_ft.core.rundir import RunDir
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         )
     run_dir = RunDir.open(args.run)
     out = Path(args.out) if args.out else None
+    export_target(run_dir.path, fmt.name, out)  # an unwritable destination, before any work
     report = _export(fmt.name, run_dir, out, quant or DEFAULT_QUANT)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -55,6 +57,7 @@ def _export(fmt: str, run_dir: RunDir, out: Path | None, quant: str) -> dict[str
     # tqdm reads its defaults from the environment when it is imported: transformers' GGUF
     # reader draws a bar of its own that disable_progress_bar does not reach.
     os.environ.setdefault("TQDM_DISABLE", "1")
+    offline_here(run_refs(run_dir.config_path)[0])  # an export reads the model, no dataset
     # bitsandbytes (imported by peft) warns on CPUs with bf16 instructions that an optional
     # `kernels` package is missing: harmless, and an alarming line in the export's progress.
     logging_module.getLogger("bitsandbytes").setLevel(logging_module.ERROR)

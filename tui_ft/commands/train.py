@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from tui_ft.core.child_env import offline_here
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.jsonl_tail import JsonlTail
 from tui_ft.core.launch import multi_node_command, prepare_run, start_trainer
@@ -113,6 +114,7 @@ def _report_end(run_dir: RunDir) -> int:
 
 
 def _preflight(config: RunConfig, as_json: bool) -> int:
+    offline_here([config.model], [config.dataset])  # before the model libraries are imported
     from tui_ft.engine.preflight import preflight
 
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs to stdout

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,8 +43,9 @@ from tui_ft.core.chat_protocol import (
     encode,
     error_event,
 )
+from tui_ft.core.child_env import child_env
 from tui_ft.core.errors import UserError
-from tui_ft.core.paths import cache_dir
+from tui_ft.core.paths import cache_dir, disk_error, ensure_writable_dir
 
 WORKER_MODULE = "tui_ft.engine.chat_worker"
 LOG_TAIL_LINES = 5
@@ -53,6 +54,7 @@ CLOSE_WAIT_S = 5.0
 LOG_KEEP_S = 7 * 86400  # chat logs older than a week are removed when a new one starts
 
 log = logging.getLogger(__name__)
+_LOG_FIX = "Point TUI_FT_CACHE at a folder you can write, or fix that folder's permissions."
 
 Event = dict[str, Any]
 Callback = Callable[[Event], None]
@@ -66,14 +68,17 @@ class ChatClient:
         command: list[str] | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        models: Sequence[str] = (),
     ) -> None:
         """`command`: how to start the worker (default: this Python, `-m` the worker module).
         `log_path`: where the worker's stderr goes (default: a file in the cache folder);
-        never the terminal, which belongs to the UI."""
+        never the terminal, which belongs to the UI. `models`: those it will load; it is
+        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.child_env)."""
         self.on_event = on_event
         self.events: queue.Queue[Event] = queue.Queue()
         self.command = command or [sys.executable, "-m", WORKER_MODULE]
         self.env = env
+        self.models = tuple(models)
         self.log_path = log_path
         self.ready: Event | None = None  # the worker's `ready` event, once it came
         self.loaded: Event | None = None  # the last `loaded` event (None after unload/crash)
@@ -108,7 +113,8 @@ class ChatClient:
         self.ready = self.loaded = None
         self._ready_flag.clear()
         log = self._open_log()
-        env = {**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"}
+        env = child_env(self.models, base={**os.environ, **(self.env or {})})
+        env["PYTHONUNBUFFERED"] = "1"
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             process = subprocess.Popen(
@@ -386,15 +392,20 @@ class ChatClient:
             log.exception("the chat event callback failed on %s", event.get("event"))
 
     def _open_log(self) -> IO[bytes]:
-        if self.log_path is None:
-            folder = cache_dir() / "logs"
-            folder.mkdir(parents=True, exist_ok=True)
+        folder = cache_dir() / "logs" if self.log_path is None else self.log_path.parent
+        try:
+            ensure_writable_dir(folder, "the chat's log folder", _LOG_FIX)
+            if self.log_path is not None:
+                return self.log_path.open("ab")
             _remove_old_logs(folder)
             fd, name = tempfile.mkstemp(prefix="chat-", suffix=".log", dir=folder)
-            self.log_path = Path(name)
-            return os.fdopen(fd, "ab")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        return self.log_path.open("ab")
+        except UserError as err:
+            raise ChatError("crashed", err.message, err.hint) from None
+        except OSError as err:
+            failed = disk_error(err, folder, "the chat's log", _LOG_FIX)
+            raise ChatError("crashed", failed.message, failed.hint) from None
+        self.log_path = Path(name)
+        return os.fdopen(fd, "ab")
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         if self.log_path is None:

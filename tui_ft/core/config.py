@@ -6,11 +6,15 @@ and all problems are reported together so one edit fixes them all.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
+import math
 import os
+import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 import yaml
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.paths import disk_error
 
 METHODS = ("full", "lora", "qlora")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -82,11 +87,15 @@ class RunConfig:
     qlora: QloraSettings = field(default_factory=QloraSettings)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "the config") -> RunConfig:
-        """Build and validate; raises UserError listing every problem found."""
+    def from_dict(
+        cls, data: Any, source: str = "the config", lines: Mapping[str, int] | None = None
+    ) -> RunConfig:
+        """Build and validate; raises UserError listing every problem found, each at the line
+        of the key it is about when `lines` (dotted key → line; "" the document) are given."""
+        lines = lines or {}
         problems: list[str] = []
-        config = _build(cls, data, "", problems)
-        problems += config.validate()
+        config = _build(cls, data, "", _Problems(problems, lines))
+        problems += [_at_line(p, lines) for p in config.validate()]
         if problems:
             raise _config_error(source, problems)
         return config
@@ -166,26 +175,105 @@ def load_config(path: str | Path) -> RunConfig:
         raise UserError(
             f"no config file at {path}.", "Check the path, or run `tui-ft` to make one."
         ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"cannot read {path}: {err}.") from err
+    except UnicodeDecodeError as err:
+        line = err.object.count(b"\n", 0, err.start) + 1
+        raise UserError(
+            f"{path} line {line}: not UTF-8 text (the byte 0x{err.object[err.start]:02x}).",
+            "Save the file as UTF-8 and retry.",
+        ) from None
+    except OSError as err:
+        raise UserError(
+            f"cannot read {path}: {err.strerror or err}.", "Name a run.yaml file you can read."
+        ) from None
+    data, lines = _parsed_yaml(text, path)
+    if data is None or data == {}:  # not a default run: an empty file is a mistake
+        raise UserError(
+            f"{path} is empty; the smallest run.yaml is `model: demo` and `dataset: demo`.",
+            "Write the model and dataset to train (one `key: value` a line), or run `tui-ft` to "
+            "make one.",
+        )
+    return RunConfig.from_dict(data, source=str(path), lines=lines)
+
+
+def _parsed_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
+    """The document, and the line of each key (dotted: `lora.rank`) for messages."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader, see _Loader
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
+        if mark is None and isinstance(err, yaml.reader.ReaderError):
+            where = f" line {text.count(chr(10), 0, err.position) + 1}"
+        else:
+            where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or getattr(err, "reason", None) or "not valid YAML"
         raise UserError(
             f"{path}{where}: {problem}.", "Fix the YAML syntax there and retry."
         ) from None
-    return RunConfig.from_dict({} if data is None else data, source=str(path))
+    except RecursionError:
+        raise UserError(
+            f"{path} line {_deepest_line(text)}: lists or mappings nest too deeply to read.",
+            "A run.yaml nests two levels at most (`lora:` then `rank: 8`); fix the file there.",
+        ) from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        lines[""] = node.start_mark.line + 1
+        _key_lines(node, "", lines)
+    return data, lines
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose value errors (`2024-13-01` read as a date, a 5000-digit number) are
+    YAML errors at the value's line, like syntax errors, instead of bare ValueErrors."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as err:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} ({err})", node.start_mark
+            ) from None
+
+
+def _key_lines(node: yaml.Node, prefix: str, lines: dict[str, int]) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            # Named as _build names it: `null:` is the key None, `True:` the key True.
+            name = str(yaml.SafeLoader("").construct_object(key, deep=True))
+            lines.setdefault(prefix + name, key.start_mark.line + 1)
+            _key_lines(value, f"{prefix}{name}.", lines)
+
+
+def _deepest_line(text: str) -> int:
+    """The line where the document first reaches its deepest nesting (a parse that recursed
+    too far has no position of its own)."""
+    depth = deepest = line = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > deepest:
+                    deepest, line = depth, event.start_mark.line + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # unclosed brackets, say: the deepest point so far is the place to look
+    return line
 
 
 def save_config(config: RunConfig, path: str | Path) -> None:
     """Atomic: a reader never sees a half-written run.yaml."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dump_config(config), "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(dump_config(config), "utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise disk_error(err, path, "the run config") from None
 
 
 def dump_config(config: RunConfig) -> str:
@@ -205,9 +293,32 @@ def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
     return keys
 
 
+@dataclass
+class _Problems:
+    """Problems found while building, each at the line of its key when the file has it."""
+
+    sentences: list[str]
+    lines: Mapping[str, int]
+
+    def add(self, key: str, sentence: str) -> None:
+        line = self.lines.get(key)
+        self.sentences.append(sentence if line is None else f"line {line}: {sentence}")
+
+
+def _at_line(problem: str, lines: Mapping[str, int]) -> str:
+    """A validate() sentence at the line of the key it names first (it begins with its key;
+    a cross-field one names its keys later)."""
+    first = re.match(r"[a-z_.]+", problem)
+    key = first.group(0) if first else None
+    if key not in lines:
+        key = next((k for k in lines if k and re.search(rf"\b{re.escape(k)}\b", problem)), None)
+    return problem if key is None else f"line {lines[key]}: {problem}"
+
+
 def _config_error(source: str, problems: list[str]) -> UserError:
     if len(problems) == 1:
-        return UserError(f"{source}: {problems[0]}", "Fix it and retry.")
+        where = " " if problems[0].startswith("line ") else ": "
+        return UserError(f"{source}{where}{problems[0]}", "Fix it and retry.")
     listing = "\n".join(f"  - {p}" for p in problems)
     return UserError(f"{source} has {len(problems)} problems:\n{listing}", "Fix them and retry.")
 
@@ -217,10 +328,12 @@ def _one_of(problems: list[str], key: str, value: str, allowed: tuple[str, ...])
         problems.append(f"{key} must be one of {', '.join(allowed)} (it is {value!r}).")
 
 
-def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+def _build(cls: type, data: Any, prefix: str, problems: _Problems) -> Any:
     if not isinstance(data, dict):
         where = f"`{prefix[:-1]}`" if prefix else "the top level"
-        problems.append(f"{where} must be a mapping of keys to values, not {_kind(data)}.")
+        problems.add(
+            prefix[:-1], f"{where} must be a mapping of keys to values, not {_kind(data)}."
+        )
         return cls()
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
@@ -231,7 +344,7 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
         if name not in known:
             near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.6)
             hint = f"; did you mean `{near[0]}`?" if near else "."
-            problems.append(f"unknown key `{dotted}`{hint}")
+            problems.add(dotted, f"unknown key `{dotted}`{hint}")
             continue
         hint_type = hints[name]
         if dataclasses.is_dataclass(hint_type):
@@ -241,7 +354,9 @@ def _build(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
             if ok:
                 values[name] = value
             else:
-                problems.append(f"`{dotted}` must be {_describe(hint_type)}, not {_kind(raw)}.")
+                problems.add(
+                    dotted, f"`{dotted}` must be {_describe(hint_type)}, not {_kind(raw)}."
+                )
     return cls(**values)
 
 
@@ -257,13 +372,9 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
         if origin is int and isinstance(value, int) and not isinstance(value, bool):
             return True, value
         if origin is float and not isinstance(value, bool):
-            if isinstance(value, int | float):
-                return True, float(value)
-            if isinstance(value, str):
-                try:
-                    return True, float(value)
-                except ValueError:
-                    pass
+            number = _finite(value)
+            if number is not None:
+                return True, number
         if origin is str and isinstance(value, str | int | float) and not isinstance(value, bool):
             return True, str(value)
         if origin is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -271,6 +382,17 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
         if origin is dict and isinstance(value, dict):
             return True, {str(k): str(v) for k, v in value.items()}
     return False, None
+
+
+def _finite(value: Any) -> float | None:
+    """A finite float from a number or its text; None otherwise (nan passes every range check)."""
+    if not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _is_union(hint: Any) -> bool:

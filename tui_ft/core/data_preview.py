@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui_ft.core.child_env import child_env
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError, from_cli_output
 
@@ -70,6 +71,7 @@ def run_preview(request: PreviewRequest, cancelled: Callable[[], bool]) -> dict[
         stdin=subprocess.DEVNULL,
         text=True,
         encoding="utf-8",
+        env=child_env([request.model], [request.dataset]),
     )
     while True:
         try:

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,10 @@ KINDS = {
     ".txt": "txt",
 }
 SUPPORTED = ", ".join(KINDS)
+
+# A \uXXXX escape of a UTF-16 surrogate: JSON allows a lone one, which is no text (it cannot be
+# written as UTF-8, so a tokenizer or the dataset's fingerprint would fail on it).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 # LLM answers in a CSV cell easily pass the csv module's default field limit of 128 KiB.
 _CSV_FIELD_LIMIT = 2**31 - 1
@@ -109,10 +114,60 @@ def _jsonl_rows(file: DataFile, text: str) -> list[RawRow]:
     return [_json_line(file, number, line) for number, line in lines if line.strip()]
 
 
+def parse_json(text: str) -> object:
+    """json.loads for data people bring. Everything that spoils the text is a JSONDecodeError
+    with a place: nesting too deep to parse, a lone surrogate escape. A whole number longer
+    than Python's int limit (4300 digits) reads as a float instead of failing."""
+    try:
+        value = json.loads(text, parse_int=_int)
+    except RecursionError:
+        where = _deepest(text)
+        raise json.JSONDecodeError(
+            "lists or objects nest too deeply to read", text, where
+        ) from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as err:
+            escape = f"\\u{ord(err.object[err.start]):04x}"
+            where = max(0, text.lower().find(escape))
+            raise json.JSONDecodeError(
+                f"the lone surrogate {escape} is not text", text, where
+            ) from None
+    return value
+
+
+def _int(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return float(text)
+
+
+def _deepest(text: str) -> int:
+    """Where the text first reaches its deepest nesting of [ and { outside strings."""
+    depth = deepest = where = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = char == "\\", char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, index
+        elif char in "]}":
+            depth -= 1
+    return where
+
+
 def _json_line(file: DataFile, number: int, line: str) -> RawRow:
     where = f"{file.name} line {number}"
     try:
-        return RawRow(number, where, json.loads(line))
+        return RawRow(number, where, parse_json(line))
     except json.JSONDecodeError as err:
         return RawRow(number, where, error=f"not valid JSON: {err.msg} at column {err.colno}")
 
@@ -121,7 +176,7 @@ def _json_rows(file: DataFile, text: str) -> list[RawRow]:
     if not text.strip():
         return []
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except json.JSONDecodeError as err:
         if err.msg == "Extra data" and _first_line_is_object(text):
             return _jsonl_rows(file, text)  # JSON lines saved under a .json name: common, harmless
@@ -135,7 +190,7 @@ def _json_rows(file: DataFile, text: str) -> list[RawRow]:
 def _first_line_is_object(text: str) -> bool:
     first = next(line for line in text.split("\n") if line.strip())
     try:
-        return isinstance(json.loads(first), dict)
+        return isinstance(parse_json(first), dict)
     except json.JSONDecodeError:
         return False
 
@@ -196,7 +251,7 @@ def _parquet_rows(file: DataFile) -> list[RawRow]:
 
     try:
         table = pq.read_table(file.path)
-    except (pa.ArrowException, OSError) as err:
+    except (pa.ArrowException, OSError, ValueError) as err:
         raise UserError(
             f"{file.name} is not a readable Parquet file: {err}.",
             "Check that the file is complete; re-export it if it was cut short.",

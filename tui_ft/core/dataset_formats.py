@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from tui_ft.core.dataset_files import parse_json
+
 FORMATS = ("alpaca", "sharegpt", "messages", "prompt_completion", "text")
 # The fields a `columns` mapping may name: every field some format reads.
 FIELDS = (
@@ -167,7 +169,7 @@ def _as_list(row: Mapping[str, object], field: str) -> list[object]:
 
 def _json_in_cell(value: str, field: str) -> object:
     try:
-        return json.loads(value)
+        return parse_json(value)
     except json.JSONDecodeError as err:
         raise RowError(f"`{field}` is not valid JSON: {err.msg} at column {err.colno}") from None
 

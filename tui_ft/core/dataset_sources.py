@@ -57,6 +57,16 @@ def resolve(ref: str) -> Source:
     raise _not_found(ref, path)
 
 
+def needs_download(ref: str) -> bool:
+    """Whether `resolve(ref)` would ask the hub: a dataset id that is not in the cache."""
+    ref = ref.strip()
+    path = Path(ref).expanduser()
+    if ref in ("", "demo") or path.exists():
+        return False
+    match = _HF_ID.match(ref)
+    return bool(match) and path.suffix.lower() not in KINDS and not _cached_snapshot(match["repo"])
+
+
 def demo_heldout() -> list[dict[str, Any]]:
     """The demo's identity questions that are not in its training data, each with the words
     (`expect`) a model that learned the new identity says in its answer."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui_ft.core.paths import check_writable_dir
+
 EXPORT = "export"
 
 
@@ -61,6 +63,17 @@ def gguf_refusal(model_type: str | None) -> str | None:
 
 def default_export_dir(run_path: Path, fmt: str) -> Path:
     return run_path / EXPORT / fmt
+
+
+OUT_FIX = "Choose a folder you can write with --out DIR (or fix that folder's permissions)."
+
+
+def export_target(run_path: Path, fmt: str, out: Path | None) -> Path:
+    """Where an export goes (--out, else the run's export/FORMAT), refused before any work when
+    its folder cannot be written: the export and its check report are made beside it."""
+    target = Path(out).expanduser().absolute() if out else default_export_dir(run_path, fmt)
+    check_writable_dir(target.parent, "the folder for the export", OUT_FIX)
+    return target
 
 
 def check_report_path(run_path: Path, fmt: str, out: Path | None = None) -> Path:

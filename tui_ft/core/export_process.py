@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from tui_ft.core.child_env import child_env, run_refs
 from tui_ft.core.export_formats import default_export_dir, partial_exports
+from tui_ft.core.rundir import RunDir
 
 TAIL_LINES = 20  # stderr kept to explain a failure that printed no "error:" line
 MAX_LINE = 500  # a progress line longer than this is cut (a library dumping a tensor, say)
@@ -92,7 +94,8 @@ class SubprocessExport:
         # The report goes to a file, not a pipe: nobody reads stdout while stderr streams, and a
         # report larger than a pipe's buffer would otherwise block the child forever.
         self._stdout: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finish)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        models, _ = run_refs(RunDir(request.run).config_path)  # an export reads no dataset
+        env = {**child_env(models), "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
         self.process = subprocess.Popen(
             request.argv(),
             stdin=subprocess.DEVNULL,

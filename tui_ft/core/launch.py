@@ -4,12 +4,12 @@ kills a run, and its output goes to the run's train.log."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+from tui_ft.core.child_env import child_env, run_refs
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.gpu_choice import choose_gpus
@@ -88,7 +88,11 @@ def start_trainer(
 ) -> subprocess.Popen[bytes]:
     """`detach`: a new session, so the run outlives this terminal. The foreground `tui-ft train`
     also detaches and forwards Ctrl-C as SIGTERM, so both stop the same graceful way."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **child_env(*run_refs(run.config_path)),
+        "PYTHONUNBUFFERED": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     devices = choose_gpus(load_config(run.config_path).gpus, nproc, probe())
     if devices is not None:
         env["CUDA_VISIBLE_DEVICES"] = devices

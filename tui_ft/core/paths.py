@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -25,6 +26,59 @@ def runs_home() -> Path:
     if home:
         return Path(home).expanduser()
     return _xdg("XDG_DATA_HOME", ".local/share") / "tui-ft" / "runs"
+
+
+RUNS_HOME_FIX = (
+    "Point TUI_FT_HOME at a folder you can write (e.g. `export TUI_FT_HOME=~/tui-ft-runs`), or "
+    "fix that folder's permissions."
+)
+_FULL_FIX = "Free some space (old runs' checkpoints are the largest files), or write elsewhere."
+
+
+def check_writable_dir(path: Path, what: str, fix: str) -> None:
+    """Refuse, before any work, a folder that cannot be made or written into: a file in its
+    place (or above it), a folder without write permission, a read-only file system."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        why = "is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+        why = "is on a read-only file system" if read_only else "is not writable"
+    else:
+        return
+    if existing == path:
+        raise UserError(f"{what} {path} {why}.", fix)
+    raise UserError(f"{what} {path} cannot be made: {existing} {why}.", fix)
+
+
+def ensure_writable_dir(path: Path, what: str, fix: str) -> Path:
+    """`path` as a folder this process can write into, made if needed; else a UserError
+    naming the path and `fix`."""
+    check_writable_dir(path, what, fix)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise disk_error(err, path, what, fix) from None
+    return path
+
+
+def disk_error(err: OSError, path: Path, what: str, fix: str = "") -> UserError:
+    """A failed write as a sentence naming the path, and what to do about it."""
+    where = Path(err.filename) if err.filename else path
+    reasons = {
+        errno.ENOSPC: ("the disk is full", _FULL_FIX),
+        errno.EDQUOT: ("the disk quota is used up", _FULL_FIX),
+        errno.EROFS: ("it is on a read-only file system", fix),
+        errno.EACCES: ("permission denied", fix),
+        errno.EPERM: ("permission denied", fix),
+        errno.ENOTDIR: ("a part of the path is a file, not a folder", fix),
+        errno.EISDIR: ("it is a folder", fix),
+    }
+    reason, hint = reasons.get(err.errno, (err.strerror or str(err), fix))
+    return UserError(
+        f"cannot write {what} at {where}: {reason}.",
+        hint or "Check that the folder exists and that you can write there.",
+    )
 
 
 def cache_dir() -> Path:

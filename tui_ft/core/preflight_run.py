@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui_ft.core.child_env import child_env
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError, from_cli_output
 from tui_ft.core.gpu_choice import choose_gpus
@@ -127,7 +128,8 @@ class PreflightProcess:
             _kill_group(process)
 
     def _communicate(self, argv: list[str]) -> tuple[str, str, int]:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+        env = child_env([self.config.model], [self.config.dataset])
+        env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
         visible = self.devices(self.config)
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible

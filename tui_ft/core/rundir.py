@@ -210,7 +210,7 @@ class RunDir:
         minute never share a directory (mkdir is the lock)."""
         base = home or paths.runs_home()
         paths.run_dir(name, base)  # refuse a bad name before touching the disk
-        base.mkdir(parents=True, exist_ok=True)
+        paths.ensure_writable_dir(base, "the runs home", paths.RUNS_HOME_FIX)
         for candidate in _numbered(name):
             path = paths.run_dir(candidate, base)
             try:

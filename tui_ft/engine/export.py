@@ -26,8 +26,14 @@ from typing import Any
 from tui_ft import __version__
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import check_report_path, default_export_dir, partial_prefix
+from tui_ft.core.export_formats import (
+    OUT_FIX,
+    check_report_path,
+    export_target,
+    partial_prefix,
+)
 from tui_ft.core.models import resolve_model
+from tui_ft.core.paths import disk_error, ensure_writable_dir
 from tui_ft.core.rundir import RunDir, Status, pid_alive
 from tui_ft.core.units import format_bytes
 from tui_ft.engine.export_check import (
@@ -159,7 +165,7 @@ def _unfinished_hint(name: str, status: Status) -> str:
 
 
 def target_folder(run: RunDir, fmt: str, out: Path | None) -> Path:
-    target = Path(out).expanduser().absolute() if out else default_export_dir(run.path, fmt)
+    target = export_target(run.path, fmt, out)
     if target.exists() and not _replaceable(target):
         raise UserError(
             f"{target} already exists and is not an earlier tui-ft export; it is left alone.",
@@ -438,9 +444,13 @@ def folder_size(folder: Path) -> int:
 def fresh_tmp(target: Path) -> Path:
     """An empty folder next to `target` (so the final rename stays on one filesystem), named
     after this process so a later export can tell a dead export's leftovers from a live one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(target.parent, "the folder for the export", OUT_FIX)
     _remove_leftovers(target)
-    tmp = Path(tempfile.mkdtemp(prefix=partial_prefix(target, os.getpid()), dir=target.parent))
+    try:
+        prefix = partial_prefix(target, os.getpid())
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    except OSError as err:
+        raise disk_error(err, target.parent, "the export", OUT_FIX) from None
     tmp.chmod(0o755)  # mkdtemp's 0700 would follow the folder into place
     return tmp
 
@@ -455,23 +465,35 @@ def _remove_leftovers(target: Path) -> None:
 
 def replace_folder(tmp: Path, target: Path) -> None:
     """The earlier export is moved aside only once the new one is complete, and removed once the
-    new one is in place."""
-    old = None
-    if target.exists():
+    new one is in place; when the move fails, it is put back, and no `.X.old-*` folder stays."""
+    try:
+        if not target.exists():
+            os.replace(tmp, target)
+            return
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old)
+        try:
+            os.replace(target, old / target.name)
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                os.replace(old / target.name, target)  # the earlier export stays as it was
+                raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as err:
+        raise disk_error(err, target, "the export", OUT_FIX) from None
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
     """Saved atomically; the report names where it is, so whoever prints it need not guess."""
     report["check_report"] = str(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        raise disk_error(err, path, "the check report", OUT_FIX) from None
 
 
 def free_memory() -> None:
