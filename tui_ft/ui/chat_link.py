@@ -9,7 +9,7 @@ screen is busy is handled in one go (back-pressure without dropping anything).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,8 +74,10 @@ class ChatClientLike(Protocol):
 ClientFactory = Callable[[Callback], ChatClientLike]
 
 
-def real_client(on_event: Callback) -> ChatClientLike:
-    return ChatClient(on_event)
+def real_client(on_event: Callback, models: Sequence[str] = ()) -> ChatClientLike:
+    """`models`: the run's base model(s), so the worker goes online only when one must come
+    from the hub (core.child_env)."""
+    return ChatClient(on_event, models=models)
 
 
 class ChatEvents(Message):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from functools import partial
 from typing import Any
 
 from textual import work
@@ -25,6 +26,7 @@ from textual.widgets import Footer, Input, Static
 from tui_ft.core.chat_conversation import Answer, Conversation
 from tui_ft.core.chat_protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat_transcript import SIDE_TITLES, chats_dir, save_transcript
+from tui_ft.core.child_env import run_refs
 from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import RunDir
 from tui_ft.core.safe_text import safe
@@ -107,7 +109,9 @@ class ChatScreen(TuiFtScreen):
     def __init__(self, run: RunDir, client_factory: ClientFactory | None = None) -> None:
         super().__init__()
         self.run = run
-        self.client_factory = client_factory or real_client
+        self.client_factory = client_factory or partial(
+            real_client, models=run_refs(run.config_path)[0]
+        )
         self.client: Any = None  # ChatClientLike, once started
         self.link = ChatLink(self.post_message)
         self.lookup: Lookup | None = None
