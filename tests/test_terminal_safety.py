@@ -18,7 +18,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.hardware import FAKE_GPU_ENV
 from tui_ft.core.paths import run_dir
 from tui_ft.core.rundir import RunDir, RunError, Status
-from tui_ft.core.safe_text import MARK, safe, safe_text, visible
+from tui_ft.core.safe_text import MARK, json_for_terminal, safe, safe_text, visible
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -76,6 +76,14 @@ def test_visible_keeps_the_length_and_shows_every_control() -> None:
     shown = visible(text)
     assert shown == "a\u241b[2J\u2409b\ufffd\u2421"
     assert len(shown) == len(text)  # an input box's cursor stays on its character
+
+
+def test_json_for_terminal_is_exact_and_writes_no_control() -> None:
+    value = {"text": HOSTILE + "\x7f é 漢", "n": [1, 2.5]}
+    out = json_for_terminal(value, indent=2)
+    assert json.loads(out) == value
+    assert_no_escape(out)
+    assert "é 漢" in out  # non-ASCII text stays readable
 
 
 # --- run names ------------------------------------------------------------------------------
@@ -144,7 +152,7 @@ def test_data_inspect_json_stays_exact(
     path = hostile_dataset(tmp_path / "d")
     args = ("data", "inspect", str(path), "--model", str(model_dir), "--example", "1", "--json")
     _, out, _ = cli(capsys, *args)
-    assert "\x1b" not in out  # JSON escapes the controls itself
+    assert_no_escape(out)  # C0 escaped by JSON, DEL and C1 by json_for_terminal
     report = json.loads(out)
     assert HOSTILE in "".join(seg["text"] for seg in report["example"]["segments"])
 
@@ -171,6 +179,7 @@ def test_runs_lists_every_run_whatever_its_files_hold(capsys: pytest.CaptureFixt
 def test_runs_json_stays_exact(capsys: pytest.CaptureFixture[str]) -> None:
     hostile_run()
     _, out, _ = cli(capsys, "runs", "--json")
+    assert_no_escape(out)
     (run,) = json.loads(out)
     assert run["model"] == f"Qwen[/x]{HOSTILE}"
     assert run["error"]["message"] == f"{HOSTILE} [/nope]"
@@ -286,6 +295,7 @@ def test_chat_prompt_prints_a_hostile_answer_inert(capsys: pytest.CaptureFixture
 @pytest.mark.usefixtures("hostile_chat")
 def test_chat_prompt_json_stays_exact(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = cli(capsys, "chat", "--model", "m", "--prompt", HOSTILE, "--json")
+    assert_no_escape(out)
     data = json.loads(out)
     assert data["base"]["text"] == HOSTILE and data["prompt"] == HOSTILE
 

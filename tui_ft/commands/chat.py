@@ -6,7 +6,6 @@ without the screen (`tui-ft chat RUN` alone opens the screen). Base and tuned an
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -29,7 +28,7 @@ from tui_ft.core.quick_eval import (
     summary_sentence,
     yes_no,
 )
-from tui_ft.core.safe_text import safe, safe_text
+from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
 STARTUP_TIMEOUT_S = 180.0  # importing torch and friends on a busy machine
 HEADLESS_FORMS = (
@@ -113,7 +112,7 @@ def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]
             "settings": {**sampling.to_dict(), "seed": seed[0] if seed else sampling.seed},
             **{side: answer.to_dict() for side, answer in answers.items()},
         }
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json_for_terminal(out, indent=2))
         return 0
     console = Console(highlight=False)
     for side, answer in answers.items():
@@ -141,7 +140,7 @@ def _report_eval(
             else None,
             "saved": {"jsonl": str(saved[0]), "md": str(saved[1])} if saved else None,
         }
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(json_for_terminal(out, indent=2))
         return 0
     console = Console(highlight=False)
     console.print(eval_table(result))

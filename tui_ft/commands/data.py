@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rich.console import Console
@@ -11,7 +10,7 @@ from rich.text import Text
 
 from tui_ft.core.child_env import offline_here
 from tui_ft.core.errors import UserError
-from tui_ft.core.safe_text import safe, safe_text
+from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
 BAR_WIDTH = 30
 
@@ -31,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         system_prompt=args.system_prompt,
     )
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json_for_terminal(report, indent=2))
     else:
         print_report(Console(highlight=False), report)
     return 1 if report["problem_count"] else 0

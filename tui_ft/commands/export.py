@@ -5,7 +5,6 @@ finished run's model in a form other tools load, then prove it answers like the 
 from __future__ import annotations
 
 import argparse
-import json
 import logging as logging_module
 import os
 import sys
@@ -18,6 +17,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
 from tui_ft.core.export_report import failure_sentence, report_lines
 from tui_ft.core.rundir import RunDir
+from tui_ft.core.safe_text import json_for_terminal, safe
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     export_target(run_dir.path, fmt.name, out)  # an unwritable destination, before any work
     report = _export(fmt.name, run_dir, out, quant or DEFAULT_QUANT)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json_for_terminal(report, indent=2))
     else:
         saved = report.get("check_report")
         print_report(
             report, Path(saved) if saved else check_report_path(run_dir.path, fmt.name, out)
         )
     if not report["passed"]:
-        print(failure_sentence(report), file=sys.stderr)
+        print(safe(failure_sentence(report)), file=sys.stderr)
         return 1
     return 0
 
@@ -78,9 +78,9 @@ def _export(fmt: str, run_dir: RunDir, out: Path | None, quant: str) -> dict[str
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr)
+    print(safe(line), file=sys.stderr)  # progress lines carry paths and library messages
 
 
 def print_report(report: dict[str, Any], report_path: Path) -> None:
-    for line in report_lines(report, report_path):
-        print(line)
+    for line in report_lines(report, report_path):  # probe answers and paths: outside text
+        print(safe(line))

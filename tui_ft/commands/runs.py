@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 from typing import Any
 
@@ -16,7 +15,7 @@ from rich.text import Text
 from tui_ft.core.paths import runs_home
 from tui_ft.core.run_text import NONE, loss_text, progress_text, short_model
 from tui_ft.core.rundir import RunDir, RunSummary, format_age, last_loss, list_runs
-from tui_ft.core.safe_text import safe_text
+from tui_ft.core.safe_text import json_for_terminal, safe_text
 
 # Colour only underlines the word: the state is always written out.
 STATE_STYLES = {
@@ -35,7 +34,7 @@ STATE_STYLES = {
 def run(args: argparse.Namespace) -> int:
     runs = list_runs()
     if args.json:
-        print(json.dumps([as_json(summary) for summary in runs], indent=2, ensure_ascii=False))
+        print(json_for_terminal([as_json(summary) for summary in runs], indent=2))
         return 0
     console = Console(highlight=False)
     if not runs:

@@ -12,7 +12,8 @@ What `safe` does, chosen so that a person still sees that something was there:
   character), 7-bit or C1, becomes one U+FFFD `�`; an unterminated one runs to the end;
 - `\\r\\n` becomes `\\n` (files written on Windows); any other C0 control but `\\n` and `\\t`,
   DEL, and any other C1 control becomes `�` too.
-`--json` output does not go through it: JSON escapes every control itself.
+`--json` output does not go through it, to stay exact: `json_for_terminal` escapes every control there
+(JSON itself escapes only C0; DEL and C1 it would write raw unless everything non-ASCII is).
 
 Text a person edits (an input box holding a path from a cloned run.yaml) keeps its length, so
 that the cursor stays on its character: `visible` shows each control as one visible
@@ -21,8 +22,9 @@ character instead (`␛` for ESC, `␇` for BEL, `�` for a C1 control), withou
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -40,6 +42,7 @@ _SEQUENCE = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_JSON_RAW = re.compile(r"[\x7f-\x9f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # One character for one: the C0 controls as their Control Pictures (U+2400 + code), DEL as ␡.
 _PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
@@ -63,3 +66,10 @@ def safe_text(text: object, style: str = "") -> Text:
 def visible(text: str) -> str:
     """`text` with every control, newline and tab included, as one visible character."""
     return text.translate(_PICTURES)
+
+
+def json_for_terminal(value: object, **options: Any) -> str:
+    """`json.dumps(value)` for `--json` output: exact, readable non-ASCII text, and no raw
+    control at all (DEL and C1 as `\\u009b`; in JSON they can only stand inside strings)."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _JSON_RAW.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
