@@ -7,6 +7,7 @@ run's lock (core/run_lock.py), so two launches in the same instant start one tra
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shlex
@@ -149,10 +150,6 @@ def start_trainer(
     Under the run's lock: refuse when a trainer lives, `before_start` (a resume's checks and
     run.yaml changes), `queued`, the start, and `queued` again with the new trainer's pid, the
     pid a second launcher sees before the trainer takes the lock for its life."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
-    devices = choose_gpus(load_config(run.config_path).gpus, nproc, probe())
-    if devices is not None:
-        env["CUDA_VISIBLE_DEVICES"] = devices
     lock = RunLock(run.path)
     if not lock.acquire(LAUNCH_WAIT_S, give_up=lambda: running(run) is not None):
         raise running(run) or _lock_busy(run, lock)
@@ -163,6 +160,7 @@ def start_trainer(
             raise refusal
         if before_start is not None:
             before_start(status)
+        env = _trainer_env(run, nproc)  # reads run.yaml: a broken one stops us before `queued`
         queued = Status(state="queued", step=status.step, max_steps=status.max_steps)
         run.write_status(queued)
         with open(run.log_path, "ab") as log:
@@ -174,10 +172,16 @@ def start_trainer(
                 start_new_session=detach,
                 env=env,
             )
-        run.write_status(
-            Status(state="queued", pid=process.pid, step=queued.step, max_steps=queued.max_steps)
-        )
+        run.write_status(dataclasses.replace(queued, pid=process.pid))
     return process
+
+
+def _trainer_env(run: RunDir, nproc: int) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    devices = choose_gpus(load_config(run.config_path).gpus, nproc, probe())
+    if devices is not None:
+        env["CUDA_VISIBLE_DEVICES"] = devices
+    return env
 
 
 def running(run: RunDir, status: Status | None = None) -> UserError | None:
