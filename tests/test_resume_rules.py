@@ -79,3 +79,15 @@ def test_check_extension_accepts_what_makes_sense() -> None:
     check_extension(None, None)
     check_extension(0.5, None)
     check_extension(None, 1)
+
+
+def test_a_run_that_trained_steps_without_a_checkpoint_is_refused(tmp_path: Path) -> None:
+    run = make(tmp_path, "stopped", max_steps=8)
+    run.write_status(Status("stopped", step=3, max_steps=8))
+    for folder in run.checkpoints_dir.iterdir():
+        (folder / COMPLETE_MARKER).unlink()
+    before = run.config_path.read_bytes(), run.status_path.read_bytes()
+    with pytest.raises(UserError, match="has no complete checkpoint to resume from") as refused:
+        resume_run(run)
+    assert "`tui-ft train " in refused.value.hint
+    assert (run.config_path.read_bytes(), run.status_path.read_bytes()) == before

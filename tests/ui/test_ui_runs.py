@@ -107,14 +107,14 @@ async def test_stop_asks_then_signals_the_trainer(
 
 
 async def test_a_failing_action_is_a_notification_not_a_crash(home: Path) -> None:
-    make_run(home, "no-checkpoint", Status("stopped", updated=0.0))
+    make_run(home, "no-checkpoint", Status("stopped", step=3, updated=0.0))
     app = app_for(home, launcher=ProcessLauncher(), clock=time.time)
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "no-checkpoint")
         await pilot.press("r")
         await wait_for(pilot, lambda: app._notifications)
         (note,) = [n.message for n in app._notifications]
-        assert "no config file at" in note  # it has no run.yaml: nothing to start
+        assert "no complete checkpoint to resume from" in note
 
 
 async def test_export_opens_the_export_screen_for_the_selected_run(home: Path) -> None:

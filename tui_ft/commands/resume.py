@@ -35,6 +35,6 @@ def resume_notes(run_dir: RunDir) -> list[str]:
     ]
     if checkpoint is None and not notes:
         notes.append(
-            f"run {run_dir.name} kept no complete checkpoint; it starts from the beginning."
+            f"run {run_dir.name} had not trained a step yet; it starts from the beginning."
         )
     return notes

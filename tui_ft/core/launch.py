@@ -63,8 +63,8 @@ def resume_run(
     more_steps: int | None = None,
     nproc: int = 1,
 ) -> subprocess.Popen[bytes]:
-    """Continue from the last complete checkpoint (from the start when there is none);
-    `more_*` extends the run first. Refusals leave every run file as it was."""
+    """Continue from the last complete checkpoint (from the start for a run stopped before its
+    first step); `more_*` extends the run first. Refusals leave every run file as it was."""
     check_extension(more_epochs, more_steps)
 
     def before_start(status: Status) -> None:
@@ -75,10 +75,12 @@ def resume_run(
                 f"run {run.name} already completed.",
                 "Add --more-epochs N or --more-steps N to train it further.",
             )
-        if status.state == "completed" and checkpoint is None:
+        if checkpoint is None and (status.step > 0 or status.state == "completed"):
+            # Before its first step (stopped while queued or loading) nothing is lost by
+            # starting over in the same folder; after it, that would be a new run.
             raise UserError(
-                f"run {run.name} completed but kept no checkpoint to train further from.",
-                f"Start a new run from its settings: `tui-ft train {run.config_path}`.",
+                f"run {run.name} has no complete checkpoint to resume from.",
+                f"Start it again with `tui-ft train {run.config_path}`.",
             )
         if extend:
             step = checkpoint_step(checkpoint) if checkpoint else 0
