@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from tests.faults.conftest import (
     TRAINER_TIMEOUT_S,
@@ -41,6 +43,10 @@ def test_disk_full_while_saving_output_fails_as_disk_then_resume_saves(
     assert resume_run(run).wait(timeout=TRAINER_TIMEOUT_S) == 0
     assert_one_history(run, 6)
     assert "resumed" in run.read_ledger()
+    saved = load_file(run.output_dir / "adapter_model.safetensors")
+    trained = load_file(run.checkpoints_dir / "checkpoint-6" / "adapter_model.safetensors")
+    assert saved.keys() == trained.keys()
+    assert all(torch.equal(saved[name], trained[name]) for name in saved)  # not one step more
 
 
 def test_a_truncated_newest_checkpoint_is_skipped_with_a_note(
