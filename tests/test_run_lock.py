@@ -68,7 +68,7 @@ def test_the_lock_dies_with_its_holder_even_by_kill_9(run: RunDir) -> None:
 
 def test_a_trainer_queued_by_a_launcher_claims_the_run(run: RunDir) -> None:
     run.write_status(Status("queued", pid=4242))
-    lock = claim_for_trainer(run, me=4242)
+    lock = claim_for_trainer(run, mine={4242})
     assert lock.held
     lock.release()
 
@@ -77,7 +77,7 @@ def test_a_trainer_refuses_a_run_another_trainer_holds(run: RunDir) -> None:
     with RunLock(run.path) as other:
         assert other.try_acquire()
         with pytest.raises(NotThisTrainer, match="already has a trainer") as refused:
-            claim_for_trainer(run, me=4242)
+            claim_for_trainer(run, mine={4242})
     assert not refused.value.stopped
     assert "One trainer per run" in refused.value.hint
 
@@ -86,7 +86,7 @@ def test_a_trainer_whose_run_was_queued_for_another_refuses(run: RunDir) -> None
     run.write_status(Status("queued", pid=5151))
     before = files_of(run)
     with pytest.raises(NotThisTrainer, match="queued again for process 5151"):
-        claim_for_trainer(run, me=4242)
+        claim_for_trainer(run, mine={4242})
     assert files_of(run) == before
 
 
@@ -95,7 +95,7 @@ def test_a_trainer_stopped_while_queued_ends_as_asked(run: RunDir) -> None:
     assert stop_run(run) == BEFORE_START
     assert run.read_status().state == "stopped"
     with pytest.raises(NotThisTrainer, match="stopped before its trainer started") as refused:
-        claim_for_trainer(run, me=4242)
+        claim_for_trainer(run, mine={4242})
     assert refused.value.stopped
 
 

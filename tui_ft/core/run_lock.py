@@ -16,7 +16,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
@@ -92,15 +92,15 @@ class NotThisTrainer(UserError):
         self.stopped = stopped
 
 
-def claim_for_trainer(run: RunDir, me: int) -> RunLock:
-    """The run's lock, held by the trainer `me` (the pid its status names: itself, or the
-    torchrun leading it) until it ends. A trainer queued by a launcher waits for the launcher
+def claim_for_trainer(run: RunDir, mine: Collection[int]) -> RunLock:
+    """The run's lock, held by this trainer until it ends. `mine`: the pids a launcher may have
+    queued it as (itself; under torchrun, its parent). A trainer queued by a launcher waits for the launcher
     to let go; any other waits only for a moment. Raises NotThisTrainer, without writing
     anything, when this trainer is not the run's."""
 
     def queued_for_me() -> bool:
         status = run.read_status()
-        return status.state == "queued" and status.pid in (None, me)
+        return status.state == "queued" and (status.pid is None or status.pid in mine)
 
     lock = RunLock(run.path)
     # Not queued for this one: wait only as long as a stop or a launcher holds it to check.
@@ -113,14 +113,14 @@ def claim_for_trainer(run: RunDir, me: int) -> RunLock:
             "One trainer per run: this one ends without touching the run's files.",
         )
     status = run.read_status()
-    if status.state == "stopped" and status.pid == me:
+    if status.state == "stopped" and status.pid in mine:
         lock.release()
         raise NotThisTrainer(
             f"run {run.name} was stopped before its trainer started.",
             f"`tui-ft resume {run.name}` starts it again.",
             stopped=True,
         )
-    if status.state == "queued" and status.pid not in (None, me):
+    if status.state == "queued" and status.pid is not None and status.pid not in mine:
         lock.release()
         raise NotThisTrainer(
             f"run {run.name} was queued again for process {status.pid} while this trainer started.",

@@ -24,7 +24,7 @@ class StatusWriter:
         now = time.time()
         self.status = Status(
             state="loading",
-            pid=signal_target(),
+            pid=_signal_target(),
             host=socket.gethostname(),
             started=now,
             updated=now,
@@ -62,7 +62,7 @@ class StatusWriter:
         self._run.write_status(self.status)
 
 
-def signal_target() -> int:
+def _signal_target() -> int:
     """The pid that `tui-ft stop` signals. Launched detached, the trainer (or torchrun, its
     parent) leads a process group of its own; signalling that group reaches every worker."""
     group = os.getpgid(0)

@@ -39,15 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     run = RunDir(args.run_dir)
 
     from tui_ft.core.run_lock import NotThisTrainer, claim_for_trainer
-    from tui_ft.engine.status_writer import signal_target
     from tui_ft.engine.train_setup import is_main_process
 
     lock = None
     if is_main_process():
         try:
-            lock = claim_for_trainer(run, signal_target())
+            # The launcher queued the process it started: this one, or torchrun, its parent.
+            lock = claim_for_trainer(run, {os.getpid(), os.getppid()})
         except NotThisTrainer as refused:
             print(f"tui-ft trainer: {refused.message} {refused.hint}", file=sys.stderr)
+            if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+                # The other ranks would wait for this one until the distributed timeout:
+                # torchrun, our parent, passes SIGTERM on to them (they stop before training).
+                os.kill(os.getppid(), signal.SIGTERM)
             return 0 if refused.stopped else 1
 
     from tui_ft.engine.train import run_training
