@@ -66,6 +66,27 @@ def test_a_truncated_newest_checkpoint_is_skipped_with_a_note(
     assert "checkpoint-6 is damaged" in run.log_path.read_text()
 
 
+def test_an_unreadable_checkpoint_fails_as_checkpoint_and_its_hint_works(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    run = copy_run(finished_run, tmp_path, "garbled")
+    newest = run.checkpoints_dir / "checkpoint-6"
+    optimizer = newest / "optimizer.pt"
+    optimizer.write_bytes(b"\0" * optimizer.stat().st_size)  # same size: the marker agrees
+    assert resume_run(run, more_steps=2).wait(timeout=TRAINER_TIMEOUT_S) == 1
+    status = run.read_status()
+    assert status.state == "failed" and status.error is not None
+    assert status.error.kind == "checkpoint", status.error
+    assert status.error.message.startswith(f"the checkpoint {newest} cannot be read (")
+    assert status.error.hint == (
+        f"Set it aside with `mv {newest} {newest}.damaged`; then `tui-ft resume garbled` "
+        "continues from checkpoint-4."
+    )
+    newest.rename(f"{newest}.damaged")  # what the hint says
+    assert resume_run(run).wait(timeout=TRAINER_TIMEOUT_S) == 0
+    assert_one_history(run, 8)
+
+
 def test_a_completed_run_with_a_damaged_status_stays_completed(
     finished_run: Path, tmp_path: Path
 ) -> None:

@@ -20,9 +20,9 @@ OOM_HINT = (
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # Writers that report a full disk in their own words: safetensors ("No space left on device
 # (os error 28)", its own SafetensorError) and torch.save (a failed stream write, which
-# names no cause).
+# names no cause; torch's reader fails in the same source file, so only the writer's words).
 _FULL_TEXTS = ("no space left on device", "os error 28", "disk quota exceeded", "os error 122")
-_TORCH_WRITE_FAILED = ("inline_container.cc", "pytorchstreamwriter", "iostream error")
+_TORCH_WRITE_FAILED = ("pytorchstreamwriter", "iostream error", "unexpected pos")
 
 
 def classify(err: BaseException, stage: str, run: RunDir | None = None) -> RunError:
