@@ -94,9 +94,9 @@ class NotThisTrainer(UserError):
 
 def claim_for_trainer(run: RunDir, mine: Collection[int]) -> RunLock:
     """The run's lock, held by this trainer until it ends. `mine`: the pids a launcher may have
-    queued it as (itself; under torchrun, its parent). A trainer queued by a launcher waits for the launcher
-    to let go; any other waits only for a moment. Raises NotThisTrainer, without writing
-    anything, when this trainer is not the run's."""
+    queued it as (itself; under torchrun, its parent). A trainer queued by a launcher waits for
+    the launcher to let go; any other waits only for a moment. Raises NotThisTrainer, without
+    writing anything, when this trainer is not the run's."""
 
     def queued_for_me() -> bool:
         status = run.read_status()
