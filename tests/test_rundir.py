@@ -423,3 +423,39 @@ def test_list_runs_tolerates_broken_runs(home: Path) -> None:
 
 def test_list_runs_without_a_home_is_empty(tmp_path: Path) -> None:
     assert list_runs(tmp_path / "nowhere") == []
+
+
+def test_a_checkpoint_whose_files_changed_is_skipped_and_named(home: Path) -> None:
+    from tui_ft.core.checkpoint_check import write_marker
+
+    run = make_run(home, "cut")
+    for step in (4, 6):
+        folder = run.checkpoints_dir / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "optimizer.pt").write_bytes(b"x" * 100)
+        write_marker(folder)
+    assert run.last_good_checkpoint() == run.checkpoints_dir / "checkpoint-6"
+    (run.checkpoints_dir / "checkpoint-6" / "optimizer.pt").write_bytes(b"x" * 40)
+    assert run.last_good_checkpoint() == run.checkpoints_dir / "checkpoint-4"
+    assert run.damaged_checkpoints() == {6: "optimizer.pt has 40 of its 100 bytes"}
+    (run.checkpoints_dir / "checkpoint-6" / "optimizer.pt").unlink()
+    assert run.damaged_checkpoints() == {6: "optimizer.pt is missing"}
+
+
+@pytest.mark.parametrize("damage", [b'{"state": "compl', b"", b"[1, 2]"])
+def test_a_damaged_status_of_a_completed_run_reads_completed(home: Path, damage: bytes) -> None:
+    run = make_run(home, "done", Status("completed", step=6, max_steps=6))
+    run.output_dir.mkdir()
+    run.append_metrics({"step": 6, "loss": 0.5})
+    run.status_path.write_bytes(damage)
+    status = run.effective_status(now=time.time() + 3600)
+    assert status.state == "completed" and status.step == 6
+    (summary,) = list_runs(home)
+    assert summary.status.state == "completed" and "output/ is complete" in summary.note
+
+
+def test_a_damaged_status_of_a_stopped_run_reads_stopped_from_its_ledger(home: Path) -> None:
+    run = make_run(home, "paused", Status("stopped", step=3))
+    run.write_ledger({"final_state": "stopped"})
+    run.status_path.write_bytes(b"{")
+    assert run.effective_status(now=time.time() + 3600).state == "stopped"

@@ -107,7 +107,7 @@ async def test_stop_asks_then_signals_the_trainer(
 
 
 async def test_a_failing_action_is_a_notification_not_a_crash(home: Path) -> None:
-    make_run(home, "no-checkpoint", Status("stopped", updated=0.0))
+    make_run(home, "no-checkpoint", Status("stopped", step=3, updated=0.0))
     app = app_for(home, launcher=ProcessLauncher(), clock=time.time)
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "no-checkpoint")

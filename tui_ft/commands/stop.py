@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from tui_ft.core.run_control import send_sigterm, stoppable_pid
+from tui_ft.core.run_control import BEFORE_START, send_sigterm, stop_queued, stoppable_pid
 from tui_ft.core.rundir import RunDir, Status, pid_alive
 from tui_ft.core.safe_text import safe
 
@@ -16,7 +16,13 @@ POLL_S = 0.25
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir.open(args.run)
     status = run_dir.effective_status()
-    pid = stoppable_pid(run_dir, status)
+    if status.state == "queued" and stop_queued(run_dir):
+        print(
+            f"Run {run_dir.name} is now stopped, {BEFORE_START}: its trainer ends without "
+            f"training. `tui-ft resume {run_dir.name}` starts it again."
+        )
+        return 0
+    pid = stoppable_pid(run_dir, run_dir.effective_status())
     target = send_sigterm(run_dir, pid)
     say(
         f"Sent SIGTERM to {target} of run {run_dir.name}: the trainer saves a checkpoint "

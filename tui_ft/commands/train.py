@@ -72,7 +72,7 @@ def follow(run_dir: RunDir, process: subprocess.Popen[bytes]) -> int:
                 os.killpg(process.pid, signal.SIGTERM)
                 print("\nstopping: saving a checkpoint first…", file=sys.stderr)
     sys.stderr.write("\n")
-    return _report_end(run_dir)
+    return _report_end(run_dir, process.returncode)
 
 
 def _print_progress(
@@ -96,7 +96,7 @@ def _print_progress(
     return line
 
 
-def _report_end(run_dir: RunDir) -> int:
+def _report_end(run_dir: RunDir, returncode: int | None) -> int:
     status = run_dir.effective_status()
     if status.state == "completed":
         print(f"completed: the trained model is in {run_dir.output_dir}")
@@ -105,12 +105,44 @@ def _report_end(run_dir: RunDir) -> int:
         print(f"stopped at step {status.step}; continue with `tui-ft resume {run_dir.name}`")
         return 0
     error = status.error
-    message = error.message if error else f"the trainer ended as {status.state}"
+    if status.active or error is None or error.kind == "interrupted":
+        # The trainer never wrote how it ended: its exit status is the one witness.
+        message, hint = vanished(run_dir, status, returncode)
+    else:
+        message, hint = error.message, error.hint
     print(f"error: {message}", file=sys.stderr)
-    if error and error.hint:
-        print(f"hint: {error.hint}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
     print(f"log: {run_dir.log_path}", file=sys.stderr)
     return 1
+
+
+def vanished(run_dir: RunDir, status: Status, returncode: int | None) -> tuple[str, str]:
+    """What happened to a trainer that ended without recording it, from its exit status."""
+    at = f"at step {status.step}" if status.step else "before its first step"
+    resume = f"`tui-ft resume {run_dir.name}` continues from its last complete checkpoint."
+    if returncode is not None and returncode < 0:
+        number = -returncode
+        name = _signal_name(number)
+        if number == signal.SIGKILL:
+            return (
+                f"the trainer was killed by signal {number} ({name}) {at}: by `kill -9`, or "
+                "most often by the system's out-of-memory killer when RAM ran out "
+                "(`dmesg` or `journalctl -k` says which).",
+                f"If RAM ran out, lower batch_size or max_length first; then {resume}",
+            )
+        return f"the trainer was killed by signal {number} ({name}) {at}.", resume
+    return (
+        f"the trainer exited with status {returncode} {at} without recording why.",
+        f"{run_dir.log_path} holds its last output; {resume}",
+    )
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown signal"
 
 
 def _preflight(config: RunConfig, as_json: bool) -> int:

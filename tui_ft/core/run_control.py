@@ -6,6 +6,7 @@ Pure Python: the UI process calls this (through a `Launcher`, which tests replac
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -16,7 +17,11 @@ from typing import Protocol
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.run_lock import RunLock
 from tui_ft.core.rundir import RunDir, Status, is_this_host
+
+QUEUED_STOP_WAIT_S = 10.0  # a launcher holds the run's lock for a moment while it starts one
+BEFORE_START = "before its trainer started"
 
 
 class Launcher(Protocol):
@@ -48,8 +53,28 @@ class ProcessLauncher:
 
 
 def stop_run(run: RunDir) -> str:
-    """SIGTERM the run's trainer; returns what was signalled ("process group 1234")."""
+    """SIGTERM the run's trainer; returns what was signalled ("process group 1234"), or
+    BEFORE_START when the run was still queued and is now stopped without a signal."""
+    status = run.effective_status()
+    if status.state == "queued" and stop_queued(run):
+        return BEFORE_START
     return send_sigterm(run, stoppable_pid(run, run.effective_status()))
+
+
+def stop_queued(run: RunDir) -> bool:
+    """Stop a run whose trainer has not taken over yet: under the run's lock, `queued` becomes
+    `stopped`, and the trainer, once it gets the lock, sees that and ends without training (no
+    signal, which a trainer still starting up might not survive). False once a trainer holds
+    the run: then it is signalled like any running one."""
+    lock = RunLock(run.path)
+    if not lock.acquire(QUEUED_STOP_WAIT_S, give_up=lambda: run.read_status().state != "queued"):
+        return False
+    with lock:
+        status = run.read_status()
+        if status.state != "queued":
+            return False
+        run.write_status(dataclasses.replace(status, state="stopped", eta_s=None))
+    return True
 
 
 def stoppable_pid(run_dir: RunDir, status: Status) -> int:

@@ -27,7 +27,8 @@ from typing import Any
 
 import psutil
 
-from tui_ft.core import paths
+from tui_ft.core import checkpoint_check, paths
+from tui_ft.core.checkpoint_check import COMPLETE_MARKER
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.jsonl_tail import read_jsonl_tail
@@ -44,7 +45,16 @@ STATES = (
     "crashed",
 )
 ACTIVE_STATES = frozenset({"queued", "loading", "training", "evaluating", "saving"})
-ERROR_KINDS = ("oom", "dataset", "model", "disk", "config", "interrupted", "internal")
+ERROR_KINDS = (
+    "oom",
+    "dataset",
+    "model",
+    "disk",
+    "config",
+    "checkpoint",
+    "interrupted",
+    "internal",
+)
 
 HEARTBEAT_INTERVAL_S = 5.0  # the trainer refreshes `updated` at least this often
 HEARTBEAT_STALE_S = 60.0  # silent this long, with its process gone: crashed
@@ -61,8 +71,6 @@ LEDGER_JSON = "ledger.json"
 TRAIN_LOG = "train.log"
 CHECKPOINTS = "checkpoints"
 OUTPUT = "output"
-# HF Trainer writes checkpoint-N in place; the trainer adds this file once the save finished.
-COMPLETE_MARKER = ".complete"
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 RUN_NAME_MAX = 100  # as paths.run_dir allows
 
@@ -264,16 +272,30 @@ class RunDir:
         try:
             raw = self.status_path.read_bytes()
         except FileNotFoundError:
-            return Status("queued"), ""
+            return self._status_without_file("")
         except OSError as err:
-            return Status("queued"), f"cannot read {STATUS_JSON}: {err.strerror or err}"
+            return self._status_without_file(f"cannot read {STATUS_JSON}: {err.strerror or err}")
         try:
             data = json.loads(raw)
         except ValueError:  # half-written by a non-atomic writer, or damaged
-            return Status("queued"), f"{STATUS_JSON} is not valid JSON"
+            return self._status_without_file(f"{STATUS_JSON} is not valid JSON")
         if not isinstance(data, dict):
-            return Status("queued"), f"{STATUS_JSON} does not hold an object"
+            return self._status_without_file(f"{STATUS_JSON} does not hold an object")
         return Status.from_dict(data), ""
+
+    def _status_without_file(self, problem: str) -> tuple[Status, str]:
+        """No readable status.json: what the other files prove. output/ exists only once the
+        run completed (it is renamed into place whole); the ledger records how a trainer
+        ended. Otherwise `queued`, which crash detection turns into `crashed` once quiet."""
+        if self.output_dir.is_dir():
+            records = read_jsonl_tail(self.metrics_path)
+            step = max((int(n) for r in records if (n := _number(r.get("step")))), default=0)
+            note = f"{problem}; its output/ is complete" if problem else ""
+            return Status("completed", step=step, max_steps=step or None), note
+        final = self.read_ledger().get("final_state") if problem else None
+        if final == "stopped":
+            return Status("stopped"), f"{problem}; its ledger says it was stopped"
+        return Status("queued"), problem
 
     def _effective(self, status: Status, now: float) -> Status:
         if not status.active:
@@ -343,12 +365,29 @@ class RunDir:
     # --- checkpoints -------------------------------------------------------------------------
 
     def last_good_checkpoint(self) -> Path | None:
-        """The newest checkpoint-N whose save finished (it holds COMPLETE_MARKER)."""
+        """The newest checkpoint-N whose save finished and whose files are all there."""
         complete = self.complete_checkpoints()
         return complete[max(complete)] if complete else None
 
     def complete_checkpoints(self) -> dict[int, Path]:
-        """Every checkpoint-N whose save finished, by step N."""
+        """Every whole checkpoint-N, by step N."""
+        return {
+            step: path
+            for step, path in self._checkpoints().items()
+            if checkpoint_check.problem(path) is None
+        }
+
+    def damaged_checkpoints(self) -> dict[int, str]:
+        """Checkpoints whose save finished but whose files changed since, newer than the last
+        whole one, by step: what is wrong with each (a resume skips them)."""
+        good = max(self.complete_checkpoints(), default=-1)
+        found = {}
+        for step, path in self._checkpoints().items():
+            if step > good and (path / COMPLETE_MARKER).exists():
+                found[step] = checkpoint_check.problem(path) or ""
+        return {step: why for step, why in sorted(found.items()) if why}
+
+    def _checkpoints(self) -> dict[int, Path]:
         try:
             entries = list(self.checkpoints_dir.iterdir())
         except OSError:
@@ -356,8 +395,16 @@ class RunDir:
         return {
             int(match[1]): entry
             for entry in entries
-            if (match := _CHECKPOINT.fullmatch(entry.name)) and (entry / COMPLETE_MARKER).is_file()
+            if (match := _CHECKPOINT.fullmatch(entry.name)) and entry.is_dir()
         }
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    """N of a checkpoint-N folder."""
+    match = _CHECKPOINT.fullmatch(checkpoint.name)
+    if match is None:
+        raise ValueError(f"{checkpoint} is not a checkpoint-N folder")
+    return int(match[1])
 
 
 # --- processes ---------------------------------------------------------------------------------

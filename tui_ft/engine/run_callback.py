@@ -11,7 +11,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from tui_ft.core.rundir import COMPLETE_MARKER, RunDir
+from tui_ft.core.checkpoint_check import write_marker
+from tui_ft.core.rundir import RunDir
 from tui_ft.engine import probes
 from tui_ft.engine.memory import GpuUtilization, memory_now
 from tui_ft.engine.status_writer import StatusWriter
@@ -34,6 +35,7 @@ class RunDirCallback(TrainerCallback):
         self.system_prompt = system_prompt
         self.is_main = is_main
         self.stopped = False
+        self.began = False  # training began: a checkpoint to resume from has been read
         # tokens/s counts training steps only: an evaluation between two logs (the probes
         # generate answers) would read as a throughput drop at every evaluation.
         self._step_began = time.time()
@@ -44,6 +46,7 @@ class RunDirCallback(TrainerCallback):
         self._gpu_util = GpuUtilization()
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.began = True
         self._clock_started = time.time()
         self._step_started = state.global_step
         self._last_tokens = state.num_input_tokens_seen
@@ -104,12 +107,12 @@ class RunDirCallback(TrainerCallback):
         self._gpu_util.close()
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        # HF writes checkpoint-N in place; the marker says it finished, so a checkpoint cut
-        # short by a crash is never resumed from.
+        # HF writes checkpoint-N in place; the marker says it finished (and lists its files'
+        # sizes), so a checkpoint cut short by a crash or damaged later is never resumed from.
         if self.is_main:
             folder = self.run.checkpoints_dir / f"checkpoint-{state.global_step}"
             if folder.is_dir():
-                (folder / COMPLETE_MARKER).write_text(str(time.time()))
+                write_marker(folder)
 
     def _eta(self, state: Any) -> float | None:
         done = state.global_step - self._step_started

@@ -3,7 +3,6 @@ run directory, and whatever stops it ends in a state a reader understands."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -11,20 +10,23 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.checkpoint_check import COMPLETE_MARKER
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware import probe
-from tui_ft.core.rundir import RunDir
-from tui_ft.engine.failures import classify
+from tui_ft.core.rundir import RunDir, checkpoint_step
+from tui_ft.engine.failures import classify, is_disk_full
 from tui_ft.engine.ledger import ledger_at_start
 from tui_ft.engine.memory import peak_summary
 from tui_ft.engine.run_callback import RunDirCallback
 from tui_ft.engine.status_writer import StatusWriter
+from tui_ft.engine.train_resume import resume_point
 from tui_ft.engine.train_setup import (
     Prepared,
     is_main_process,
     load_training_model,
     make_trainer,
+    planned_steps,
     prepare_tokenizer_and_data,
     resolve_precision,
     sft_args,
@@ -41,6 +43,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
     main = is_main_process()
     status = StatusWriter(run, enabled=main).start()
     stage = "config"
+    callback: RunDirCallback | None = None
     try:
         config = load_config(run.config_path)
         stage = "model"
@@ -59,18 +62,25 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
         stage = "model"
         model = load_training_model(prepared)
         _check_stop(stop_requested)
-        stage = "training"
         callback = RunDirCallback(
             run, status, stop_requested, data.probe_prompts, config.system_prompt, main
         )
         trainer = make_trainer(prepared, model, sft_args(prepared, run.checkpoints_dir), [callback])
-        checkpoint = _resume_point(run) if resume else None
-        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        if callback.stopped:
-            _finish(run, status, "stopped", main)
-            return 0
+        checkpoint = resume_point(run) if resume else None
+        total = planned_steps(config, len(data.train_rows), prepared.world_size)
+        stage = "checkpoint" if checkpoint else "training"
+        if checkpoint is not None and checkpoint_step(checkpoint) >= total:
+            # Trained to the end already (a crash while saving output/): training again would
+            # take one step more and save another model. Save the checkpoint's instead.
+            trainer._load_from_checkpoint(str(checkpoint))
+            status.update(step=checkpoint_step(checkpoint), max_steps=total)
+        else:
+            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            if callback.stopped:
+                _finish(run, status, "stopped", main)
+                return 0
         stage = "saving"
-        status.update(state="saving")
+        status.update(state="saving", eta_s=None)
         if main:
             _save_output(trainer, tokenizer, run.output_dir)
         _finish(run, status, "completed", main)
@@ -83,7 +93,11 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             raise
         if not isinstance(err, UserError):
             traceback.print_exc()  # into train.log, for whoever debugs it
-        status.update(state="failed", error=classify(err, stage, run.log_path), eta_s=None)
+        if stage == "checkpoint" and callback is not None and callback.began:
+            stage = "training"  # the checkpoint was read; this happened after
+        if main and is_disk_full(err):
+            _remove_partial_saves(run)  # room for status.json, and nothing half-written left
+        status.update(state="failed", error=classify(err, stage, run), eta_s=None)
         if main:
             run.update_ledger(measured=peak_summary(), final_state="failed")
         return 1
@@ -103,33 +117,10 @@ def _finish(run: RunDir, status: StatusWriter, state: str, main: bool) -> None:
         run.update_ledger(measured=measured, finished=time.time(), final_state=state)
 
 
-def _resume_point(run: RunDir) -> Path | None:
-    """The last complete checkpoint; metrics logged after it are set aside (not deleted) so the
-    history stays one continuous line once the same steps are trained again."""
-    checkpoint = run.last_good_checkpoint()
-    step = int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0
-    metrics = run.metrics_path
-    if metrics.exists():
-        lines = metrics.read_text(encoding="utf-8").splitlines()
-        kept_lines = [line for line in lines if _step_of(line) <= step]
-        shutil.copy2(metrics, metrics.with_name(f"metrics.before-resume-{int(time.time())}.jsonl"))
-        tmp = metrics.with_name(".metrics.jsonl.tmp")
-        tmp.write_text("".join(f"{line}\n" for line in kept_lines), encoding="utf-8")
-        tmp.replace(metrics)
-    return checkpoint
-
-
-def _step_of(line: str) -> int:
-    try:
-        return int(json.loads(line).get("step", 0))
-    except (ValueError, AttributeError):
-        return 1 << 62  # a half-written line from the crash: drop it
-
-
 def _save_output(trainer: Any, tokenizer: Any, output_dir: Path) -> None:
     """The adapter (LoRA/QLoRA) or the whole model (full), with the tokenizer and its chat
     template, loadable with plain transformers/peft."""
-    tmp = output_dir.with_name(f".{output_dir.name}.tmp")
+    tmp = _output_tmp(output_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     trainer.save_model(str(tmp))
     tokenizer.save_pretrained(str(tmp))
@@ -142,3 +133,16 @@ def _save_output(trainer: Any, tokenizer: Any, output_dir: Path) -> None:
     if output_dir.exists():
         shutil.rmtree(output_dir)
     tmp.replace(output_dir)
+
+
+def _output_tmp(output_dir: Path) -> Path:
+    return output_dir.with_name(f".{output_dir.name}.tmp")
+
+
+def _remove_partial_saves(run: RunDir) -> None:
+    """What a save cut short by a full disk left: the unfinished output and any checkpoint
+    without its completion marker. None of it can be used, and all of it takes space."""
+    shutil.rmtree(_output_tmp(run.output_dir), ignore_errors=True)
+    for folder in run.checkpoints_dir.glob("checkpoint-*"):
+        if folder.is_dir() and not (folder / COMPLETE_MARKER).exists():
+            shutil.rmtree(folder, ignore_errors=True)
