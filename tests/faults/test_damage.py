@@ -18,9 +18,9 @@ from tests.faults.conftest import (
     fault_config,
     run_injected,
 )
-from tui_ft.commands.resume import resume_notes
 from tui_ft.core.errors import UserError
 from tui_ft.core.launch import prepare_run, resume_run
+from tui_ft.core.run_control import resume_notes
 from tui_ft.core.rundir import list_runs
 
 

@@ -17,6 +17,7 @@ from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.jsonl_tail import JsonlTail
 from tui_ft.core.launch import multi_node_command, prepare_run, start_trainer
 from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes, format_duration
 
 POLL_S = 0.5
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 def follow(run_dir: RunDir, process: subprocess.Popen[bytes]) -> int:
     """One progress line until the trainer exits; Ctrl-C asks it to stop gracefully."""
-    print(f"run {run_dir.name}: {run_dir.path}", file=sys.stderr)
+    print(f"run {run_dir.name}: {safe(str(run_dir.path))}", file=sys.stderr)
     metrics = JsonlTail(run_dir.metrics_path)
     last_loss: float | str | None = None
     tokens_per_s: float | None = None
@@ -89,7 +90,7 @@ def _print_progress(
         parts.append(f"{tokens_per_s:,.0f} tok/s")
     if s.eta_s is not None:
         parts.append(f"ETA {format_duration(s.eta_s)}")
-    line = " · ".join(parts)
+    line = safe(" · ".join(parts))  # state and loss come from run files
     if line != shown:
         sys.stderr.write(f"\r{line[:120]:<120}" if sys.stderr.isatty() else f"{line}\n")
         sys.stderr.flush()
@@ -110,10 +111,11 @@ def _report_end(run_dir: RunDir, returncode: int | None) -> int:
         message, hint = vanished(run_dir, status, returncode)
     else:
         message, hint = error.message, error.hint
-    print(f"error: {message}", file=sys.stderr)
+    # status.json is a run file: its message and hint are outside text.
+    print(f"error: {safe(message)}", file=sys.stderr)
     if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    print(f"log: {run_dir.log_path}", file=sys.stderr)
+        print(f"hint: {safe(hint)}", file=sys.stderr)
+    print(f"log: {safe(str(run_dir.log_path))}", file=sys.stderr)
     return 1
 
 

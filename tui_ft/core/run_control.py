@@ -157,3 +157,18 @@ def delete_run(run: RunDir, home: Path | None = None) -> None:
             f"`tui-ft stop {run.name}` asks it to save and end.",
         )
     shutil.rmtree(run.path)
+
+
+def resume_notes(run_dir: RunDir) -> list[str]:
+    """Where the resume starts, when it is not simply the newest checkpoint."""
+    checkpoint = run_dir.last_good_checkpoint()
+    start = checkpoint.name if checkpoint else "the beginning (step 0)"
+    notes = [
+        f"checkpoint-{step} is damaged ({why}); resuming from {start}."
+        for step, why in run_dir.damaged_checkpoints().items()
+    ]
+    if checkpoint is None and not notes:
+        notes.append(
+            f"run {run_dir.name} had not trained a step yet; it starts from the beginning."
+        )
+    return notes

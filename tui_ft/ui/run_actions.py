@@ -8,6 +8,7 @@ from dataclasses import replace
 from textual.message import Message
 
 from tui_ft.core.config import RunConfig, load_config
+from tui_ft.core.run_control import BEFORE_START, resume_notes
 from tui_ft.core.rundir import RunDir
 from tui_ft.ui.screens.confirm import ConfirmScreen
 
@@ -48,4 +49,12 @@ def confirm_delete(run: RunDir) -> ConfirmScreen:
 
 
 def stopped_text(run: RunDir, target: str) -> str:
+    if target == BEFORE_START:
+        return f"Stopped {run.name} {BEFORE_START}: resuming it starts from the beginning."
     return f"Asked {run.name} to stop ({target}): it saves a checkpoint first."
+
+
+def resumed_text(run: RunDir) -> str:
+    """Where the resume started: the newest checkpoint, or why not (damaged, none yet)."""
+    notes = resume_notes(run)
+    return " ".join(notes) if notes else f"Resumed {run.name} from its last checkpoint."

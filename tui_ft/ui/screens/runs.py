@@ -25,6 +25,7 @@ from tui_ft.ui.run_actions import (
     clone_config,
     confirm_delete,
     confirm_stop,
+    resumed_text,
     stopped_text,
 )
 from tui_ft.ui.screens.base import TuiFtScreen
@@ -216,7 +217,7 @@ class RunsScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="runs-resume", exit_on_error=False)
     def resume(self, run: RunDir) -> None:
         self.launcher.resume(run)
-        self.post_message(ActionDone(f"Resumed {run.name} from its last checkpoint.", run))
+        self.post_message(ActionDone(resumed_text(run), run))
 
     def action_stop(self) -> None:
         if (run := self.selected_run()) is not None:
