@@ -155,6 +155,26 @@ def test_transcript_is_markdown_and_jsonl_in_the_runs_chats_folder(tmp_path: Pat
     assert md2 != md and md.exists()
 
 
+def test_a_transcript_that_cannot_be_saved_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = Conversation()
+    chat.record("Hi", {"base": answer("Hello."), "tuned": answer("Hi.")})
+    (tmp_path / "chats").write_text("a file where the folder goes")
+    with pytest.raises(UserError, match=r"chats .*is a file, not a folder"):
+        save_transcript(chat, chats_dir(tmp_path), {})
+    (tmp_path / "chats").unlink()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full)
+    with pytest.raises(UserError, match="the disk is full") as caught:
+        save_transcript(chat, chats_dir(tmp_path), {})
+    assert caught.value.hint
+    assert [p.name for p in (tmp_path / "chats").iterdir()] == []  # no temp file left
+
+
 def test_fresh_stem_numbers_a_taken_moment(tmp_path: Path) -> None:
     first = fresh_stem(tmp_path, (".md",), now=0)
     first.with_suffix(".md").write_text("x")

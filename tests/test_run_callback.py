@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tui_ft.core.errors import UserError
 from tui_ft.core.jsonl_tail import JsonlTail
 from tui_ft.core.rundir import RunDir
 from tui_ft.engine import run_callback
@@ -44,3 +45,29 @@ def test_tokens_per_second_leaves_out_the_evaluation(
     callback.on_log(None, state, SimpleNamespace(), logs={"loss": 1.0})
     records = list(JsonlTail(run.metrics_path).read_new())
     assert records[-1]["tokens_per_s"] == pytest.approx(100.0)
+
+
+def test_the_heartbeat_outlives_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tui_ft.engine import status_writer
+
+    monkeypatch.setattr(status_writer, "HEARTBEAT_INTERVAL_S", 0.01)
+    run = RunDir.create("hb", tmp_path)
+    writer = StatusWriter(run).start()
+    written = threading.Event()
+    failures = iter([True, True])
+    real_write = RunDir.write_status
+
+    def flaky(self: RunDir, status: object) -> None:
+        if next(failures, False):
+            raise UserError("cannot write the run's status.json: the disk is full.")
+        real_write(self, status)  # type: ignore[arg-type]
+        written.set()
+
+    monkeypatch.setattr(RunDir, "write_status", flaky)
+    try:
+        assert written.wait(60), "the heartbeat stopped after a failed write"
+    finally:
+        writer.close()
+    assert "heartbeat: cannot write the run's status.json" in capfd.readouterr().err

@@ -459,3 +459,26 @@ def test_a_damaged_status_of_a_stopped_run_reads_stopped_from_its_ledger(home: P
     run.write_ledger({"final_state": "stopped"})
     run.status_path.write_bytes(b"{")
     assert run.effective_status(now=time.time() + 3600).state == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(28, "the disk is full"), (30, "read-only file system"), (13, "permission denied")],
+)
+def test_a_run_file_that_cannot_be_written_is_a_sentence(
+    home: Path, monkeypatch: pytest.MonkeyPatch, code: int, reason: str
+) -> None:
+    run = make_run(home, "full", Status("training", step=3))
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(UserError, match=f"status.json.*{reason}") as caught:
+        run.write_status(Status("stopped"))
+    assert caught.value.hint
+    assert run.read_status().state == "training"  # the old file is whole
+    assert [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")] == []
+    monkeypatch.setattr("pathlib.Path.open", refuse)
+    with pytest.raises(UserError, match=f"metrics.jsonl.*{reason}"):
+        run.append_metrics({"step": 4})

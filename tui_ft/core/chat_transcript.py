@@ -15,9 +15,11 @@ from typing import Any
 
 from tui_ft.core.chat_checks import FLAG_LABEL, FLAG_TEXT
 from tui_ft.core.chat_conversation import Answer, Conversation, Turn
+from tui_ft.core.paths import disk_error, ensure_writable_dir
 
 CHATS = "chats"
 SIDE_TITLES = {"base": "Base", "tuned": "Tuned"}
+_SAVE_FIX = "Free space or fix the run folder's permissions, then save again."
 
 
 def save_transcript(
@@ -40,7 +42,7 @@ def chats_dir(run_path: Path) -> Path:
 
 def fresh_stem(folder: Path, suffixes: Iterable[str], now: float | None = None) -> Path:
     """`folder/<YYYYmmdd-HHMMSS>`, with -2, -3 ... when that moment is taken."""
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(folder, "the folder for saved chats and evals", _SAVE_FIX)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     suffixes = tuple(suffixes)
     for n in range(1, 1000):
@@ -53,8 +55,12 @@ def fresh_stem(folder: Path, suffixes: Iterable[str], now: float | None = None) 
 def write_text(path: Path, text: str) -> None:
     """Whole or not at all: a temp file renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise disk_error(err, path, "the saved chat or eval", _SAVE_FIX) from None
 
 
 def transcript_markdown(turns: list[Turn], meta: dict[str, Any]) -> str:

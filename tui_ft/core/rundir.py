@@ -616,16 +616,21 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Temp file in the same directory, then os.replace. The temp name is unique, so the
     heartbeat thread and the training loop can both write. No fsync: a reader never sees a
     partial file either way, and a heartbeat must not stall a training step on a slow disk."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _write_error(err, path) from None
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the run from a colleague's UI
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False, default=_jsonable)
             handle.write("\n")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise _write_error(err, path) from None
         raise
 
 
@@ -633,9 +638,22 @@ def _append_json_line(path: Path, record: dict[str, Any]) -> None:
     """One write of one whole line in append mode: concurrent readers see it complete or not
     at all (JsonlTail keeps a half-written tail for later)."""
     line = json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+    except OSError as err:
+        raise _write_error(err, path) from None
+
+
+def _write_error(err: OSError, path: Path) -> UserError:
+    """A run file that cannot be written (a full disk, a read-only runs home) as a sentence."""
+    return paths.disk_error(
+        err,
+        path,
+        f"the run's {path.name}",
+        "Free space or fix the folder's permissions, then retry.",
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any
 
+from tui_ft.core.errors import UserError
 from tui_ft.core.rundir import HEARTBEAT_INTERVAL_S, RunDir, Status
 
 
@@ -53,7 +55,12 @@ class StatusWriter:
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_INTERVAL_S):
             with self._lock:
-                self._write()
+                try:
+                    self._write()
+                except UserError as err:
+                    # A full disk must not end the heartbeat: training goes on, and the next
+                    # beat writes again once there is room (else the run would look crashed).
+                    print(f"heartbeat: {err.message}", file=sys.stderr, flush=True)
 
     def _write(self) -> None:
         if not self._enabled:

@@ -466,8 +466,8 @@ class ChatScreen(TuiFtScreen):
         }
         try:
             md, jsonl = save_transcript(self.conversation, chats_dir(self.run.path), meta)
-        except OSError as err:
-            self.notify(f"Could not save the transcript: {err}.", severity="error", markup=False)
+        except UserError as err:
+            self.notify(f"The transcript was not saved: {err}", severity="error", markup=False)
             return
         self.saved_turns = len(self.conversation.turns)
         self.notify(f"Saved {md} (and {jsonl.name}).", markup=False, timeout=8)

@@ -224,8 +224,8 @@ class QuickEvalScreen(TuiFtScreen):
         result.meta["run"] = self.run.name
         try:
             _, md = save_eval(result, self.run.path)
-        except OSError as err:
-            self.post_message(EvalEnded(f"The eval ran but could not be saved: {err}.", result))
+        except UserError as err:
+            self.post_message(EvalEnded(f"The eval ran but was not saved: {err}", result))
             return
         summary = "; ".join(summary_sentence(result, s) for s in result.sides)
         done = f"{stopped.capitalize() or 'Done'}. Saved {md}."
