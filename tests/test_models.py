@@ -409,6 +409,27 @@ def test_prepare_demo_model_converts_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert prepare_demo_model() == path
 
 
+def test_a_conversion_into_a_full_or_blocked_cache_is_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_ft.engine import demo_model
+
+    def disk_full(gguf_file: Path, out: Path) -> None:
+        (out / "model.safetensors").write_bytes(b"half")
+        # safetensors' own error type and words for ENOSPC
+        raise RuntimeError("Error while serializing: No space left on device (os error 28)")
+
+    monkeypatch.setattr(demo_model, "_write_converted", disk_full)
+    target = tmp_path / "cache" / "model"
+    with pytest.raises(UserError, match="the disk is full") as caught:
+        demo_model.convert_gguf(tmp_path / "m.gguf", target)
+    assert caught.value.hint
+    assert list(target.parent.iterdir()) == []  # no half-written folder left
+    (tmp_path / "blocked").write_text("a file where the cache goes")
+    with pytest.raises(UserError, match="is a file, not a folder"):
+        demo_model.convert_gguf(tmp_path / "m.gguf", tmp_path / "blocked" / "model")
+
+
 # --------------------------------------------------------------------------------------------
 # Import hygiene and the ResolvedModel type
 # --------------------------------------------------------------------------------------------

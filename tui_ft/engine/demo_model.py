@@ -10,6 +10,7 @@ process and PEFT an ordinary folder they all understand.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import sys
@@ -27,9 +28,12 @@ from tui_ft.core.models import (
     gguf_conversion_path,
     resolve_model,
 )
+from tui_ft.core.paths import disk_error, ensure_writable_dir
+from tui_ft.engine.failures import is_disk_full
 
 # A temporary folder this old belongs to a conversion that died (killed, power cut).
 _STALE_TMP_S = 6 * 3600
+_CACHE_FIX = "Free space, or set TUI_FT_CACHE to a folder you can write (the demo needs about 0.3 GB)."
 
 
 def prepare_demo_model(force: bool = False) -> Path:
@@ -68,12 +72,19 @@ def convert_gguf(gguf_file: Path, target: Path, *, replace: bool = False) -> Pat
     if _is_complete(target) and not replace:
         return target
     replace = replace or target.exists()  # an incomplete folder left by hand is redone
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable_dir(target.parent, "the model cache", _CACHE_FIX)
     _remove_stale_tmp(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would follow the folder into place
     try:
-        _write_converted(gguf_file, tmp)
+        try:
+            _write_converted(gguf_file, tmp)
+        except Exception as err:
+            # safetensors and torch say "disk full" in their own words and types.
+            if is_disk_full(err):
+                full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise disk_error(full, target, "the converted model", _CACHE_FIX) from err
+            raise
         if replace and target.exists():
             shutil.rmtree(target)
         try:
