@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -100,14 +101,16 @@ def test_offline_here_leaves_a_needed_download_online() -> None:
 def test_the_trainer_gets_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def popen(argv: list[str], **kwargs: Any) -> str:
+    started = SimpleNamespace(pid=os.getpid())  # what the launcher records as the trainer
+
+    def popen(argv: list[str], **kwargs: Any) -> SimpleNamespace:
         seen.update(kwargs)
-        return "started"
+        return started
 
     monkeypatch.setattr(subprocess, "Popen", popen)
     config = RunConfig(model=local_model(tmp_path), dataset=local_dataset(tmp_path))
     run = launch.prepare_run(config)
-    assert launch.start_trainer(run) == "started"  # type: ignore[comparison-overlap]
+    assert launch.start_trainer(run) is started
     assert seen["env"]["HF_HUB_OFFLINE"] == "1"
     assert seen["env"]["PYTHONUNBUFFERED"] == "1"
 

@@ -33,7 +33,9 @@ from tui_ft.engine.failures import is_disk_full
 
 # A temporary folder this old belongs to a conversion that died (killed, power cut).
 _STALE_TMP_S = 6 * 3600
-_CACHE_FIX = "Free space, or set TUI_FT_CACHE to a folder you can write (the demo needs about 0.3 GB)."
+_CACHE_FIX = (
+    "Free space, or set TUI_FT_CACHE to a folder you can write (the demo needs about 0.3 GB)."
+)
 
 
 def prepare_demo_model(force: bool = False) -> Path:
