@@ -79,6 +79,8 @@ def main(argv: list[str]) -> int:
         gates = [
             (BIN / "ruff", "check", "."),
             (BIN / "ruff", "format", "--check", "."),
+            (BIN / "mypy",),  # what it checks, and how strictly: [tool.mypy] in pyproject.toml
+            (BIN / "lint-imports",),  # the layer rules: [tool.importlinter] in pyproject.toml
             (PY, "-m", "pytest", *argv[1:]),
         ]
         for gate in gates:

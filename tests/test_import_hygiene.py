@@ -13,7 +13,8 @@ import tui_ft.core
 import tui_ft.ui
 
 HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "accelerate")
-CORE_MODULES = sorted(f"tui_ft.core.{m.name}" for m in pkgutil.iter_modules(tui_ft.core.__path__))
+# walk_packages, not iter_modules: subpackages (core/chat/, ui/screens/) are covered too.
+CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(tui_ft.core.__path__, "tui_ft.core."))
 UI_MODULES = sorted(m.name for m in pkgutil.walk_packages(tui_ft.ui.__path__, "tui_ft.ui."))
 
 

@@ -80,7 +80,7 @@ class ChatError(UserError):
         self.options = options or []
 
     def event(self, request_id: str | None) -> dict[str, Any]:
-        extra = {"options": self.options} if self.options else {}
+        extra: dict[str, Any] = {"options": self.options} if self.options else {}
         return error_event(request_id, self.kind, self.message, self.hint, **extra)
 
 

@@ -141,20 +141,21 @@ class RunConfig:
             p.append(
                 f"max_steps must be at least 1 (it is {self.max_steps}); remove it to use epochs."
             )
-        for key, value, upper in (
+        for key, fraction, upper in (
             ("warmup_ratio", self.warmup_ratio, 1.0),
             ("eval_split", self.eval_split, 0.5),
             ("lora.dropout", self.lora.dropout, 1.0),
         ):
-            if not 0 <= value < upper:
-                p.append(f"{key} must be at least 0 and below {upper} (it is {value}).")
-        for key, value in (
+            if not 0 <= fraction < upper:
+                p.append(f"{key} must be at least 0 and below {upper} (it is {fraction}).")
+        amounts: tuple[tuple[str, float], ...] = (
             ("weight_decay", self.weight_decay),
             ("save_every_steps", self.save_every_steps),
             ("eval_every_steps", self.eval_every_steps),
-        ):
-            if value < 0:
-                p.append(f"{key} must not be negative (it is {value}).")
+        )
+        for key, amount in amounts:
+            if amount < 0:
+                p.append(f"{key} must not be negative (it is {amount}).")
         if isinstance(self.lora.targets, list) and not self.lora.targets:
             p.append("lora.targets is an empty list; use `all-linear` or name modules like q_proj.")
         if self.fsdp and self.method != "full":
@@ -254,7 +255,8 @@ def _deepest_line(text: str) -> int:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > deepest:
+                # Parsed events always carry a mark; the stubs allow None for hand-made ones.
+                if depth > deepest and event.start_mark is not None:
                     deepest, line = depth, event.start_mark.line + 1
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
@@ -286,7 +288,7 @@ def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
     keys: list[str] = []
     for f in dataclasses.fields(cls):
         hint = typing.get_type_hints(cls)[f.name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             keys.extend(all_keys(hint, f"{prefix}{f.name}."))
         else:
             keys.append(prefix + f.name)
@@ -347,7 +349,7 @@ def _build(cls: type, data: Any, prefix: str, problems: _Problems) -> Any:
             problems.add(dotted, f"unknown key `{dotted}`{hint}")
             continue
         hint_type = hints[name]
-        if dataclasses.is_dataclass(hint_type):
+        if isinstance(hint_type, type) and dataclasses.is_dataclass(hint_type):
             values[name] = _build(hint_type, {} if raw is None else raw, dotted + ".", problems)
         else:
             ok, value = _coerce(raw, hint_type)

@@ -64,7 +64,11 @@ def needs_download(ref: str) -> bool:
     if ref in ("", "demo") or path.exists():
         return False
     match = _HF_ID.match(ref)
-    return bool(match) and path.suffix.lower() not in KINDS and not _cached_snapshot(match["repo"])
+    return (
+        match is not None
+        and path.suffix.lower() not in KINDS
+        and not _cached_snapshot(match["repo"])
+    )
 
 
 def demo_heldout() -> list[dict[str, Any]]:

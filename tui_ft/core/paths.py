@@ -65,7 +65,7 @@ def ensure_writable_dir(path: Path, what: str, fix: str) -> Path:
 def disk_error(err: OSError, path: Path, what: str, fix: str = "") -> UserError:
     """A failed write as a sentence naming the path, and what to do about it."""
     where = Path(err.filename) if err.filename else path
-    reasons = {
+    reasons: dict[int | None, tuple[str, str]] = {
         errno.ENOSPC: ("the disk is full", _FULL_FIX),
         errno.EDQUOT: ("the disk quota is used up", _FULL_FIX),
         errno.EROFS: ("it is on a read-only file system", fix),

@@ -27,6 +27,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.style import Style
     from rich.text import Text
 
 MARK = "\ufffd"
@@ -56,7 +57,7 @@ def safe(text: str) -> str:
     return _SEQUENCE.sub(MARK, text.replace("\r\n", "\n"))
 
 
-def safe_text(text: object, style: str = "") -> Text:
+def safe_text(text: object, style: str | Style = "") -> Text:
     """A Rich `Text` of `text` made `safe`: shown as it reads, `[/nope]` included."""
     from rich.text import Text  # here, so that the CLI's error printer loads no Rich
 

@@ -8,9 +8,10 @@ Pure Python (no Textual, no torch), so each piece is tested without a screen.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.hf_cache import list_cached_models
@@ -192,12 +193,19 @@ def parse_targets(text: str) -> str | list[str]:
     return [name for name in (part.strip() for part in text.replace(",", " ").split()) if name]
 
 
+_Number = TypeVar("_Number", int, float)
+
+
 def _number(
-    raw: str | bool | None, kind: type, key: str, described: str, problems: list[str]
-) -> int | float | None:
+    raw: str | bool | None,
+    kind: Callable[[str], _Number],
+    key: str,
+    described: str,
+    problems: list[str],
+) -> _Number | None:
     text = str(raw if raw is not None else "").strip()
     try:
-        return kind(text)  # type: ignore[no-any-return]
+        return kind(text)
     except ValueError:
         problems.append(f"{key} must be {described} (it is {text!r}).")
         return None

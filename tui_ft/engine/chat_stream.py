@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import StoppingCriteria
@@ -33,7 +33,12 @@ class CancelCriteria(StoppingCriteria):
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         stop = self.flag.is_set()
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+        # A bool tensor; torch's legacy BoolTensor class, which transformers names, is a type
+        # checker's name for it only.
+        return cast(
+            torch.BoolTensor,
+            torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device),
+        )
 
 
 @dataclass

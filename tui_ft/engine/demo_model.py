@@ -120,7 +120,9 @@ def _write_converted(gguf_file: Path, out: Path) -> None:
         ) from err
     # A GGUF-loaded model carries a quantizer marker that makes save_pretrained refuse; the
     # weights are already dequantized to float32, so the marker is only in the way.
-    model.hf_quantizer = None
+    # PreTrainedModel sets hf_quantizer at load time without declaring it, so the type checker
+    # sees torch's Module.__setattr__ (tensors and modules only).
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     dtype = getattr(torch, _saved_dtype(gguf_file))
@@ -153,7 +155,8 @@ def _saved_dtype(gguf_file: Path) -> str:
     what such checkpoints are published in: half the size of float32, and its rounding is far
     below the quantization error already in the weights."""
     file_type = read_gguf_header(gguf_file).metadata.get("general.file_type")
-    return {0: "float32", 1: "float16"}.get(file_type, "bfloat16")
+    unquantized = {0: "float32", 1: "float16"}
+    return unquantized.get(file_type, "bfloat16") if isinstance(file_type, int) else "bfloat16"
 
 
 def _remove_stale_tmp(target: Path) -> None:

@@ -63,6 +63,7 @@ def gguf_vocab(tokenizer: Any, vocab_size: int, source_pre: str | None = None) -
     merges = _merges(bpe.get("merges") or [])
     tokens, types = _tokens(tokenizer, vocab_size, sentencepiece)
     notes: list[str] = []
+    pre: str | None
     if sentencepiece:
         model, pre, scores = "llama", "default", _merge_scores(tokens, merges)
     else:

@@ -123,14 +123,14 @@ def tokenize_example(
     tokenizer: Any, example: Example, max_length: int, system_prompt: str | None = None
 ) -> Tokenized:
     if example.text is not None:
-        ids = tokenizer(example.text, add_special_tokens=True)["input_ids"]
+        ids: list[int] = tokenizer(example.text, add_special_tokens=True)["input_ids"]
         if tokenizer.eos_token_id is not None:
             ids = [*ids, tokenizer.eos_token_id]
         return _truncate(ids, [1] * len(ids), max_length)
     messages = with_system_prompt(example.messages, system_prompt)
     full, spans = assistant_spans(tokenizer, messages)
     encoded = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
-    ids: list[int] = list(encoded["input_ids"])
+    ids = list(encoded["input_ids"])
     mask = [int(any(s <= start < e for s, e in spans)) for start, _ in encoded["offset_mapping"]]
     ids, mask = _close_every_turn(ids, mask, end_of_turn_ids(tokenizer), tokenizer.eos_token_id)
     return _truncate(ids, mask, max_length)

@@ -37,7 +37,7 @@ DOMAIN_DEFAULTS = {
     "vram-warn": "#e0912a",
     "vram-over": "#e05a5a",
 }
-_COLOR_FIELDS = ("primary", "secondary", "warning", "error", "success", "accent")
+_COLOR_FIELDS: tuple[str, ...] = ("primary", "secondary", "warning", "error", "success", "accent")
 _COLOR_FIELDS += ("foreground", "background", "surface", "panel", "boost")
 _NUMBER_FIELDS = ("luminosity_spread", "text_alpha")
 _KNOWN = {f.name for f in fields(Theme)} - {"ansi"}

@@ -57,7 +57,7 @@ from tui_ft.ui.chat_state import (
 from tui_ft.ui.screens.base import TuiFtScreen
 from tui_ft.ui.screens.chat_placement import WAIT, ChatPlacementScreen
 from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
-from tui_ft.ui.screens.confirm import ConfirmScreen
+from tui_ft.ui.screens.confirm import ConfirmScreen, when_confirmed
 from tui_ft.ui.widgets.chat_pane import ChatPane
 from tui_ft.ui.widgets.safe_input import SafeInput
 
@@ -444,7 +444,7 @@ class ChatScreen(TuiFtScreen):
         )
         self.app.push_screen(
             question,
-            lambda yes: self.run_worker(self._clear(), group="chat-clear") if yes else None,
+            when_confirmed(lambda: self.run_worker(self._clear(), group="chat-clear")),
         )
 
     async def _clear(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,6 +12,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui_ft.core.safe_text import safe
+
+
+def when_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
+    """A ConfirmScreen callback that does `action` on yes; what it returns (a worker) is dropped,
+    as the screen's callback must return nothing."""
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            action()
+
+    return answered
 
 
 class ConfirmScreen(ModalScreen[bool]):

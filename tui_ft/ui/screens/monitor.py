@@ -22,6 +22,7 @@ from tui_ft.core.rundir import RunDir, Status
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.run_actions import NOT_YET, ActionDone, confirm_stop, stopped_text
 from tui_ft.ui.screens.base import TuiFtScreen
+from tui_ft.ui.screens.confirm import when_confirmed
 from tui_ft.ui.widgets.chart_panel import CHARTS, ChartPanel
 from tui_ft.ui.widgets.error_panel import ErrorPanel
 from tui_ft.ui.widgets.health_line import HealthLine
@@ -195,7 +196,7 @@ class MonitorScreen(TuiFtScreen):
         self.tui_app.open_export(self.run)
 
     def action_stop(self) -> None:
-        self.app.push_screen(confirm_stop(self.run), lambda yes: self.stop_run() if yes else None)
+        self.app.push_screen(confirm_stop(self.run), when_confirmed(self.stop_run))
 
     @work(thread=True, exclusive=True, group="monitor-stop", exit_on_error=False)
     def stop_run(self) -> None:

@@ -29,6 +29,7 @@ from tui_ft.ui.run_actions import (
     stopped_text,
 )
 from tui_ft.ui.screens.base import TuiFtScreen
+from tui_ft.ui.screens.confirm import when_confirmed
 from tui_ft.ui.widgets.run_detail import RunDetail, RunRow
 from tui_ft.ui.widgets.state_style import state_style
 
@@ -221,7 +222,7 @@ class RunsScreen(TuiFtScreen):
 
     def action_stop(self) -> None:
         if (run := self.selected_run()) is not None:
-            self.app.push_screen(confirm_stop(run), lambda yes: self.stop(run) if yes else None)
+            self.app.push_screen(confirm_stop(run), when_confirmed(lambda: self.stop(run)))
 
     @work(thread=True, exclusive=True, group="runs-stop", exit_on_error=False)
     def stop(self, run: RunDir) -> None:
@@ -230,7 +231,7 @@ class RunsScreen(TuiFtScreen):
 
     def action_delete(self) -> None:
         if (run := self.selected_run()) is not None:
-            self.app.push_screen(confirm_delete(run), lambda yes: self.delete(run) if yes else None)
+            self.app.push_screen(confirm_delete(run), when_confirmed(lambda: self.delete(run)))
 
     @work(thread=True, exclusive=True, group="runs-delete", exit_on_error=False)
     def delete(self, run: RunDir) -> None:

@@ -86,7 +86,8 @@ class MetricChart(Widget):
             if len(xs):
                 self._draw_line(plot, line, *thin(xs, ys, limit))
         plt.title(self.title)
-        plt.xticks(step_ticks(self.data, self.lines))
+        # plotext annotates ticks as list[float]; whole steps are floats to it too.
+        plt.xticks([*step_ticks(self.data, self.lines)])
         plot.refresh()
 
     def _draw_line(self, plot: PlotextPlot, line: Line, xs: list[float], ys: list[float]) -> None:

@@ -126,7 +126,9 @@ class VramBar(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         # Layout asks for the height at the width about to be given: the picture's lines
         # depend on it, and the widget's current size may still be the old one.
-        return self.picture(width).get_height(self.styles, width)
+        # Textual annotates RulesMap, yet passes a widget's styles here itself (Widget's own
+        # get_content_height): the styles answer every rule with its default applied.
+        return self.picture(width).get_height(self.styles, width)  # type: ignore[arg-type]
 
     def picture(self, width: int) -> Content:
         if self.estimate is None:
