@@ -6,7 +6,7 @@ Each measurement is a fresh process (interpreter start and imports included), ru
 80×24: the time from just before the process is spawned to the first frame the app hands to
 its driver, and the process's peak RSS. Three cases: a bare Textual app (the baseline, for a ratio
 that holds across machines), tui-ft with no runs (the start screen) and tui-ft with three runs
-(the runs list, timed until the listing is on screen). Targets (DESIGN.md): < 1 s, < 150 MB.
+(the runs list, timed until the listing is on screen). Targets (docs/architecture.md): < 1 s, < 150 MB.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The UI process and the CLI's help must never pull in the heavy stack (see DESIGN.md)."""
+"""The UI process and the CLI's help must never pull in the heavy stack (see docs/architecture.md)."""
 
 from __future__ import annotations
 

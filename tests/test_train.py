@@ -1,5 +1,5 @@
 """The trainer process end to end on a tiny random model: each method learns, stop / crash /
-resume behave, failures are explained, and the run directory holds what DESIGN.md promises."""
+resume behave, failures are explained, and the run directory holds what docs/run-directory.md promises."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How rows become batches, decided in one place for the trainer and the estimator.
 
 Padding-free batches (rows laid end to end, positions restarting per row) spend no compute on
-pad tokens, and DESIGN.md measured them faster and as good as padded ones. Without
+pad tokens, and measured faster than padded ones and as good (docs/architecture.md). Without
 flash-attention, though, transformers gives SDPA a dense block-diagonal mask over the whole
 flattened batch: 2·N² bytes per decoder block for N tokens, kept for the backward pass. That
 is nothing for a few thousand tokens and gigabytes for tens of thousands, so past a limit the

@@ -70,7 +70,7 @@ class RunConfig:
     seed: int = 42
     eval_split: float = 0.1
     gradient_checkpointing: bool = False
-    packing: bool = False  # off: padding-free batches keep the step count (see DESIGN.md)
+    packing: bool = False  # off: padding-free batches keep the step count (docs/architecture.md)
     optimizer: str = "adamw"
     precision: str = "auto"
     save_every_steps: int = 50

@@ -73,7 +73,7 @@ class Target:
 @dataclass(frozen=True)
 class EstimateOptions:
     """How the trainer runs, beyond the RunConfig. Defaults: TRL's SFTTrainer (fused LM head),
-    SDPA attention, padding-free batches (DESIGN.md)."""
+    SDPA attention, padding-free batches (docs/architecture.md)."""
 
     attention: str = "sdpa"
     loss: str = "fused"

@@ -1,7 +1,7 @@
 """Memory of the A/B chat: base and tuned answering the same prompt side by side.
 
 LoRA and QLoRA share one copy of the base: PEFT's mixed-adapter batches run `__base__` and the
-adapter in one batch of two (DESIGN.md). A full fine-tune needs both whole models. Either way
+adapter in one batch of two (docs/architecture.md). A full fine-tune needs both whole models. Either way
 the KV cache holds two sequences of the chat's context.
 """
 

@@ -1,5 +1,5 @@
 """The run directory: the contract between a trainer process and everyone who watches it
-(the UI, `tui-ft runs`, `stop`, `resume`, the chat). See DESIGN.md, "Run directory".
+(the UI, `tui-ft runs`, `stop`, `resume`, the chat). See docs/run-directory.md.
 
 The trainer writes; readers only read, and never trust a state blindly: an active state whose
 heartbeat went stale and whose process is gone is reported as `crashed` (`effective_status`),
@@ -160,7 +160,7 @@ class RunSummary:
 
 
 class RunDir:
-    """One run's directory, existing or about to be created. Paths follow DESIGN.md exactly."""
+    """One run's directory, existing or about to be created. Paths follow docs/run-directory.md exactly."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

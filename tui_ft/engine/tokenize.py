@@ -1,7 +1,7 @@
 """Examples → token ids with a loss mask: only what the assistant says is trained.
 
 TRL's `assistant_only_loss` needs `{% generation %}` markers that most chat templates lack
-(DESIGN.md), so the mask is ours: render the conversation turn by turn through the model's own
+(docs/architecture.md), so the mask is ours: render the conversation turn by turn through the model's own
 chat template, take the characters each assistant turn adds, and mark the tokens inside them.
 The end-of-turn token closing each assistant turn is always trained, so the tuned model learns
 to stop; plain text trains on every token.
