@@ -83,6 +83,16 @@ def test_eval_file_json_saves_the_table_in_the_run(
     assert Path(result["saved"]["md"]).read_text().startswith("# Quick eval: cli-lora")
 
 
+def test_an_eval_that_cannot_be_saved_still_shows_its_table(
+    lora_run: RunDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (lora_run.path / "evals").write_text("a file where the folder goes")
+    code, out, err = chat(capsys, str(lora_run.path), "--eval", "heldout", "--max-new-tokens", "3")
+    assert code == 1
+    assert "tuned ok" in out  # the answers are not lost
+    assert "error: the folder for saved chats and evals" in err and "is a file" in err
+
+
 def test_eval_heldout_table_for_a_full_fine_tune(
     base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -127,7 +127,12 @@ def _report_eval(
     # Both may carry a note (a file cut to its first prompts; where the model was placed).
     notes = [n for n in (result.meta.get("note"), loaded.get("note")) if n]
     result.meta.update(_loaded_json(loaded), note=" ".join(notes))
-    saved = save_eval(result, target.run.path) if target.run is not None else None
+    saved, unsaved = None, None
+    if target.run is not None:
+        try:
+            saved = save_eval(result, target.run.path)
+        except UserError as err:  # the answers took minutes: show them, then say why
+            unsaved = err
     if as_json:
         out = {
             **result.meta,
@@ -141,7 +146,7 @@ def _report_eval(
             "saved": {"jsonl": str(saved[0]), "md": str(saved[1])} if saved else None,
         }
         print(json_for_terminal(out, indent=2))
-        return 0
+        return _saved_or_raise(unsaved)
     console = Console(highlight=False)
     console.print(eval_table(result))
     if result.has_expectations:
@@ -149,8 +154,14 @@ def _report_eval(
             console.print(summary_sentence(result, side), markup=False)
     if saved:
         console.print(safe_text(f"saved: {saved[1]} and {saved[0].name}"))
-    else:
+    elif unsaved is None:
         console.print("not saved: a model alone has no run directory.", markup=False)
+    return _saved_or_raise(unsaved)
+
+
+def _saved_or_raise(unsaved: UserError | None) -> int:
+    if unsaved is not None:
+        raise unsaved
     return 0
 
 
