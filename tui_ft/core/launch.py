@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tui_ft.core.child_env import child_env, run_refs
+from tui_ft.core.child_env import child_env
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.gpu_choice import choose_gpus
@@ -179,12 +179,13 @@ def start_trainer(
 
 
 def _trainer_env(run: RunDir, nproc: int) -> dict[str, str]:
+    config = load_config(run.config_path)
     env = {
-        **child_env(*run_refs(run.config_path)),
+        **child_env([config.model], [config.dataset]),
         "PYTHONUNBUFFERED": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-    devices = choose_gpus(load_config(run.config_path).gpus, nproc, probe())
+    devices = choose_gpus(config.gpus, nproc, probe())
     if devices is not None:
         env["CUDA_VISIBLE_DEVICES"] = devices
     return env
