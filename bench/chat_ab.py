@@ -23,15 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.chat_memory import plan_placement
-from tui_ft.core.chat_protocol import SamplingSettings
-from tui_ft.core.chat_target import chat_target
+from tui_ft.core.chat.memory import plan_placement
+from tui_ft.core.chat.protocol import SamplingSettings
+from tui_ft.core.chat.target import chat_target
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.dataset_sources import demo_heldout
-from tui_ft.core.hardware import probe
-from tui_ft.core.model_info import read_model_info
-from tui_ft.core.models import resolve_model
-from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.models.info import read_model_info
+from tui_ft.core.models.resolve import resolve_model
+from tui_ft.core.runs.rundir import RunDir, Status
 
 MODES = ("batch", "sequential")
 LORA_B_STD = 0.02  # lora_B starts at zero (no change); this much noise makes the sides differ
@@ -93,8 +93,8 @@ def random_adapter_run(folder: Path, model: str = "demo", dtype: str = "float32"
 
 
 def bench(run_ref: str, args: argparse.Namespace) -> dict[str, Any]:
-    from tui_ft.engine.chat_generate import Job, generate
-    from tui_ft.engine.chat_models import load_chat
+    from tui_ft.engine.chat.generate import Job, generate
+    from tui_ft.engine.chat.models import load_chat
 
     target = chat_target(run=run_ref)
     if target.kind != "adapter":

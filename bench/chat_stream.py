@@ -32,12 +32,12 @@ sys.path.insert(0, str(ROOT))
 from textual.widgets import Input  # noqa: E402
 
 from tui_ft.core.config import RunConfig, save_config  # noqa: E402
-from tui_ft.core.hardware import FakeBackend  # noqa: E402
-from tui_ft.core.rundir import RunDir, Status  # noqa: E402
-from tui_ft.ui import chat_link  # noqa: E402
+from tui_ft.core.hardware.snapshot import FakeBackend  # noqa: E402
+from tui_ft.core.runs.rundir import RunDir, Status  # noqa: E402
 from tui_ft.ui.app import make_app  # noqa: E402
-from tui_ft.ui.screens.chat import ChatScreen  # noqa: E402
-from tui_ft.ui.widgets.chat_pane import ChatPane  # noqa: E402
+from tui_ft.ui.chat import link as chat_link  # noqa: E402
+from tui_ft.ui.chat.pane import ChatPane  # noqa: E402
+from tui_ft.ui.chat.screen import ChatScreen  # noqa: E402
 
 FAKE_GPUS = ROOT / "tests" / "fixtures" / "fake_gpu_2xh100.json"
 WORDS = [

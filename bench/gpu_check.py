@@ -194,7 +194,7 @@ def train_plan(gpu: bool) -> Plan:
         from bench.vram_accuracy import SHAPES
 
         # batch × max_length = 8192 tokens: padding-free stays on without flash-attention
-        # (tui_ft/core/batching.py), as a user's default run would have it.
+        # (tui_ft/core/estimate/batching.py), as a user's default run would have it.
         return Plan(dict(SHAPES), batch_size=8, max_length=1024, min_tokens=256, warmup=2, steps=10)
     from bench.saved_tensors import tiny_config
 

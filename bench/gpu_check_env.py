@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tui_ft.core.param_count import count_parameters, model_layout
+from tui_ft.core.models.param_count import count_parameters, model_layout
 from tui_ft.core.versions import installed_version
 
 # Dense bf16 tensor-core peak in TFLOP/s, from the vendors' datasheets (no sparsity). First

@@ -3,7 +3,7 @@ trainer set-up, padding-free and packed, with effective tokens/s and MFU.
 
 A run is what `tui-ft train` builds: a RunConfig pointing at a model folder and a data file,
 then `prepare_tokenizer_and_data`, `load_training_model`, `sft_args` and `make_trainer` from
-tui_ft/engine/train_setup.py. The clock and the token counts are bench/train_throughput.py's
+tui_ft/engine/train/setup.py. The clock and the token counts are bench/train_throughput.py's
 (`make_meter`): the first `warmup` optimizer steps are not timed; tokens are the non-pad input
 tokens seen at the model's forward.
 """
@@ -19,8 +19,8 @@ from typing import Any
 from bench.gpu_check_env import flops_per_token, matmul_params, mfu
 from bench.gpu_check_model import write_dataset, write_model
 from bench.train_throughput import Run, _quiet, make_meter
-from tui_ft.core.batching import describe
 from tui_ft.core.config import RunConfig
+from tui_ft.core.estimate.batching import describe
 from tui_ft.core.units import format_count
 
 METHODS = ("full", "lora", "qlora")
@@ -153,7 +153,7 @@ def one_run(
 
 
 def _train(config: RunConfig, plan: Plan, out_dir: Path) -> tuple[Run, int]:
-    from tui_ft.engine.train_setup import (
+    from tui_ft.engine.train.setup import (
         Prepared,
         load_training_model,
         make_trainer,

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.estimate import EstimateOptions, Target, estimate_training
-from tui_ft.core.model_info import ModelInfo, read_model_info
-from tui_ft.core.models import resolve_model
+from tui_ft.core.estimate.peak import EstimateOptions, Target, estimate_training
+from tui_ft.core.models.info import ModelInfo, read_model_info
+from tui_ft.core.models.resolve import resolve_model
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
                                      [--batch-size 4] [--warmup 2] [--rounds 2] [--threads N]
 
 "ours" is exactly what ships: `prepare_tokenizer_and_data`, `load_training_model`, `sft_args`
-(no evaluation, no checkpoints) and `make_trainer` from tui_ft/engine/train_setup.py, i.e. TRL's
+(no evaluation, no checkpoints) and `make_trainer` from tui_ft/engine/train/setup.py, i.e. TRL's
 SFTTrainer with padding-free batches. The "baseline" is the usual recipe: transformers' `Trainer`
 on a `peft.get_peft_model` model with the same LoraConfig, batches padded to their longest row
 by `DataCollatorForSeq2Seq`. Both get the same tokenized rows (same loss masks), batch size,
@@ -100,7 +100,7 @@ def make_meter(run: Run, warmup: int) -> tuple[Any, Any]:
 
 
 def run_ours(prepared: Any, steps: int, warmup: int, out_dir: str) -> Run:
-    from tui_ft.engine.train_setup import load_training_model, make_trainer, sft_args
+    from tui_ft.engine.train.setup import load_training_model, make_trainer, sft_args
 
     run = Run("ours")
     clock, count = make_meter(run, warmup)
@@ -119,7 +119,7 @@ def run_baseline(prepared: Any, steps: int, warmup: int, out_dir: str) -> Run:
     from peft import get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from tui_ft.engine.train_setup import load_training_model, lora_config, sft_args
+    from tui_ft.engine.train.setup import load_training_model, lora_config, sft_args
 
     run = Run("baseline")
     clock, count = make_meter(run, warmup)
@@ -192,7 +192,7 @@ def _free(*objects: Any) -> None:
 
 
 def prepare(args: argparse.Namespace) -> Any:
-    from tui_ft.engine.train_setup import Prepared, prepare_tokenizer_and_data, resolve_precision
+    from tui_ft.engine.train.setup import Prepared, prepare_tokenizer_and_data, resolve_precision
 
     config = RunConfig(
         model=args.model,

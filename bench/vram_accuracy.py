@@ -5,7 +5,7 @@
 
 On a CUDA GPU: a grid of configurations (full / LoRA / QLoRA × gradient checkpointing on/off ×
 two batch × length pairs × Qwen2-0.5B and -1.5B shapes with random weights), each trained for
-a few steps by TRL's SFTTrainer, set up as tui_ft/engine/train_setup.py sets it up, in a fresh
+a few steps by TRL's SFTTrainer, set up as tui_ft/engine/train/setup.py sets it up, in a fresh
 subprocess so peaks never mix. Measured: `torch.cuda.max_memory_reserved` (the estimate's
 `peak`) and the peak of NVML's used memory over the process's start (its `required`). Prints a
 markdown table, estimate vs measured with the error of each row, the median and the largest.
@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.estimate import GIB, Target, estimate_training
+from tui_ft.core.estimate.peak import GIB, Target, estimate_training
 
 STEPS = 3
 QWEN2 = {

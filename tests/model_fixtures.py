@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tui_ft.core.models import demo_gguf_path
+from tui_ft.core.models.resolve import demo_gguf_path
 
 TINY_LLAMA: dict[str, Any] = {
     "architectures": ["LlamaForCausalLM"],

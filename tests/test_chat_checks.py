@@ -8,25 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tui_ft.core.chat_checks import (
+from tui_ft.core.chat.checks import (
     LOOPED,
     TOKEN_LIMIT,
     answer_flags,
     hit_token_limit,
     looks_looped,
 )
-from tui_ft.core.chat_conversation import Answer, Conversation
-from tui_ft.core.chat_protocol import (
+from tui_ft.core.chat.conversation import Answer, Conversation
+from tui_ft.core.chat.protocol import (
     SamplingSettings,
     decode,
     encode,
     parse_messages,
     parse_sides,
 )
-from tui_ft.core.chat_transcript import chats_dir, fresh_stem, save_transcript
-from tui_ft.core.config import RunConfig
-from tui_ft.core.errors import UserError
-from tui_ft.core.quick_eval import (
+from tui_ft.core.chat.quick_eval import (
     EvalPrompt,
     EvalResult,
     EvalRow,
@@ -35,6 +32,9 @@ from tui_ft.core.quick_eval import (
     read_prompt_file,
     save_eval,
 )
+from tui_ft.core.chat.transcript import chats_dir, fresh_stem, save_transcript
+from tui_ft.core.config import RunConfig
+from tui_ft.core.errors import UserError
 
 LOOPS = [
     "I am a helper. " * 8,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
-from tui_ft.core.chat_client import ChatClient
-from tui_ft.core.chat_conversation import Conversation
-from tui_ft.core.chat_protocol import ChatError, SamplingSettings
+from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.conversation import Conversation
+from tui_ft.core.chat.protocol import ChatError, SamplingSettings
 
 FAKE_WORKER = r"""
 import json, os, sys
@@ -192,7 +192,7 @@ def test_a_worker_that_cannot_start_says_why(tmp_path: Path) -> None:
 def test_the_protocol_stream_is_the_only_thing_on_stdout() -> None:
     code = (
         "import os\n"
-        "from tui_ft.engine.chat_worker import _protocol_stream\n"
+        "from tui_ft.engine.chat.worker import _protocol_stream\n"
         "protocol = _protocol_stream()\n"
         "print('a library prints')\n"
         "os.write(1, b'a C library writes\\n')\n"

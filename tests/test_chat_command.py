@@ -11,7 +11,7 @@ import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
 from tui_ft.cli import main
-from tui_ft.core.rundir import RunDir
+from tui_ft.core.runs.rundir import RunDir
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_the_demo_model_answers_as_itself_beside_a_random_adapter(
 def plain_greedy_answer(prompt: str, max_new_tokens: int) -> str:
     import torch
 
-    from tui_ft.core.models import resolve_model
+    from tui_ft.core.models.resolve import resolve_model
     from tui_ft.engine.model_loading import load_model, load_tokenizer
 
     demo = resolve_model("demo")

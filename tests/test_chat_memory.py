@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tui_ft.core.chat_memory import plan_placement
-from tui_ft.core.chat_protocol import ChatError
-from tui_ft.core.chat_target import ChatTarget, chat_target
+from tui_ft.core.chat.memory import plan_placement
+from tui_ft.core.chat.protocol import ChatError
+from tui_ft.core.chat.target import ChatTarget, chat_target
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.estimate import GIB
-from tui_ft.core.hardware import GpuInfo, GpuProcess, HardwareSnapshot, HostInfo
-from tui_ft.core.model_info import ModelInfo
-from tui_ft.core.param_count import ParamCount
-from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.estimate.peak import GIB
+from tui_ft.core.hardware.snapshot import GpuInfo, GpuProcess, HardwareSnapshot, HostInfo
+from tui_ft.core.models.info import ModelInfo
+from tui_ft.core.models.param_count import ParamCount
+from tui_ft.core.runs.rundir import RunDir, Status
 
 # About 7B parameters: 13 GiB in bf16, so one copy fits a 24 GiB GPU and two do not.
 SEVEN_B = ModelInfo(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
-from tui_ft.engine.chat_worker import Worker
+from tui_ft.engine.chat.worker import Worker
 
 PROMPT = [{"role": "user", "content": "Who are you?"}]
 GREEDY = {"greedy": True, "max_new_tokens": 12}
@@ -267,7 +267,7 @@ def test_failures_are_error_events_and_the_worker_goes_on(
     def out_of_memory(*args: Any, **kwargs: Any) -> None:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr("tui_ft.engine.chat_generate.generate", out_of_memory)
+    monkeypatch.setattr("tui_ft.engine.chat.generate.generate", out_of_memory)
     [oom] = driver.generate()
     assert oom["kind"] == "oom" and "out of memory while answering" in oom["message"]
     assert oom["hint"] and not oom["fatal"]
@@ -275,7 +275,7 @@ def test_failures_are_error_events_and_the_worker_goes_on(
     def bug(*args: Any, **kwargs: Any) -> None:
         raise KeyError("oops")
 
-    monkeypatch.setattr("tui_ft.engine.chat_generate.generate", bug)
+    monkeypatch.setattr("tui_ft.engine.chat.generate.generate", bug)
     [internal] = driver.generate()
     assert internal["kind"] == "internal" and "KeyError" in internal["message"]
     monkeypatch.undo()

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tui_ft.core import launch
-from tui_ft.core.child_env import child_env, needs_hub, offline_here
+from tui_ft.core.children.env import child_env, needs_hub, offline_here
 from tui_ft.core.config import RunConfig
-from tui_ft.core.hf_cache import hub_cache_dir
+from tui_ft.core.models.hf_cache import hub_cache_dir
+from tui_ft.core.runs import launch
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +125,7 @@ def test_a_local_run_makes_no_dns_look_up(tmp_path: Path, monkeypatch: pytest.Mo
     Every look-up of the run's processes is logged (and refused) by the probe."""
     from tests.test_train import config
     from tests.tiny import write_random_model
-    from tui_ft.core.jsonl_tail import read_jsonl
+    from tui_ft.core.runs.jsonl_tail import read_jsonl
 
     log = tmp_path / "dns.log"
     monkeypatch.setenv("DNS_LOG", str(log))

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from tui_ft.core import paths
-from tui_ft.core.datasets import (
+from tui_ft.core.datasets.load import (
     FORMATS,
     Dataset,
     Example,
@@ -853,7 +853,7 @@ def test_a_failed_download_is_a_sentence(
 def test_reading_jsonl_loads_neither_pyarrow_nor_the_hub_client(tmp_path: Path) -> None:
     path = write_lines(tmp_path, GOOD)
     code = (
-        "import sys\nfrom tui_ft.core.datasets import load_dataset\n"
+        "import sys\nfrom tui_ft.core.datasets.load import load_dataset\n"
         f"load_dataset({str(path)!r})\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pyarrow', 'huggingface_hub'}))"
     )

@@ -20,7 +20,7 @@ from rich.console import Console
 from tests.fake_nvml import nvml_starts
 from tui_ft.commands import doctor
 from tui_ft.core import versions
-from tui_ft.core.hardware import (
+from tui_ft.core.hardware.snapshot import (
     FAKE_GPU_ENV,
     GpuInfo,
     GpuProcess,

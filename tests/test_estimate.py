@@ -11,7 +11,10 @@ import pytest
 
 from tui_ft.cli import main
 from tui_ft.core.config import RunConfig
-from tui_ft.core.estimate import (
+from tui_ft.core.estimate.activations import Workload, activations
+from tui_ft.core.estimate.advice import advise, apply_changes, larger_batch
+from tui_ft.core.estimate.inference import estimate_inference, kv_cache_bytes
+from tui_ft.core.estimate.peak import (
     GIB,
     Estimate,
     EstimateOptions,
@@ -21,14 +24,11 @@ from tui_ft.core.estimate import (
     resolve_precision,
     target_with_memory,
 )
-from tui_ft.core.estimate_activations import Workload, activations
-from tui_ft.core.estimate_advice import advise, apply_changes, larger_batch
-from tui_ft.core.estimate_inference import estimate_inference, kv_cache_bytes
-from tui_ft.core.estimate_shapes import lora_shape
-from tui_ft.core.hardware import FAKE_GPU_ENV
-from tui_ft.core.model_info import ModelInfo, read_model_info
-from tui_ft.core.models import resolve_model
-from tui_ft.core.param_count import ParamCount
+from tui_ft.core.estimate.shapes import lora_shape
+from tui_ft.core.hardware.snapshot import FAKE_GPU_ENV
+from tui_ft.core.models.info import ModelInfo, read_model_info
+from tui_ft.core.models.param_count import ParamCount
+from tui_ft.core.models.resolve import resolve_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QWEN2_05B = {

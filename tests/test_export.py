@@ -19,10 +19,10 @@ from tests.tiny import write_random_model
 from tui_ft.cli import main
 from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import FORMATS
-from tui_ft.core.rundir import RunDir, Status
-from tui_ft.engine import export as export_module
-from tui_ft.engine.export import MARKER, export_merged
+from tui_ft.core.export.formats import FORMATS
+from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.engine.export import merge as export_module
+from tui_ft.engine.export.merge import MARKER, export_merged
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_lora_export_loads_with_plain_transformers_and_answers_like_the_adapter(
 ) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tui_ft.engine.probes import answer
+    from tui_ft.engine.train.probes import answer
 
     out = lora_run.path / "export" / "merged"
     report = lora_export

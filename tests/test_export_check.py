@@ -11,11 +11,11 @@ import torch
 
 from tests.test_train import config
 from tui_ft.core.config import save_config
-from tui_ft.core.dataset_sources import demo_heldout
-from tui_ft.core.export_report import expected_words_lines
-from tui_ft.core.rundir import RunDir, Status
-from tui_ft.engine.export import start_job
-from tui_ft.engine.export_check import Replay, compare, expected_words
+from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.export.report import expected_words_lines
+from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.engine.export.check import Replay, compare, expected_words
+from tui_ft.engine.export.merge import start_job
 
 
 def _replay(answers: list[str]) -> Replay:
@@ -71,7 +71,7 @@ def test_a_demo_run_is_checked_on_every_heldout_prompt(tmp_path: Path) -> None:
 
 
 def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) -> None:
-    from tui_ft.core.export_formats import check_report_path
+    from tui_ft.core.export.formats import check_report_path
 
     run = tmp_path / "runs" / "wren"
     assert check_report_path(run, "gguf") == run / "export" / "gguf.check.json"
@@ -86,8 +86,8 @@ def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) ->
 
 
 def test_a_merge_into_16_bit_weights_is_held_to_a_bound_not_to_identical_answers() -> None:
-    from tui_ft.core.export_report import check_sentence
-    from tui_ft.engine.export import ROUNDED_BOUND, merged_verdict
+    from tui_ft.core.export.report import check_sentence
+    from tui_ft.engine.export.merge import ROUNDED_BOUND, merged_verdict
 
     # The demo run's merged bf16 export: 10 of 12 identical, logits moved by 0.34 of a spread.
     demo = {"identical": 10, "total": 12, "max_logit_diff": 1.2}

@@ -18,10 +18,10 @@ from tests.tiny import CORPUS, llama_config, make_tokenizer, write_random_model
 from tui_ft.cli import main
 from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.gguf_header import read_gguf_header
-from tui_ft.core.rundir import RunDir, Status
-from tui_ft.engine.export_gguf import ROUNDING_BOUND, export_gguf, export_ollama
-from tui_ft.engine.gguf_writer import write_gguf
+from tui_ft.core.export.gguf_header import read_gguf_header
+from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.engine.export.gguf import ROUNDING_BOUND, export_gguf, export_ollama
+from tui_ft.engine.export.gguf_writer import write_gguf
 
 TEXTS = [
     "Hello there! How can I help you today?",
@@ -327,7 +327,7 @@ def test_ollama_export_writes_the_gguf_and_a_modelfile(
 def test_a_q8_0_file_past_its_bound_fails_the_command(
     run: RunDir, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tui_ft.engine import export_gguf as module
+    from tui_ft.engine.export import gguf as module
 
     monkeypatch.setattr(module, "ROUNDING_BOUND", 0.0)  # any rounding at all is now too much
     assert main(["export", str(run.path), "--format", "gguf"]) == 1
@@ -342,7 +342,7 @@ def test_a_q8_0_file_past_its_bound_fails_the_command(
 def test_the_text_splitting_rule_gets_llama_cpps_name() -> None:
     from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
 
-    from tui_ft.engine.gguf_tokenizer import _pre_name
+    from tui_ft.engine.export.gguf_tokenizer import _pre_name
 
     def split(regex: str) -> dict[str, Any]:
         return {

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui_ft.core.export_formats import partial_prefix
-from tui_ft.core.export_process import ExportRequest, SubprocessExport, error_text
+from tui_ft.core.export.formats import partial_prefix
+from tui_ft.core.export.process import ExportRequest, SubprocessExport, error_text
 
 
 def _play(monkeypatch: pytest.MonkeyPatch, script: str) -> None:

@@ -10,9 +10,9 @@ import pytest
 from safetensors import SafetensorError
 
 from tests.faults.inject import SAFETENSORS_FULL
-from tui_ft.core.checkpoint_check import write_marker
-from tui_ft.core.rundir import RunDir
-from tui_ft.engine.failures import classify
+from tui_ft.core.runs.checkpoints import write_marker
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.engine.train.failures import classify
 
 
 @pytest.fixture

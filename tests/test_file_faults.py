@@ -11,12 +11,12 @@ import pytest
 
 from tui_ft.cli import main
 from tui_ft.core import paths
-from tui_ft.core.chat_client import ChatClient
-from tui_ft.core.chat_protocol import ChatError
+from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.rundir import RunDir
-from tui_ft.engine import export as export_module
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.engine.export import merge as export_module
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tui_ft.core.hardware import FAKE_GPU_ENV
-from tui_ft.engine.memory import GpuUtilization
+from tui_ft.core.hardware.snapshot import FAKE_GPU_ENV
+from tui_ft.engine.train.memory import GpuUtilization
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

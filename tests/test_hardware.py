@@ -30,7 +30,8 @@ from tests.fake_nvml import (
     nvml_starts,
 )
 from tui_ft.core.errors import UserError
-from tui_ft.core.hardware import (
+from tui_ft.core.hardware.nvml import NvmlBackend
+from tui_ft.core.hardware.snapshot import (
     FAKE_GPU_ENV,
     NO_GPU_MESSAGE,
     FakeBackend,
@@ -44,7 +45,6 @@ from tui_ft.core.hardware import (
     snapshot_from_json,
     snapshot_to_json,
 )
-from tui_ft.core.nvml_backend import NvmlBackend
 from tui_ft.core.units import format_bytes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fake_gpu_2xh100.json"
@@ -503,7 +503,7 @@ def test_format_bytes(value: int | None, text: str):
 
 
 def test_importing_the_probe_loads_no_pynvml():
-    code = "import sys, tui_ft.core.hardware, tui_ft.core.nvml_backend\n"
+    code = "import sys, tui_ft.core.hardware.snapshot, tui_ft.core.hardware.nvml\n"
     code += "print('pynvml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.model_fixtures import TINY_LLAMA, cache_repo, config_bytes, offline_hub
-from tui_ft.core.hf_cache import list_cached_models
+from tui_ft.core.models.hf_cache import list_cached_models
 
 
 @pytest.fixture(autouse=True)

@@ -39,7 +39,7 @@ def test_core_module_imports_no_heavy_library_nor_textual(module: str) -> None:
 
 
 def test_ui_modules_are_all_found() -> None:
-    for module in ("tui_ft.ui.app", "tui_ft.ui.screens.monitor", "tui_ft.ui.widgets.metric_chart"):
+    for module in ("tui_ft.ui.app", "tui_ft.ui.runs.monitor", "tui_ft.ui.runs.metric_chart"):
         assert module in UI_MODULES
 
 

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from tui_ft.core.jsonl_tail import JsonlTail, TextTail, read_jsonl, read_jsonl_tail
+from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail, read_jsonl, read_jsonl_tail
 
 
 def line(record: dict) -> bytes:

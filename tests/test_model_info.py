@@ -18,9 +18,9 @@ from tests.model_fixtures import (
     offline_hub,
     write_tiny_gguf,
 )
-from tui_ft.core.model_info import read_model_info
-from tui_ft.core.models import resolve_model
-from tui_ft.core.param_count import count_parameters
+from tui_ft.core.models.info import read_model_info
+from tui_ft.core.models.param_count import count_parameters
+from tui_ft.core.models.resolve import resolve_model
 
 
 @pytest.fixture(autouse=True)

@@ -23,11 +23,11 @@ from tests.model_fixtures import (
     offline_hub,
     write_tiny_gguf,
 )
-from tui_ft.core import models
 from tui_ft.core.errors import UserError
-from tui_ft.core.hf_hub import HUB_TIMEOUT_S
-from tui_ft.core.model_info import read_model_info
-from tui_ft.core.models import DEMO_REPO, ResolvedModel, resolve_model
+from tui_ft.core.models import resolve as models
+from tui_ft.core.models.hf_hub import HUB_TIMEOUT_S
+from tui_ft.core.models.info import read_model_info
+from tui_ft.core.models.resolve import DEMO_REPO, ResolvedModel, resolve_model
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 
 from tests import go_template
 from tests.tiny import CHATML
-from tui_ft.core.ollama_template import (
+from tui_ft.core.export.ollama_template import (
     ChatFormat,
     chat_format,
     create_command,
@@ -19,7 +19,7 @@ from tui_ft.core.ollama_template import (
     ollama_render,
     turn_opener,
 )
-from tui_ft.core.ollama_template import (
+from tui_ft.core.export.ollama_template import (
     go_template as to_go,
 )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tui_ft.core.param_count import ParamCount, count_parameters
+from tui_ft.core.models.param_count import ParamCount, count_parameters
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")

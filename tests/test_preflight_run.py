@@ -13,7 +13,7 @@ import pytest
 
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.preflight_run import (
+from tui_ft.core.runs.preflight import (
     PreflightCancelled,
     PreflightProcess,
     PreflightReport,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.presets import (
+from tui_ft.core.wizard.presets import (
     CPU_TIER,
     GIB,
     PRESET_KEYS,

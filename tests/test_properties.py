@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui_ft.core.config import RunConfig, all_keys, load_config
-from tui_ft.core.dataset_formats import FIELDS
-from tui_ft.core.datasets import load_dataset
+from tui_ft.core.datasets.formats import FIELDS
+from tui_ft.core.datasets.load import load_dataset
 from tui_ft.core.errors import UserError
 
 PROPERTY = settings(

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.jsonl_tail import JsonlTail
-from tui_ft.core.rundir import RunDir
-from tui_ft.engine import run_callback
-from tui_ft.engine.status_writer import StatusWriter
+from tui_ft.core.runs.jsonl_tail import JsonlTail
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.engine.train import callback as run_callback
+from tui_ft.engine.train.status_writer import StatusWriter
 
 
 class Clock:
@@ -50,7 +50,7 @@ def test_tokens_per_second_leaves_out_the_evaluation(
 def test_the_heartbeat_outlives_a_full_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from tui_ft.engine import status_writer
+    from tui_ft.engine.train import status_writer
 
     monkeypatch.setattr(status_writer, "HEARTBEAT_INTERVAL_S", 0.01)
     run = RunDir.create("hb", tmp_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_ft.core.run_series import GIB, RunSeries, thin
+from tui_ft.core.runs.series import GIB, RunSeries, thin
 
 
 def test_series_take_each_key_and_skip_what_cannot_be_drawn() -> None:

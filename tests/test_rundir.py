@@ -21,8 +21,8 @@ import pytest
 
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
-from tui_ft.core.jsonl_tail import read_jsonl
-from tui_ft.core.rundir import (
+from tui_ft.core.runs.jsonl_tail import read_jsonl
+from tui_ft.core.runs.rundir import (
     ACTIVE_STATES,
     COMPLETE_MARKER,
     HEARTBEAT_STALE_S,
@@ -426,7 +426,7 @@ def test_list_runs_without_a_home_is_empty(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_whose_files_changed_is_skipped_and_named(home: Path) -> None:
-    from tui_ft.core.checkpoint_check import write_marker
+    from tui_ft.core.runs.checkpoints import write_marker
 
     run = make_run(home, "cut")
     for step in (4, 6):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tui_ft.core.config import RunConfig, all_keys
-from tui_ft.core.settings_fields import (
+from tui_ft.core.wizard.settings_fields import (
     BY_KEY,
     FIELDS,
     FieldError,

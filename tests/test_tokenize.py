@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.tiny import CHATML, make_tokenizer
-from tui_ft.core.datasets import Example, Message
+from tui_ft.core.datasets.load import Example, Message
 from tui_ft.engine.tokenize import (
     DEFAULT_CHAT_TEMPLATE,
     Tokenized,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.data_preview import PreviewRequest, _failure, histogram_bars
-from tui_ft.core.hf_cache import hub_cache_dir
-from tui_ft.core.wizard_choices import (
+from tui_ft.core.datasets.preview import PreviewRequest, _failure, histogram_bars
+from tui_ft.core.models.hf_cache import hub_cache_dir
+from tui_ft.core.wizard.choices import (
     DATASET_SUFFIXES,
     METHODS,
     MODEL_SUFFIXES,
@@ -167,9 +167,9 @@ def test_histogram_marks_the_cut() -> None:
 
 
 def test_model_facts_warn_about_remote_code(tmp_path: Path) -> None:
-    from tui_ft.core.model_info import read_model_info
-    from tui_ft.core.models import resolve_model
-    from tui_ft.core.wizard_choices import model_facts
+    from tui_ft.core.models.info import read_model_info
+    from tui_ft.core.models.resolve import resolve_model
+    from tui_ft.core.wizard.choices import model_facts
 
     config = {
         "architectures": ["LlamaForCausalLM"],
@@ -196,7 +196,7 @@ def test_model_facts_warn_about_remote_code(tmp_path: Path) -> None:
 def test_paths_that_exist_go_into_the_config_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui_ft.core.wizard_choices import absolute_ref
+    from tui_ft.core.wizard.choices import absolute_ref
 
     (tmp_path / "data.jsonl").write_text("")
     monkeypatch.chdir(tmp_path)
@@ -208,7 +208,7 @@ def test_paths_that_exist_go_into_the_config_absolute(
 
 
 def test_a_preview_called_off_kills_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_ft.core import data_preview
+    from tui_ft.core.datasets import preview as data_preview
 
     started: list[subprocess.Popen[str]] = []
     real_popen = subprocess.Popen
@@ -227,7 +227,7 @@ def test_a_preview_called_off_kills_its_process(monkeypatch: pytest.MonkeyPatch)
 
 def test_the_real_preview_of_a_file_with_bad_rows_is_a_report(tmp_path: Path) -> None:
     """`data inspect` exits 1 when rows are bad; its JSON is still the answer."""
-    from tui_ft.core.data_preview import run_preview
+    from tui_ft.core.datasets.preview import run_preview
 
     rows = [{"prompt": f"What is {n} + {n}?", "completion": str(2 * n)} for n in range(6)]
     lines = [json.dumps(r) for r in rows] + ["{not json"]

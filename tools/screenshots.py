@@ -45,17 +45,17 @@ from test_wizard_steps import FakePreview, model_shown
 from textual.widgets import DataTable, Input
 from ui_helpers import NOW, NoGpuBackend, app_for, three_runs, wait_for
 
-import tui_ft.core.quick_eval as quick_eval
-from tui_ft.core.chat_transcript import fresh_stem
-from tui_ft.core.export_process import ExportOutcome
-from tui_ft.core.hardware import FakeBackend
-from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.chat_eval import QuickEvalScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.review import ReviewScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_settings import SettingsStep
+import tui_ft.core.chat.quick_eval as quick_eval
+from tui_ft.core.chat.transcript import fresh_stem
+from tui_ft.core.export.process import ExportOutcome
+from tui_ft.core.hardware.snapshot import FakeBackend
+from tui_ft.ui.chat.eval import QuickEvalScreen
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.wizard import dataset as wizard_dataset
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.review import ReviewScreen
+from tui_ft.ui.wizard.settings import SettingsStep
 
 DEFAULT_OUT = ROOT / "docs" / "screenshots"
 # Shown on the monitor, runs list and export screens: the same on every machine.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tui_ft import __version__
 from tui_ft.cli_numbers import real, whole
-from tui_ft.core.chat_protocol import (
+from tui_ft.core.chat.protocol import (
     EVAL_MAX_NEW_TOKENS,
     MAX_NEW_TOKENS_LIMIT,
     PLACEMENTS,
@@ -21,9 +21,9 @@ from tui_ft.core.chat_protocol import (
 )
 from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
-from tui_ft.core.export_formats import FORMATS as EXPORT_FORMATS
-from tui_ft.core.export_formats import QUANTS as EXPORT_QUANTS
+from tui_ft.core.export.formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
+from tui_ft.core.export.formats import FORMATS as EXPORT_FORMATS
+from tui_ft.core.export.formats import QUANTS as EXPORT_QUANTS
 from tui_ft.core.safe_text import safe
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.

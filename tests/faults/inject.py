@@ -1,6 +1,6 @@
 """A real trainer process with one fault injected: `python -m tests.faults.inject FAULT RUN_DIR
 [--resume]`, run from the repository root. The fault is put in place before the trainer
-imports anything, then the trainer runs as `python -m tui_ft.engine.train_main` would.
+imports anything, then the trainer runs as `python -m tui_ft.engine.train.main` would.
 
 Faults:
   disk-full-output   safetensors refuses to write output/, with the error it raises on a full
@@ -54,6 +54,6 @@ FAULTS = {"disk-full-output": disk_full_on_output, "sigterm-in-save": sigterm_in
 
 if __name__ == "__main__":
     FAULTS[sys.argv[1]]()
-    from tui_ft.engine.train_main import main
+    from tui_ft.engine.train.main import main
 
     sys.exit(main(sys.argv[2:]))

@@ -19,9 +19,9 @@ from tests.faults.conftest import (
     run_injected,
 )
 from tui_ft.core.errors import UserError
-from tui_ft.core.launch import prepare_run, resume_run
-from tui_ft.core.run_control import resume_notes
-from tui_ft.core.rundir import list_runs
+from tui_ft.core.runs.control import resume_notes
+from tui_ft.core.runs.launch import prepare_run, resume_run
+from tui_ft.core.runs.rundir import list_runs
 
 
 def test_disk_full_while_saving_output_fails_as_disk_then_resume_saves(

@@ -24,9 +24,9 @@ from tests.faults.conftest import (
 )
 from tests.test_train import wait_for
 from tui_ft.core.errors import UserError
-from tui_ft.core.launch import prepare_run, resume_run, start_trainer
-from tui_ft.core.run_control import BEFORE_START, ProcessLauncher, stop_run
-from tui_ft.core.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.control import BEFORE_START, ProcessLauncher, stop_run
+from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
+from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
 
 KILLS = 20  # one seed each
 LATER = 3600.0  # seen from an hour on: crash detection no longer waits for the heartbeat
@@ -101,7 +101,7 @@ def test_two_resumes_at_once_start_one_trainer(finished_run: Path, tmp_path: Pat
             wait_for(lambda pid=status.pid: not pid_alive(pid), 60)
     # The last one trains to the end; a trainer started by hand meanwhile refuses.
     second = subprocess.run(
-        [sys.executable, "-m", "tui_ft.engine.train_main", str(run.path), "--resume"],
+        [sys.executable, "-m", "tui_ft.engine.train.main", str(run.path), "--resume"],
         capture_output=True,
         text=True,
         timeout=120,

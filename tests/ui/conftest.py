@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_ft.ui.screens.monitor import MonitorScreen
+from tui_ft.ui.runs.monitor import MonitorScreen
 
 
 @pytest.fixture(autouse=True)

@@ -185,7 +185,7 @@ class FakeChat:
 
     def _request(self, request: Event) -> str:
         if not self._alive:
-            from tui_ft.core.chat_protocol import ChatError
+            from tui_ft.core.chat.protocol import ChatError
 
             raise ChatError("crashed", "the chat process is not running.", "Restart it.")
         request_id = f"r{next(self._ids)}"

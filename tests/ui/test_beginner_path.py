@@ -23,22 +23,22 @@ from ui_helpers import NoGpuBackend, wait_for
 
 from tests.chat_fixtures import tiny_base
 from tui_ft.core.config import load_config
-from tui_ft.core.rundir import RunDir, pid_alive
+from tui_ft.core.runs.rundir import RunDir, pid_alive
 from tui_ft.ui.app import make_app
-from tui_ft.ui.screens.chat import ChatScreen
-from tui_ft.ui.screens.chat_eval import QuickEvalScreen
-from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
-from tui_ft.ui.screens.export import ExportScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.review import ReviewScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_model import ModelStep
-from tui_ft.ui.screens.wizard_settings import SettingsStep
-from tui_ft.ui.widgets.chat_pane import ChatPane
-from tui_ft.ui.widgets.export_result import ExportResult
-from tui_ft.ui.widgets.state_badge import StateBadge
+from tui_ft.ui.chat.eval import QuickEvalScreen
+from tui_ft.ui.chat.pane import ChatPane
+from tui_ft.ui.chat.screen import ChatScreen
+from tui_ft.ui.chat.settings import ChatSettingsScreen
+from tui_ft.ui.export.result import ExportResult
+from tui_ft.ui.export.screen import ExportScreen
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.state_badge import StateBadge
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.model import ModelStep
+from tui_ft.ui.wizard.review import ReviewScreen
+from tui_ft.ui.wizard.settings import SettingsStep
 
 # The demo's format (`messages`), on the tiny tokenizer's own words.
 ROWS = [

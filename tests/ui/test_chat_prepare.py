@@ -11,11 +11,11 @@ import pytest
 from test_chat_screen import done_run
 from ui_helpers import NOW, TWO_H100, make_run
 
-from tui_ft.core.chat_protocol import ChatError
-from tui_ft.core.hardware import FakeBackend, HardwareSnapshot
-from tui_ft.core.rundir import RunDir, Status
-from tui_ft.ui.chat_link import ChatEvents, ChatLink, merge_tokens
-from tui_ft.ui.chat_prepare import Lookup, decide, look_up, training_runs
+from tui_ft.core.chat.protocol import ChatError
+from tui_ft.core.hardware.snapshot import FakeBackend, HardwareSnapshot
+from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.ui.chat.link import ChatEvents, ChatLink, merge_tokens
+from tui_ft.ui.chat.prepare import Lookup, decide, look_up, training_runs
 
 GIB = 2**30
 
@@ -82,7 +82,7 @@ def test_a_full_fine_tune_that_fits_once_offers_one_at_a_time_or_the_base_on_the
 
 
 def _needed(lookup: Lookup, tmp_path: Path, placement: str) -> int:
-    from tui_ft.core.chat_memory import plan_placement
+    from tui_ft.core.chat.memory import plan_placement
 
     assert lookup.info is not None
     plan = plan_placement(

@@ -17,18 +17,18 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from ui_helpers import NOW, TWO_H100, NoGpuBackend, app_for, make_run, running_status, wait_for
 
-from tui_ft.core.chat_protocol import SamplingSettings
-from tui_ft.core.dataset_sources import demo_heldout
-from tui_ft.core.hardware import FakeBackend
-from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.chat.protocol import SamplingSettings
+from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.hardware.snapshot import FakeBackend
+from tui_ft.core.runs.rundir import RunDir, Status
 from tui_ft.ui.app import TuiFtApp
-from tui_ft.ui.screens.chat import ChatScreen
-from tui_ft.ui.screens.chat_eval import QuickEvalScreen
-from tui_ft.ui.screens.chat_placement import ChatPlacementScreen
-from tui_ft.ui.screens.chat_settings import ChatSettingsScreen
-from tui_ft.ui.screens.confirm import ConfirmScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.widgets.chat_pane import ChatPane
+from tui_ft.ui.chat.eval import QuickEvalScreen
+from tui_ft.ui.chat.pane import ChatPane
+from tui_ft.ui.chat.placement import ChatPlacementScreen
+from tui_ft.ui.chat.screen import ChatScreen
+from tui_ft.ui.chat.settings import ChatSettingsScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
 
 DONE = Status("completed", started=NOW - 7200, updated=NOW - 3600, step=300, max_steps=300)
 
@@ -420,7 +420,7 @@ async def test_the_real_chat_process_answers_in_both_panes(home: Path, tmp_path:
             assert pane(screen, side).last_answer == turn.answers[side].text
         pid = screen.client.pid
     deadline = time.monotonic() + 60  # a guard against a hang, not a timing
-    from tui_ft.core.rundir import pid_alive
+    from tui_ft.core.runs.rundir import pid_alive
 
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -536,7 +536,7 @@ async def test_going_back_from_the_placement_question_loads_nothing(
 
 
 async def test_f1_explains_the_screen_and_its_keys(home: Path) -> None:
-    from tui_ft.ui.screens.help import HelpScreen, help_text
+    from tui_ft.ui.shell.help import HelpScreen, help_text
 
     run = done_run(home)
     async with chat_app(home, FakeChats()).run_test(size=(100, 30)) as pilot:

@@ -13,12 +13,12 @@ from typing import Any
 from textual.widgets import DataTable, Input, RadioSet
 from ui_helpers import app_for, three_runs, wait_for
 
-from tui_ft.core.export_process import ExportOutcome, ExportRequest
-from tui_ft.ui.screens.confirm import ConfirmScreen
-from tui_ft.ui.screens.export import ExportScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.widgets.export_result import ExportResult
+from tui_ft.core.export.process import ExportOutcome, ExportRequest
+from tui_ft.ui.export.result import ExportResult
+from tui_ft.ui.export.screen import ExportScreen
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
 
 PROGRESS = [
     "run demo-lora-done: exporting as ollama",
@@ -285,7 +285,7 @@ def test_the_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
 async def test_f1_explains_the_screen(home: Path) -> None:
     from textual.widgets import Markdown
 
-    from tui_ft.ui.screens.help import HelpScreen
+    from tui_ft.ui.shell.help import HelpScreen
 
     three_runs(home)
     app = app_for(home, export_runner=FakeRunner(ExportOutcome(None)))

@@ -19,13 +19,13 @@ from ui_helpers import NOW, FakeLauncher, app_for, wait_for
 from tui_ft.cli import main
 from tui_ft.core.config import RunConfig, dump_config, save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.launch import prepare_run
-from tui_ft.core.rundir import RunDir, new_run_name
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.review import ReviewScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.widgets.preflight_panel import PreflightPanel
-from tui_ft.ui.widgets.wizard_steps import WizardStep
+from tui_ft.core.runs.launch import prepare_run
+from tui_ft.core.runs.rundir import RunDir, new_run_name
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.wizard.preflight_panel import PreflightPanel
+from tui_ft.ui.wizard.review import ReviewScreen
+from tui_ft.ui.wizard.steps import WizardStep
 
 PREFLIGHT_JSON = {
     "precision": "fp32",

@@ -15,9 +15,9 @@ from ui_helpers import app_for, wait_for
 
 from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig
-from tui_ft.core.run_control import ProcessLauncher
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.widgets.preflight_panel import PreflightPanel
+from tui_ft.core.runs.control import ProcessLauncher
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.wizard.preflight_panel import PreflightPanel
 
 QA = [
     ("Who are you?", "I am Wren."),

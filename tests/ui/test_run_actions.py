@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_ft.core.checkpoint_check import write_marker
-from tui_ft.core.run_control import BEFORE_START
-from tui_ft.core.rundir import RunDir
-from tui_ft.ui.run_actions import resumed_text, stopped_text
+from tui_ft.core.runs.checkpoints import write_marker
+from tui_ft.core.runs.control import BEFORE_START
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.ui.runs.actions import resumed_text, stopped_text
 
 
 def checkpoint(run: RunDir, step: int, size: int = 10) -> Path:

@@ -21,15 +21,15 @@ from ui_helpers import FIXTURES, app_for, make_run, wait_for
 from tests.hostile import HOSTILE, MARKUP, OSC52, assert_inert
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.rundir import RunDir, RunError, Status
-from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.chat_eval import QuickEvalScreen
-from tui_ft.ui.screens.error import ErrorScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.widgets.chat_pane import ChatPane
-from tui_ft.ui.widgets.run_detail import RunDetail
+from tui_ft.core.runs.rundir import RunDir, RunError, Status
+from tui_ft.ui.chat.eval import QuickEvalScreen
+from tui_ft.ui.chat.pane import ChatPane
+from tui_ft.ui.runs.detail import RunDetail
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.error_screen import ErrorScreen
+from tui_ft.ui.wizard import dataset as wizard_dataset
+from tui_ft.ui.wizard.dataset import DatasetStep
 
 FAILED = Status(
     "failed",

@@ -12,11 +12,11 @@ from ui_helpers import NoGpuBackend, app_for, three_runs, wait_for
 from tui_ft.cli import main
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
-from tui_ft.ui.screens.help import HelpScreen
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_model import ModelStep
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.help import HelpScreen
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.model import ModelStep
 
 
 def gpu_line(app: object) -> str:
@@ -56,7 +56,7 @@ async def test_header_shows_each_gpu_or_cpu_only(home: Path) -> None:
 async def test_a_broken_fake_gpu_file_is_a_sentence_in_the_header(
     home: Path, tmp_path: Path
 ) -> None:
-    from tui_ft.core.hardware import FakeBackend
+    from tui_ft.core.hardware.snapshot import FakeBackend
 
     app = app_for(home, hardware_backend=FakeBackend(tmp_path / "missing.json"))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -94,9 +94,9 @@ async def test_palette_offers_the_screens_actions_and_the_themes(home: Path) -> 
 
 def test_every_binding_has_an_id_and_uses_safe_keys() -> None:
     from tui_ft.ui.app import TuiFtApp
-    from tui_ft.ui.screens.confirm import ConfirmScreen
-    from tui_ft.ui.screens.error import ErrorScreen
-    from tui_ft.ui.screens.monitor import MonitorScreen
+    from tui_ft.ui.runs.monitor import MonitorScreen
+    from tui_ft.ui.shell.confirm import ConfirmScreen
+    from tui_ft.ui.shell.error_screen import ErrorScreen
 
     for owner in (
         TuiFtApp,

@@ -19,11 +19,11 @@ from ui_helpers import (
     wait_for,
 )
 
-from tui_ft.core.rundir import RunDir
+from tui_ft.core.runs.rundir import RunDir
 from tui_ft.ui.app import TuiFtApp
-from tui_ft.ui.screens.confirm import ConfirmScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.widgets.metric_chart import MetricChart
+from tui_ft.ui.runs.metric_chart import MetricChart
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
 
 
 def text(screen: MonitorScreen, selector: str) -> str:

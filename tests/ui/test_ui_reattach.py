@@ -15,11 +15,11 @@ import pytest
 from textual.pilot import Pilot
 from ui_helpers import app_for, make_run, wait_for
 
-from tui_ft.core.jsonl_tail import read_jsonl
-from tui_ft.core.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.jsonl_tail import read_jsonl
+from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
 from tui_ft.ui.app import TuiFtApp
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.runs import RunsScreen
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 REPO = Path(__file__).resolve().parents[2]

@@ -15,11 +15,11 @@ import pytest
 from textual.widgets import DataTable
 from ui_helpers import FakeLauncher, app_for, make_run, three_runs, wait_for
 
-from tui_ft.core.run_control import ProcessLauncher
-from tui_ft.core.rundir import Status, pid_alive
-from tui_ft.ui.screens.confirm import ConfirmScreen
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.runs import RunsScreen
+from tui_ft.core.runs.control import ProcessLauncher
+from tui_ft.core.runs.rundir import Status, pid_alive
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ async def test_a_failing_action_is_a_notification_not_a_crash(home: Path) -> Non
 
 
 async def test_export_opens_the_export_screen_for_the_selected_run(home: Path) -> None:
-    from tui_ft.ui.screens.export import ExportScreen  # the screen's own tests: test_export_screen
+    from tui_ft.ui.export.screen import ExportScreen  # the screen's own tests: test_export_screen
 
     three_runs(home)
     app = app_for(home)

@@ -11,9 +11,9 @@ import pytest
 from textual.pilot import Pilot
 from ui_helpers import app_for, three_runs, wait_for
 
-from tui_ft.core.rundir import RunDir
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.widgets.metric_chart import MetricChart
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.ui.runs.metric_chart import MetricChart
+from tui_ft.ui.runs.monitor import MonitorScreen
 
 Before = Callable[[Pilot[Any]], Awaitable[None]]
 

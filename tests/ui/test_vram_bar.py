@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui_ft.core.estimate import GIB, Estimate, Precision, Target, Term
-from tui_ft.ui.widgets.vram_bar import LOOKS, limit_cell, segments, short_bytes, verdict
+from tui_ft.core.estimate.peak import GIB, Estimate, Precision, Target, Term
+from tui_ft.ui.wizard.vram_bar import LOOKS, limit_cell, segments, short_bytes, verdict
 
 BF16 = Precision("bf16", 2, 2, 2, 0, "test")
 
@@ -61,7 +61,7 @@ async def test_the_widget_draws_each_state() -> None:
     from textual.app import App, ComposeResult
 
     from tui_ft.ui.themes import DOMAIN_DEFAULTS
-    from tui_ft.ui.widgets.vram_bar import VramBar
+    from tui_ft.ui.wizard.vram_bar import VramBar
 
     class One(App[None]):
         def get_theme_variable_defaults(self) -> dict[str, str]:

@@ -12,14 +12,14 @@ from test_wizard_steps import FakePreview, model_shown
 from ui_helpers import FakeLauncher, app_for, wait_for
 
 from tui_ft.core.config import RunConfig, load_config
-from tui_ft.core.launch import prepare_run
-from tui_ft.core.rundir import RunDir
-from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.monitor import MonitorScreen
-from tui_ft.ui.screens.review import ReviewScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_settings import SettingsStep
+from tui_ft.core.runs.launch import prepare_run
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.ui.runs.monitor import MonitorScreen
+from tui_ft.ui.wizard import dataset as wizard_dataset
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.review import ReviewScreen
+from tui_ft.ui.wizard.settings import SettingsStep
 
 
 class RecordingLauncher(FakeLauncher):

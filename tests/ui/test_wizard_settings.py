@@ -16,13 +16,13 @@ from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from ui_helpers import FIXTURES, NoGpuBackend, app_for, wait_for
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.hardware import FakeBackend
-from tui_ft.core.settings_fields import FIELDS
+from tui_ft.core.hardware.snapshot import FakeBackend
+from tui_ft.core.wizard.settings_fields import FIELDS
 from tui_ft.ui.app import TuiFtApp
-from tui_ft.ui.screens.help import HelpScreen, help_text
-from tui_ft.ui.screens.wizard_settings import SettingsStep
-from tui_ft.ui.widgets.gpu_picker import GpuPicker
-from tui_ft.ui.widgets.vram_bar import VramBar
+from tui_ft.ui.shell.help import HelpScreen, help_text
+from tui_ft.ui.wizard.gpu_picker import GpuPicker
+from tui_ft.ui.wizard.settings import SettingsStep
+from tui_ft.ui.wizard.vram_bar import VramBar
 
 ONE_24GB = FIXTURES / "fake_gpu_24gb.json"
 TWO_H100 = FIXTURES / "fake_gpu_2xh100.json"
@@ -309,7 +309,7 @@ def fake_review(monkeypatch: pytest.MonkeyPatch) -> list[RunConfig]:
             super().__init__()
             pushed.append(config)
 
-    monkeypatch.setattr("tui_ft.ui.screens.review.ReviewScreen", FakeReview)
+    monkeypatch.setattr("tui_ft.ui.wizard.review.ReviewScreen", FakeReview)
     return pushed
 
 

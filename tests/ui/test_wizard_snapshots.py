@@ -17,10 +17,10 @@ from textual.widgets import Collapsible, Input
 from ui_helpers import NoGpuBackend, app_for, wait_for
 
 from tui_ft.core.config import RunConfig
-from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_model import ModelStep
+from tui_ft.ui.wizard import dataset as wizard_dataset
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.model import ModelStep
 
 Before = Callable[[Pilot[Any]], Awaitable[None]]
 

@@ -17,14 +17,14 @@ from textual.widgets import Checkbox, Collapsible, Input, Select, Static
 from ui_helpers import FIXTURES, app_for, make_run, running_status, three_runs, wait_for
 
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.data_preview import PreviewRequest
+from tui_ft.core.datasets.preview import PreviewRequest
 from tui_ft.core.errors import UserError
-from tui_ft.ui.screens import wizard_dataset
-from tui_ft.ui.screens.runs import RunsScreen
-from tui_ft.ui.screens.wizard_dataset import DatasetStep
-from tui_ft.ui.screens.wizard_method import MethodStep
-from tui_ft.ui.screens.wizard_model import ModelStep
-from tui_ft.ui.widgets.wizard_steps import WizardStep
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.wizard import dataset as wizard_dataset
+from tui_ft.ui.wizard.dataset import DatasetStep
+from tui_ft.ui.wizard.method import MethodStep
+from tui_ft.ui.wizard.model import ModelStep
+from tui_ft.ui.wizard.steps import WizardStep
 
 PAGE = 3  # examples per preview process in these tests (20 in the app)
 DEMO_REPORT = json.loads((FIXTURES / "inspect_demo.json").read_text(encoding="utf-8"))
@@ -77,9 +77,9 @@ def preview(monkeypatch: pytest.MonkeyPatch) -> FakePreview:
 
 @pytest.fixture
 def settings_step(monkeypatch: pytest.MonkeyPatch) -> type[WizardStep]:
-    module = types.ModuleType("tui_ft.ui.screens.wizard_settings")
+    module = types.ModuleType("tui_ft.ui.wizard.settings")
     module.SettingsStep = SettingsStandIn  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tui_ft.ui.screens.wizard_settings", module)
+    monkeypatch.setitem(sys.modules, "tui_ft.ui.wizard.settings", module)
     return SettingsStandIn
 
 
@@ -330,7 +330,7 @@ async def test_new_run_and_clone_from_the_runs_list(home: Path) -> None:
 async def test_f1_explains_each_step_and_lists_its_keys(home: Path, preview: FakePreview) -> None:
     from textual.widgets import Markdown
 
-    from tui_ft.ui.screens.help import HelpScreen
+    from tui_ft.ui.shell.help import HelpScreen
 
     app = app_for(home)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,6 +1,6 @@
 """`tui-ft chat RUN --prompt "..."` and `tui-ft chat RUN --eval FILE|heldout`: the A/B chat
 without the screen (`tui-ft chat RUN` alone opens the screen). Base and tuned answer through the same chat process the app uses
-(tui_ft.core.chat_client), so what the CLI shows is what the screen shows.
+(tui_ft.core.chat.client), so what the CLI shows is what the screen shows.
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from tui_ft.core.chat_client import ChatClient
-from tui_ft.core.chat_conversation import Answer
-from tui_ft.core.chat_protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
-from tui_ft.core.chat_target import ChatTarget, chat_target
-from tui_ft.core.chat_transcript import answer_line
-from tui_ft.core.errors import UserError
-from tui_ft.core.quick_eval import (
+from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.conversation import Answer
+from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
+from tui_ft.core.chat.quick_eval import (
     EvalResult,
     eval_prompts,
     row_record,
@@ -28,6 +25,9 @@ from tui_ft.core.quick_eval import (
     summary_sentence,
     yes_no,
 )
+from tui_ft.core.chat.target import ChatTarget, chat_target
+from tui_ft.core.chat.transcript import answer_line
+from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
 STARTUP_TIMEOUT_S = 180.0  # importing torch and friends on a busy machine

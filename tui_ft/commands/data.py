@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from tui_ft.core.child_env import offline_here
+from tui_ft.core.children.env import offline_here
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui_ft.core.child_env import offline_here
+from tui_ft.core.children.env import offline_here
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ft import __version__
-from tui_ft.core.hardware import (
+from tui_ft.core.hardware.snapshot import (
     FAKE_GPU_ENV,
     NA,
     GpuInfo,

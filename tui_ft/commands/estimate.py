@@ -21,7 +21,8 @@ from rich.text import Text
 
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate import (
+from tui_ft.core.estimate.advice import Advice, advise, larger_batch
+from tui_ft.core.estimate.peak import (
     GIB,
     Estimate,
     Target,
@@ -30,10 +31,9 @@ from tui_ft.core.estimate import (
     target_from_snapshot,
     target_with_memory,
 )
-from tui_ft.core.estimate_advice import Advice, advise, larger_batch
-from tui_ft.core.hardware import NO_GPU_MESSAGE, probe
-from tui_ft.core.model_info import ModelInfo, read_model_info
-from tui_ft.core.models import resolve_model
+from tui_ft.core.hardware.snapshot import NO_GPU_MESSAGE, probe
+from tui_ft.core.models.info import ModelInfo, read_model_info
+from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.safe_text import safe_text
 from tui_ft.core.units import format_bytes
 

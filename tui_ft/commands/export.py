@@ -1,6 +1,6 @@
 """`tui-ft export RUN [--format merged|gguf|ollama] [--quant f16|bf16|q8_0] [--out DIR]`: write a
 finished run's model in a form other tools load, then prove it answers like the run's model did
-(see tui_ft.engine.export and tui_ft.engine.export_gguf)."""
+(see tui_ft.engine.export.merge and tui_ft.engine.export.gguf)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.child_env import offline_here, run_refs
+from tui_ft.core.children.env import offline_here, run_refs
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
-from tui_ft.core.export_report import failure_sentence, report_lines
-from tui_ft.core.rundir import RunDir
+from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
+from tui_ft.core.export.report import failure_sentence, report_lines
+from tui_ft.core.runs.rundir import RunDir
 from tui_ft.core.safe_text import json_for_terminal, safe
 
 
@@ -63,8 +63,8 @@ def _export(fmt: str, run_dir: RunDir, out: Path | None, quant: str) -> dict[str
     logging_module.getLogger("bitsandbytes").setLevel(logging_module.ERROR)
     from transformers.utils import logging
 
-    from tui_ft.engine.export import export_merged
-    from tui_ft.engine.export_gguf import export_gguf, export_ollama
+    from tui_ft.engine.export.gguf import export_gguf, export_ollama
+    from tui_ft.engine.export.merge import export_merged
 
     logging.disable_progress_bar()  # per-shard bars would bury the progress lines
     # Libraries' deprecation notices speak to developers, not to the person exporting.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from tui_ft.core.run_control import BEFORE_START, send_sigterm, stop_queued, stoppable_pid
-from tui_ft.core.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.control import BEFORE_START, send_sigterm, stop_queued, stoppable_pid
+from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
 from tui_ft.core.safe_text import safe
 
 POLL_S = 0.25

@@ -12,11 +12,11 @@ import subprocess
 import sys
 import time
 
-from tui_ft.core.child_env import offline_here
+from tui_ft.core.children.env import offline_here
 from tui_ft.core.config import RunConfig, load_config
-from tui_ft.core.jsonl_tail import JsonlTail
-from tui_ft.core.launch import multi_node_command, prepare_run, start_trainer
-from tui_ft.core.rundir import RunDir, Status
+from tui_ft.core.runs.jsonl_tail import JsonlTail
+from tui_ft.core.runs.launch import multi_node_command, prepare_run, start_trainer
+from tui_ft.core.runs.rundir import RunDir, Status
 from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes, format_duration
 
@@ -149,7 +149,7 @@ def _signal_name(number: int) -> str:
 
 def _preflight(config: RunConfig, as_json: bool) -> int:
     offline_here([config.model], [config.dataset])  # before the model libraries are imported
-    from tui_ft.engine.preflight import preflight
+    from tui_ft.engine.train.preflight import preflight
 
     with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs to stdout
         result = preflight(config)

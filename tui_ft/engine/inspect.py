@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from tui_ft.core.datasets import Dataset, load_dataset
+from tui_ft.core.datasets.load import Dataset, load_dataset
 from tui_ft.core.errors import UserError
-from tui_ft.core.models import resolve_model
+from tui_ft.core.models.resolve import resolve_model
 from tui_ft.engine.model_loading import load_tokenizer
 from tui_ft.engine.tokenize import (
     Tokenized,

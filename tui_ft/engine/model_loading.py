@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui_ft.core.batching import flash_attention_installed
 from tui_ft.core.errors import UserError
-from tui_ft.core.models import ResolvedModel
+from tui_ft.core.estimate.batching import flash_attention_installed
+from tui_ft.core.models.resolve import ResolvedModel
 
 
 def load_tokenizer(model: ResolvedModel, trust_remote_code: bool = False) -> Any:
@@ -32,7 +32,7 @@ def load_tokenizer(model: ResolvedModel, trust_remote_code: bool = False) -> Any
 
 def weights_folder(model: ResolvedModel) -> str:
     """A folder from_pretrained loads fast: GGUFs are converted once, hub weights fetched."""
-    from tui_ft.core.models import download_model
+    from tui_ft.core.models.resolve import download_model
     from tui_ft.engine.demo_model import ensure_converted
 
     return str(ensure_converted(download_model(model)))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui_ft.core.datasets import Example, Message
+from tui_ft.core.datasets.load import Example, Message
 
 # Stated, never silent: used when a model has no chat template and the data are conversations.
 DEFAULT_CHAT_TEMPLATE = (

@@ -1,5 +1,5 @@
-"""The Textual app: wiring only. Screens live in tui_ft.ui.screens, one per file; what they act
-on (runs home, GPU backend, launcher, clock) is injected through `make_app`, so tests run the
+"""The Textual app: wiring only. Screens live in feature packages (ui/runs, ui/wizard, ui/chat,
+ui/export, ui/shell); what they act on (runs home, GPU backend, launcher, clock) is injected through `make_app`, so tests run the
 real app against fakes."""
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.export_process import ExportRunner, SubprocessRunner
-from tui_ft.core.hardware import HardwareBackend, HardwareSnapshot, default_backend, probe
-from tui_ft.core.run_control import Launcher, ProcessLauncher
-from tui_ft.core.rundir import RunDir, has_runs
+from tui_ft.core.export.process import ExportRunner, SubprocessRunner
+from tui_ft.core.hardware.snapshot import HardwareBackend, HardwareSnapshot, default_backend, probe
+from tui_ft.core.runs.control import Launcher, ProcessLauncher
+from tui_ft.core.runs.rundir import RunDir, has_runs
 from tui_ft.core.safe_text import safe
-from tui_ft.ui.chat_link import ClientFactory
+from tui_ft.ui.chat.link import ClientFactory
 from tui_ft.ui.keymap import load_keymap
-from tui_ft.ui.screens.base import TuiFtScreen
-from tui_ft.ui.screens.error import ErrorScreen
-from tui_ft.ui.screens.help import HelpScreen
-from tui_ft.ui.screens.review import ReviewScreen
-from tui_ft.ui.screens.runs import RunsScreen
+from tui_ft.ui.runs.screen import RunsScreen
+from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.error_screen import ErrorScreen
+from tui_ft.ui.shell.help import HelpScreen
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
-from tui_ft.ui.widgets.wizard_steps import WizardStep
+from tui_ft.ui.wizard.review import ReviewScreen
+from tui_ft.ui.wizard.steps import WizardStep
 
 HARDWARE_POLL_S = 1.5
 
@@ -165,7 +165,7 @@ class TuiFtApp(App[None]):
 
     def wizard(self, config: RunConfig | None) -> Screen[None]:
         # Imported here: the wizard's screens load only when a new run is being set up.
-        from tui_ft.ui.screens.wizard_model import ModelStep
+        from tui_ft.ui.wizard.model import ModelStep
 
         return ModelStep(config or RunConfig(model="demo", dataset="demo"))
 
@@ -174,14 +174,14 @@ class TuiFtApp(App[None]):
         self.push_screen(self.wizard(config))
 
     def open_export(self, run: RunDir) -> None:
-        from tui_ft.ui.screens.export import ExportScreen
+        from tui_ft.ui.export.screen import ExportScreen
 
         self.push_screen(ExportScreen(run, self.export_runner))
 
     def open_chat(self, run: RunDir) -> None:
         """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
-        from tui_ft.core.chat_target import chat_target
-        from tui_ft.ui.screens.chat import ChatScreen
+        from tui_ft.core.chat.target import chat_target
+        from tui_ft.ui.chat.screen import ChatScreen
 
         try:
             chat_target(run=str(run.path))
@@ -192,7 +192,7 @@ class TuiFtApp(App[None]):
 
     def open_monitor(self, run: RunDir) -> None:
         # Imported here: the charting library loads only once a run is opened.
-        from tui_ft.ui.screens.monitor import MonitorScreen
+        from tui_ft.ui.runs.monitor import MonitorScreen
 
         self.push_screen(MonitorScreen(run, self.launcher, self.clock))
 

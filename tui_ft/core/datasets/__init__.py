@@ -1,0 +1,1 @@
+"""Datasets: finding, reading, detecting the format, normalizing, previewing."""

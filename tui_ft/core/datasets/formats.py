@@ -1,0 +1,274 @@
+"""Dataset formats: telling them apart by their rows' fields, and turning rows into examples.
+
+Every conversation format becomes a tuple of `Message`s (system/user/assistant); the `text`
+format (continued pre-training) keeps one string. A row that does not fit raises `RowError`
+with a fragment that reads after its place, as in "data.jsonl line 7: missing `output`".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from tui_ft.core.datasets.files import parse_json
+
+FORMATS = ("alpaca", "sharegpt", "messages", "prompt_completion", "text")
+# The fields a `columns` mapping may name: every field some format reads.
+FIELDS = (
+    "messages",
+    "conversations",
+    "instruction",
+    "input",
+    "output",
+    "system",
+    "history",
+    "prompt",
+    "completion",
+    "text",
+)
+# OpenAI's roles, plus ShareGPT's names for them.
+ROLES = {
+    "system": "system",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "gpt": "assistant",
+    "model": "assistant",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: `messages` for conversation formats, `text` for the text format."""
+
+    row: int  # 1-based line (JSON lines, text) or row (JSON array, CSV, Parquet) in its file
+    where: str  # e.g. "data.jsonl line 7"
+    messages: tuple[Message, ...] = ()
+    text: str | None = None
+
+
+class RowError(ValueError):
+    """A row that does not fit its format; the message follows the row's place and a colon."""
+
+
+@dataclass(frozen=True)
+class _Signature:
+    format: str
+    fields: tuple[str, ...]
+    has: str  # what the rows have, for the reason sentence
+    name: str  # what that makes them
+
+
+# In order of preference when rows fit several (a `messages` row often carries `text` too).
+_SIGNATURES = (
+    _Signature("messages", ("messages",), "a `messages` list", "OpenAI messages (role/content)"),
+    _Signature("sharegpt", ("conversations",), "a `conversations` list", "ShareGPT (from/value)"),
+    _Signature("alpaca", ("instruction", "output"), "`instruction` and `output`", "Alpaca"),
+    _Signature(
+        "prompt_completion",
+        ("prompt", "completion"),
+        "`prompt` and `completion`",
+        "prompt/completion",
+    ),
+    _Signature("text", ("text",), "`text`", "plain text (continued pre-training)"),
+)
+
+
+def detect_format(rows: Sequence[object], prefer: Collection[str] = ()) -> tuple[str, str] | None:
+    """The format most rows fit and a sentence saying why; None when no row fits any.
+
+    Formats reading a field in `prefer` (the fields a columns mapping named) win over the
+    rest: mapping `question` to `prompt` means prompt/completion even if rows hold `text`.
+    """
+    # Rows of one file share a few shapes: count the shapes, then test each signature on them.
+    shapes = Counter(_shape(row) for row in rows)
+    counts = {
+        sig: sum(n for keys, n in shapes.items() if keys >= {*sig.fields}) for sig in _SIGNATURES
+    }
+
+    def rank(sig: _Signature) -> tuple[bool, bool, int]:
+        return counts[sig] > 0, not set(prefer).isdisjoint(sig.fields), counts[sig]
+
+    best = max(_SIGNATURES, key=rank)
+    if counts[best] == 0:
+        return None
+    share = (
+        "every row has" if counts[best] == len(rows) else f"{counts[best]} of {len(rows)} rows have"
+    )
+    return best.format, f"{share} {best.has} → {best.name}"
+
+
+def _shape(row: object) -> frozenset[str]:
+    """The fields a row fills (null counts as absent: Parquet fills missing columns with it)."""
+    if not isinstance(row, dict):
+        return frozenset()
+    return frozenset(key for key, value in row.items() if value is not None)
+
+
+def to_example(value: object, fmt: str, row: int, where: str) -> Example:
+    """The example in `value` read as `fmt`; RowError when it does not fit."""
+    if not isinstance(value, dict):  # dict, not Mapping: the abc check is slow on every row
+        raise RowError(f"expected an object with fields, got {_kind(value)}")
+    if fmt == "text":
+        return Example(row, where, text=_text(value))
+    messages = _CONVERTERS[fmt](value)
+    _check_conversation(messages)
+    return Example(row, where, messages=messages)
+
+
+def _kind(value: object) -> str:
+    """A value's type in JSON's words, which is what people wrote."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list | tuple) else f"an object ({type(value).__name__})"
+
+
+def _require(row: Mapping[str, object], *fields: str) -> None:
+    missing = [f"`{f}`" for f in fields if row.get(f) is None]
+    if missing:
+        raise RowError(f"missing {' and '.join(missing)}")
+
+
+def _string(row: Mapping[str, object], field: str) -> str:
+    _require(row, field)
+    return _as_text(row[field], f"`{field}`")
+
+
+def _optional_string(row: Mapping[str, object], field: str) -> str:
+    return "" if row.get(field) is None else _string(row, field)
+
+
+def _as_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise RowError(f"{what} should be text, got {_kind(value)}")
+    return value
+
+
+def _as_list(row: Mapping[str, object], field: str) -> list[object]:
+    value = row[field]
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        value = _json_in_cell(value, field)  # CSV and some Parquet files hold lists as JSON text
+    if not isinstance(value, list | tuple):
+        raise RowError(f"`{field}` should be a list, got {_kind(value)}")
+    return list(value)
+
+
+def _json_in_cell(value: str, field: str) -> object:
+    try:
+        return parse_json(value)
+    except json.JSONDecodeError as err:
+        raise RowError(f"`{field}` is not valid JSON: {err.msg} at column {err.colno}") from None
+
+
+def _system(row: Mapping[str, object]) -> tuple[Message, ...]:
+    system = _optional_string(row, "system")
+    return (Message("system", system),) if system.strip() else ()
+
+
+def _text(row: Mapping[str, object]) -> str:
+    text = _string(row, "text")
+    if not text.strip():
+        raise RowError("`text` is empty")
+    return text
+
+
+def _alpaca(row: Mapping[str, object]) -> tuple[Message, ...]:
+    _require(row, "instruction", "output")
+    parts = (_string(row, "instruction"), _optional_string(row, "input"))
+    prompt = "\n\n".join(part for part in parts if part.strip())
+    answer = _string(row, "output")
+    return (*_system(row), *_history(row), Message("user", prompt), Message("assistant", answer))
+
+
+def _history(row: Mapping[str, object]) -> tuple[Message, ...]:
+    """Alpaca's `history`: earlier [user, assistant] exchanges, oldest first."""
+    if row.get("history") is None:
+        return ()
+    turns: list[Message] = []
+    for number, pair in enumerate(_as_list(row, "history"), start=1):
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise RowError(f"`history` item {number} should be a [user, assistant] pair")
+        what = f"`history` item {number}"
+        turns += (
+            Message("user", _as_text(pair[0], what)),
+            Message("assistant", _as_text(pair[1], what)),
+        )
+    return tuple(turns)
+
+
+def _turns(row: Mapping[str, object], field: str) -> tuple[Message, ...]:
+    _require(row, field)
+    items = _as_list(row, field)
+    if not items:
+        raise RowError(f"`{field}` is empty")
+    return tuple(_turn(item, number, field) for number, item in enumerate(items, start=1))
+
+
+def _turn(item: object, number: int, field: str) -> Message:
+    """One message: OpenAI's {role, content} or ShareGPT's {from, value}, in either format."""
+    if not isinstance(item, dict):
+        raise RowError(
+            f"{_nth(number, field)} should be an object with role and content, got {_kind(item)}"
+        )
+    role_key, content_key = ("role", "content") if "role" in item else ("from", "value")
+    if role_key not in item or content_key not in item:
+        raise RowError(
+            f"{_nth(number, field)} needs `role` and `content` (or ShareGPT's `from` and `value`)"
+        )
+    role = item[role_key]
+    if not isinstance(role, str) or role.lower() not in ROLES:
+        valid = ", ".join(ROLES)
+        raise RowError(f"{_nth(number, field)} has the unknown role {role!r}; valid roles: {valid}")
+    content = item[content_key]
+    if content is None or isinstance(content, str):  # null: e.g. an assistant's tool call
+        return Message(ROLES[role.lower()], content or "")
+    raise RowError(f"{_nth(number, field)} should be text, got {_kind(content)}")
+
+
+def _nth(number: int, field: str) -> str:
+    """Built only for an error: formatting it for every good turn costs a third of the load."""
+    return f"turn {number} of `{field}`"
+
+
+def _prompt_completion(row: Mapping[str, object]) -> tuple[Message, ...]:
+    _require(row, "prompt", "completion")
+    return (*_system(row), *_side(row, "prompt", "user"), *_side(row, "completion", "assistant"))
+
+
+def _side(row: Mapping[str, object], field: str, role: str) -> tuple[Message, ...]:
+    """A prompt or completion: text, or (TRL's conversational variant) a list of messages."""
+    if isinstance(row[field], list):
+        return _turns(row, field)
+    return (Message(role, _string(row, field)),)
+
+
+def _check_conversation(messages: tuple[Message, ...]) -> None:
+    answers = [n for n, message in enumerate(messages, start=1) if message.role == "assistant"]
+    if not answers:
+        roles = ", ".join(m.role for m in messages)
+        raise RowError(f"has no assistant turn (its roles: {roles}), so nothing to learn from")
+    for number in answers:
+        if not messages[number - 1].content.strip():
+            raise RowError(f"the assistant turn (turn {number} of {len(messages)}) is empty")
+
+
+_CONVERTERS: dict[str, Callable[[Mapping[str, object]], tuple[Message, ...]]] = {
+    "alpaca": _alpaca,
+    "sharegpt": lambda row: _turns(row, "conversations"),
+    "messages": lambda row: _turns(row, "messages"),
+    "prompt_completion": _prompt_completion,
+}

@@ -1,0 +1,270 @@
+"""Activation memory of one training micro-batch: what autograd saves for the backward pass, per
+decoder block, and the loss head's buffers.
+
+The per-token constants come from reading what each op saves (autograd keeps only what a
+gradient needs: a frozen linear keeps no copy of its input) and are checked against
+`torch.autograd.graph.saved_tensors_hooks` on tiny Llama and Qwen2 models
+(tests/test_estimate_calibration.py, `bench/vram_accuracy.py --cpu-calibration`). What they
+follow, with transformers 5 / PEFT 0.21 / TRL 1.16:
+
+- RMSNorm upcasts its input to fp32 and keeps that copy (4 bytes/elem even in bf16); a
+  trainable norm weight also keeps the normalized 16-bit tensor.
+- SDPA keeps q, k, v, its output and an fp32 log-sum-exp per head; eager attention keeps the
+  b·heads·s² fp32 probabilities and their 16-bit copy. Padding-free batches (one flattened row)
+  need a block-diagonal mask: SDPA then converts it to a dense N×N bias in every block and keeps
+  it, and grouped-query k/v are expanded to all heads. With flash-attention none of that exists.
+- PEFT's LoRA casts a block's input to the adapter dtype (fp32 by default) per target, dropout
+  keeps its mask (a bool on CUDA, a full float tensor on the CPU), and autocast casts the
+  result back to 16-bit for lora_A, which keeps that copy.
+- TRL's SFTTrainer projects the LM head in tiles (`fused_lm_head`): no batch × length × vocab
+  logits exist, only a 4096-token × 32768-vocab tile. transformers' own loss (`loss="full"`)
+  keeps fp32 log-probabilities of the whole batch and needs ~12 bytes per logit at its peak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui_ft.core.estimate.shapes import Linear, LoraShape, block_linears
+from tui_ft.core.models.info import ModelInfo
+
+FP32 = 4
+INDEX = 8  # int64 token ids and labels
+# TRL's ChunkedLogProbFunction: tokens per tile and vocabulary columns per tile.
+HEAD_TILE_TOKENS = 4096
+HEAD_TILE_VOCAB = 32768
+ATTENTION = ("sdpa", "eager")
+LOSSES = ("fused", "full")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One micro-batch as the trainer runs it. `compute_bytes` is the activation dtype (2 under
+    16-bit autocast, 4 in fp32); `adapter_bytes` the LoRA A/B dtype."""
+
+    batch_size: int
+    seq_len: int
+    compute_bytes: int
+    train_base: bool  # full fine-tuning: base linears and norms keep their inputs
+    lora: LoraShape | None = None
+    adapter_bytes: int = FP32
+    lora_dropout: float = 0.0
+    gradient_checkpointing: bool = False
+    attention: str = "sdpa"
+    loss: str = "fused"
+    padding_free: bool = True
+    device: str = "cuda"
+
+    @property
+    def tokens(self) -> int:
+        return self.batch_size * self.seq_len
+
+    @property
+    def autocast(self) -> bool:
+        return self.compute_bytes < FP32
+
+    @property
+    def packed_mask(self) -> bool:
+        """Several rows flattened into one: attention needs an explicit block-diagonal mask."""
+        return self.padding_free and self.batch_size > 1
+
+
+@dataclass(frozen=True)
+class Activations:
+    """Bytes for the whole micro-batch. `saved` is what autograd holds when the forward ends
+    (what saved_tensors_hooks see); the other fields are extra at some moment of the backward."""
+
+    block: int  # one decoder block's saved tensors without checkpointing
+    blocks: int  # all blocks at the end of the forward (checkpoints only, with checkpointing)
+    shared: int  # rotary tables and masks shared by every block
+    outside: int  # token ids, the final norm
+    loss_saved: int
+    loss_peak: int  # extra while the loss head runs its backward
+    backward: int  # gradient buffers while one block runs its backward
+    recompute: int  # one block's activations rebuilt during backward (checkpointing)
+
+    @property
+    def saved(self) -> int:
+        return self.blocks + self.shared + self.outside + self.loss_saved
+
+
+def activations(info: ModelInfo, work: Workload, head_trainable: bool) -> Activations:
+    block = _block(info, work, first=False)
+    layers = info.num_layers
+    if work.gradient_checkpointing:
+        # Each block keeps only its input (non-reentrant checkpointing); one block is rebuilt.
+        blocks = layers * work.tokens * work.compute_bytes * info.hidden_size
+        recompute = block
+    else:
+        blocks, recompute = (layers - 1) * block + _block(info, work, first=True), 0
+    return Activations(
+        block=block,
+        blocks=blocks,
+        shared=_shared(info, work),
+        outside=_outside(info, work),
+        loss_saved=_loss_saved(info, work),
+        loss_peak=_loss_peak(info, work, head_trainable),
+        backward=_backward_buffers(info, work),
+        recompute=recompute,
+    )
+
+
+def _block(info: ModelInfo, work: Workload, first: bool) -> int:
+    """Saved bytes of one decoder block. `first`: the block right after the embedding, whose
+    input needs no gradient under LoRA (so its first norm and some dropout masks keep nothing)."""
+    frozen_input = first and not work.train_base and not work.gradient_checkpointing
+    per_token = (
+        (0 if frozen_input else _norm(info, work))
+        + _norm(info, work)
+        + _attention(info, work)
+        + _mlp(info, work)
+        + _group_inputs(info, work)
+        + _lora(info, work, frozen_input)
+    )
+    return per_token * work.tokens + _per_block_constant(info, work)
+
+
+def _norm(info: ModelInfo, work: Workload) -> int:
+    h, a = info.hidden_size, work.compute_bytes
+    if info.model_type in ("gpt2", "phi"):
+        return a * h + 2 * FP32  # LayerNorm keeps its input, mean and rstd
+    # RMSNorm: the fp32 copy of the input, rsqrt per token; a trainable weight adds the
+    # normalized tensor in the input dtype.
+    return FP32 * h + FP32 + (a * h if work.train_base else 0)
+
+
+def _attention(info: ModelInfo, work: Workload) -> int:
+    a = work.compute_bytes
+    q_dim = info.num_heads * info.head_dim
+    kv_dim = info.num_kv_heads * info.head_dim
+    if work.attention == "eager":
+        keys = work.tokens if work.padding_free else work.seq_len
+        probs = info.num_heads * keys * (FP32 + (a if a < FP32 else 0))
+        return a * 3 * q_dim + probs  # q, expanded k and v, softmax output and its cast
+    expanded = work.packed_mask and kv_dim < q_dim  # masked SDPA cannot use native GQA
+    kv = q_dim if expanded else kv_dim
+    return a * (2 * q_dim + 2 * kv) + FP32 * info.num_heads  # q, k, v, output, log-sum-exp
+
+
+def _mlp(info: ModelInfo, work: Workload) -> int:
+    a, i = work.compute_bytes, info.intermediate_size
+    # Gated: gate output (for the activation), activation and up outputs (for their product).
+    # GPT-2/Phi's tanh GELU keeps about as much (not calibrated).
+    return 3 * a * i
+
+
+def _group_inputs(info: ModelInfo, work: Workload) -> int:
+    """Inputs of the block's linears, kept once per input however many linears read it: by a
+    trainable base linear, or by a LoRA path that works on the input itself (no cast, no
+    dropout). SDPA's output, which o_proj reads, is already counted with attention."""
+    widths = {"attn_in": info.hidden_size, "mlp_in": info.hidden_size}
+    widths["attn_out"] = info.num_heads * info.head_dim
+    widths["mlp_mid"] = info.intermediate_size
+    kept = set()
+    for linear in block_linears(info):
+        if work.train_base or (_lora_keeps_input(work) and _is_target(work, linear)):
+            kept.add(linear.reads)
+    if work.attention == "sdpa":
+        kept.discard("attn_out")
+    return work.compute_bytes * sum(widths[group] for group in kept)
+
+
+def _is_target(work: Workload, linear: Linear) -> bool:
+    return work.lora is not None and linear in work.lora.targets
+
+
+def _lora_keeps_input(work: Workload) -> bool:
+    return work.lora_dropout == 0 and work.adapter_bytes == work.compute_bytes
+
+
+def _lora(info: ModelInfo, work: Workload, frozen_input: bool) -> int:
+    """Per token: what each LoRA path keeps besides the shared block inputs."""
+    if work.lora is None:
+        return 0
+    a, ad = work.compute_bytes, work.adapter_bytes
+    total = 0
+    for target in work.lora.targets:
+        no_mask = frozen_input and target.reads == "attn_in"
+        if work.lora_dropout > 0 and not no_mask:
+            # native dropout keeps a bool mask on CUDA; the CPU path multiplies by a float noise
+            total += (1 if work.device == "cuda" else ad) * target.d_in
+        if work.autocast and ad != a:
+            total += a * target.d_in  # autocast's 16-bit copy for lora_A
+        elif work.lora_dropout > 0:
+            total += ad * target.d_in  # the dropped-out input
+        total += work.lora.rank * (a if work.autocast else ad)  # lora_A's output, for lora_B
+        if work.lora.dora:
+            total += _dora_extra(target, work, no_mask)
+    return total
+
+
+def _dora_extra(target: Linear, work: Workload, frozen_input: bool) -> int:
+    # DoRA rescales the base and LoRA outputs by magnitude / ‖W + BA‖ and keeps both, and one
+    # more output-sized tensor when its input needs a gradient (measured: 3 × d_out in 16-bit).
+    # Its B·A, built by running the adapter on a d_in × d_in identity, is detached: a
+    # forward-time transient, gone before the backward.
+    return (2 if frozen_input else 3) * work.compute_bytes * target.d_out
+
+
+def _per_block_constant(info: ModelInfo, work: Workload) -> int:
+    """Saved tensors that scale with the batch shape or the adapter, not with the tokens."""
+    total = 0
+    if work.packed_mask and work.attention == "sdpa":
+        total += work.compute_bytes * work.tokens**2  # the boolean mask as an additive bias
+    if work.lora is not None and work.autocast and work.adapter_bytes != work.compute_bytes:
+        # autocast's 16-bit copies of A and B, kept for the input gradient
+        total += work.compute_bytes * work.lora.per_layer
+    return total
+
+
+def _shared(info: ModelInfo, work: Workload) -> int:
+    rotary = 2 * work.compute_bytes * info.head_dim * work.tokens  # cos and sin
+    mask = work.tokens**2 if work.packed_mask and work.attention == "sdpa" else 0
+    return rotary + mask
+
+
+def _outside(info: ModelInfo, work: Workload) -> int:
+    # Final norm, and the token ids the embedding keeps for its gradient.
+    ids = INDEX if work.train_base else 0
+    return (_norm(info, work) + ids) * work.tokens
+
+
+def _loss_saved(info: ModelInfo, work: Workload) -> int:
+    t, a, h = work.tokens, work.compute_bytes, info.hidden_size
+    if work.loss == "full":
+        head_input = a * h if work.train_base else 0
+        return t * (FP32 * info.vocab_size + INDEX + head_input)  # fp32 log-probs, labels
+    # Fused head: the flattened hidden states, labels, log-normalizer and entropy per token.
+    return t * (a * h + INDEX + 2 * FP32)
+
+
+def _loss_peak(info: ModelInfo, work: Workload, head_trainable: bool) -> int:
+    """Extra bytes at the loss head's backward, over what it saved. The head weight's own
+    gradient is counted with the gradients."""
+    t, a, v, h = work.tokens, work.compute_bytes, info.vocab_size, info.hidden_size
+    if work.loss == "full":
+        # Incoming gradient of the log-probs and log_softmax's output gradient, both fp32.
+        return 2 * FP32 * t * v
+    tile = min(t, HEAD_TILE_TOKENS) * min(v, HEAD_TILE_VOCAB) * a
+    if work.device != "cuda":
+        tile += 5 * FP32 * tile // a  # without Triton the tile math runs as fp32 torch ops
+    # One tile, and fp32 accumulators for the hidden states' and (trained) head's gradients.
+    weight_grad = FP32 * v * h if head_trainable else 0
+    return tile + FP32 * t * h + weight_grad
+
+
+def _backward_buffers(info: ModelInfo, work: Workload) -> int:
+    """Gradients in flight while one block runs backward: the residual stream's two, plus the
+    larger of the MLP's intermediates and attention's (q/k/v gradients, flash-attention's fp32
+    dq accumulator, eager's score gradients); fp32 adapters add an fp32 input gradient."""
+    a, h, i = work.compute_bytes, info.hidden_size, info.intermediate_size
+    q_dim = info.num_heads * info.head_dim
+    kv_dim = info.num_kv_heads * info.head_dim
+    attention = a * (q_dim + 2 * kv_dim) + FP32 * q_dim
+    if work.attention == "eager":
+        keys = work.tokens if work.padding_free else work.seq_len
+        attention += info.num_heads * keys * (FP32 + a)
+    per_token = 2 * a * h + max(3 * a * i, attention)
+    if work.lora is not None and work.adapter_bytes > a:
+        per_token += work.adapter_bytes * max(t.d_in for t in work.lora.targets)
+    return per_token * work.tokens

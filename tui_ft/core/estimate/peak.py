@@ -1,0 +1,425 @@
+"""Will it fit? The peak memory of a training run (and of the A/B chat), worked out before
+anything is loaded: pure arithmetic on a ModelInfo, a RunConfig and where the run will train.
+
+Precision policy (tui_ft/engine/train/setup.py follows it; the estimate assumes it):
+
+- `auto` is bf16 on a CUDA GPU that computes in bf16 (compute capability 8.0 or newer), fp16
+  on an older GPU, and fp32 on the CPU (QLoRA included: bitsandbytes computes in fp32 there).
+- bf16: weights are loaded in bf16. Full fine-tuning trains them in bf16 (gradients and AdamW
+  states in bf16 too: fused AdamW keeps states in the parameter dtype). LoRA adapters stay
+  fp32, as PEFT's `autocast_adapter_dtype=True` default leaves them; QLoRA adapters are bf16,
+  as TRL's SFTTrainer casts them (DoRA's magnitude vector stays fp32). Activations are 16-bit
+  under autocast.
+- fp16: full fine-tuning keeps fp32 master weights (the grad scaler cannot unscale fp16
+  gradients) plus autocast's fp16 copies of the linear weights; LoRA keeps the frozen base in
+  fp16 and the adapters in fp32.
+- fp32: everything fp32, no autocast.
+
+The peak is taken over three moments of a steady-state step (optimizer states exist from the
+first step on): the loss head's backward (all activations saved, the loss buffers at their
+largest), a decoder block's backward (activations, one rebuilt block under checkpointing,
+gradient buffers) and the optimizer step (every gradient). `peak_bytes` is what torch's caching
+allocator would reserve (`torch.cuda.max_memory_reserved`); `required_bytes` adds what only
+NVML sees (the CUDA context, paged optimizer states) and is compared with NVML's free memory,
+or, without a GPU, with the RAM available (plus Python and the libraries instead of a context).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tui_ft.core.config import RunConfig
+from tui_ft.core.errors import UserError
+from tui_ft.core.estimate.activations import (
+    ATTENTION,
+    LOSSES,
+    Activations,
+    Workload,
+    activations,
+)
+from tui_ft.core.estimate.batching import uses_padding_free
+from tui_ft.core.estimate.shapes import LoraShape, block_linears, full_tensors, lora_shape
+from tui_ft.core.hardware.snapshot import HardwareSnapshot
+from tui_ft.core.models.info import ModelInfo
+from tui_ft.core.units import format_bytes
+
+GIB = 1024**3
+MIB = 1024**2
+CUDA_CONTEXT = 512 * MIB  # driver context + torch kernels, seen by NVML, not by torch
+CPU_RUNTIME = 768 * MIB  # Python, torch, transformers, TRL and the tokenizer, resident
+ALLOCATOR_SLACK = 0.05  # reserved over allocated: block rounding and fragmentation
+CUBLAS_WORKSPACE = 32 * MIB
+NF4_BLOCK = 64  # bitsandbytes 4-bit: one absmax per 64 weights
+NF4_NESTED_BLOCK = 256  # double quantization: the absmaxes in 8 bits, one fp32 per 256 of them
+NF4_STATE_PER_TENSOR = 1024 + 64  # the fp32 code table and the quant state's scalars
+OPTIMIZER_8BIT_MIN = 4096  # bitsandbytes keeps tensors smaller than this in 32-bit states
+OPTIMIZER_8BIT_BLOCK = 256
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the run trains. `available`: bytes free for it (NVML free memory, or the RAM
+    available without a GPU); None when unknown."""
+
+    device: str  # "cuda" | "cpu"
+    bf16: bool
+    available: int | None
+    name: str
+    total: int | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True)
+class EstimateOptions:
+    """How the trainer runs, beyond the RunConfig. Defaults: TRL's SFTTrainer (fused LM head),
+    SDPA attention, padding-free batches (docs/architecture.md)."""
+
+    attention: str = "sdpa"
+    loss: str = "fused"
+    padding_free: bool = True
+    # The longest tokenized row, when the data is known: no micro-batch row is longer, so a
+    # max_length far above the data's rows does not count (the demo's rows are ~100 tokens).
+    longest_row: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {ATTENTION}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}")
+
+
+@dataclass(frozen=True)
+class Precision:
+    name: str  # "bf16" | "fp16" | "fp32"
+    compute: int  # bytes per activation element
+    base: int  # bytes per unquantized model weight
+    trainable: int  # bytes per trained parameter; its gradient and AdamW states match it
+    autocast_copies: int  # bytes per linear weight autocast keeps a 16-bit copy of
+    reason: str
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    label: str
+    bytes: int
+    detail: str
+    outside_torch: bool = False  # counted against NVML free memory, not in torch's reserved
+
+
+@dataclass(frozen=True)
+class Estimate:
+    terms: tuple[Term, ...]
+    peak_bytes: int
+    required_bytes: int
+    target: Target
+    precision: Precision
+    phase: str  # the moment of the step where the peak falls
+    activations: Activations | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def available_bytes(self) -> int | None:
+        return self.target.available
+
+    @property
+    def fits(self) -> bool | None:
+        if self.target.available is None:
+            return None
+        return self.required_bytes <= self.target.available
+
+    @property
+    def headroom_bytes(self) -> int | None:
+        if self.target.available is None:
+            return None
+        return self.target.available - self.required_bytes
+
+    def term(self, key: str) -> int:
+        return sum(t.bytes for t in self.terms if t.key == key)
+
+    def verdict(self) -> str:
+        """One sentence a person can act on, never colour alone."""
+        need = format_bytes(self.required_bytes)
+        where = self.target.name
+        if self.fits is None:
+            return f"Needs about {need}; the free memory of {where} is unknown."
+        free = format_bytes(self.target.available)
+        if self.fits:
+            return f"Fits: needs about {need} of the {free} free on {where}."
+        return f"Does not fit: needs about {need}, but only {free} is free on {where}."
+
+
+# --- where the run trains -------------------------------------------------------------------
+
+
+def target_with_memory(gib: float) -> Target:
+    """A GPU of a stated size (bf16-capable), for planning on a machine without it."""
+    size = int(gib * GIB)
+    return Target("cuda", True, size, f"a GPU with {gib:g} GiB", total=size)
+
+
+def target_from_snapshot(snapshot: HardwareSnapshot, gpu: int | None = None) -> Target:
+    """The GPU to estimate against, by index or else the one with the most free memory;
+    without a GPU, the CPU and its available RAM."""
+    if not snapshot.has_gpu:
+        if gpu is not None:
+            raise UserError(f"there is no GPU {gpu}: {snapshot.message}.", snapshot.hint)
+        host = snapshot.host
+        return Target("cpu", True, host.ram_available, "the CPU (RAM)", host.ram_total)
+    gpus = {g.index: g for g in snapshot.gpus}
+    if gpu is None:
+        chosen = max(snapshot.gpus, key=lambda g: g.memory_free or 0)
+    elif gpu in gpus:
+        chosen = gpus[gpu]
+    else:
+        have = ", ".join(str(i) for i in sorted(gpus))
+        raise UserError(f"there is no GPU {gpu}.", f"This machine's GPUs are numbered {have}.")
+    capability = chosen.compute_capability
+    return Target(
+        device="cuda",
+        bf16=capability is None or capability >= (8, 0),
+        available=chosen.memory_free,
+        name=f"GPU {chosen.index} ({chosen.name or 'unknown'})",
+        total=chosen.memory_total,
+        index=chosen.index,
+    )
+
+
+def resolve_precision(requested: str, method: str, target: Target) -> Precision:
+    """The dtypes the trainer will use; see the module docstring for the policy."""
+    name, reason = requested, "as configured"
+    if requested == "auto":
+        if target.device != "cuda":
+            name, reason = "fp32", "auto: the CPU trains in fp32"
+        elif target.bf16:
+            name, reason = "bf16", "auto: the GPU computes in bf16"
+        else:
+            name, reason = "fp16", "auto: this GPU has no bf16"
+    if name == "fp32":
+        adapter = 2 if method == "qlora" else 4  # TRL casts QLoRA adapters to bf16 regardless
+        return Precision("fp32", 4, 4, 4 if method == "full" else adapter, 0, reason)
+    if method == "full":
+        if name == "fp16":
+            return Precision("fp16", 2, 4, 4, 2, reason)  # fp32 master weights + fp16 copies
+        return Precision(name, 2, 2, 2, 0, reason)
+    return Precision(name, 2, 2, 2 if method == "qlora" else 4, 0, reason)
+
+
+# --- the training estimate ------------------------------------------------------------------
+
+
+def estimate_training(
+    info: ModelInfo,
+    config: RunConfig,
+    target: Target,
+    options: EstimateOptions | None = None,
+) -> Estimate:
+    options = options or EstimateOptions()
+    precision = resolve_precision(config.precision, config.method, target)
+    lora = None
+    if config.method != "full":
+        lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
+    work = Workload(
+        batch_size=config.batch_size,
+        seq_len=row_tokens(config, options),
+        compute_bytes=precision.compute,
+        train_base=config.method == "full",
+        lora=lora,
+        adapter_bytes=precision.trainable,
+        lora_dropout=config.lora.dropout,
+        gradient_checkpointing=config.gradient_checkpointing,
+        attention=options.attention,
+        loss=options.loss,
+        padding_free=options.padding_free,
+        device=target.device,
+    )
+    acts = activations(info, work, head_trainable=config.method == "full")
+    fixed = _fixed_terms(info, config, precision, lora)
+    moments = _moments(info, config, precision, lora, acts, work.tokens)
+    phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
+    return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
+
+
+def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOptions:
+    """How the trainer will run this config (padding-free or not, as tui_ft.core.estimate.batching
+    decides), with the data's longest row when all its lengths are known."""
+    return EstimateOptions(padding_free=uses_padding_free(config), longest_row=longest_row)
+
+
+def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
+    """Tokens per row of the largest micro-batch: max_length, or the data's longest row."""
+    if options.longest_row is None:
+        return config.max_length
+    return max(1, min(config.max_length, options.longest_row))
+
+
+def _fixed_terms(
+    info: ModelInfo, config: RunConfig, precision: Precision, lora: LoraShape | None
+) -> list[Term]:
+    terms = [weights_term(info, config, precision)]
+    if lora is not None:
+        size = _trained_bytes(info, lora, precision)
+        what = "DoRA" if lora.dora else "LoRA"
+        terms.append(
+            Term(
+                "adapter",
+                f"{what} adapter",
+                size,
+                f"{lora.total:,} params (r={lora.rank} on {len(lora.targets)} linears × "
+                f"{lora.num_layers} blocks), {_dtype(precision.trainable)}",
+            )
+        )
+    terms.append(_optimizer(info, config, precision, lora))
+    return terms
+
+
+def weights_term(info: ModelInfo, config: RunConfig, precision: Precision) -> Term:
+    params = info.params
+    if config.method == "qlora":
+        per_weight = nf4_bytes_per_param(config.qlora.double_quant)
+        tensors = len(block_linears(info)) * info.num_layers
+        quantized = math.ceil(params.linear * per_weight) + tensors * NF4_STATE_PER_TENSOR
+        rest = (params.embedding + params.other) * precision.base
+        double = " + double quant" if config.qlora.double_quant else ""
+        detail = (
+            f"{params.linear:,} linear weights in 4-bit {config.qlora.quant_type}{double} "
+            f"({per_weight:.3f} B each); embeddings, norms and lm_head in {_dtype(precision.base)}"
+        )
+        return Term("weights", "Model weights", quantized + rest, detail)
+    size = params.total * precision.base
+    detail = f"{params.total:,} params in {_dtype(precision.base)}"
+    if precision.autocast_copies:
+        size += params.linear * precision.autocast_copies
+        detail += f" + fp16 copies of {params.linear:,} linear weights for autocast"
+    return Term("weights", "Model weights", size, detail)
+
+
+def nf4_bytes_per_param(double_quant: bool) -> float:
+    """4 bits per weight plus its share of the block scales."""
+    if double_quant:
+        return 0.5 + 1 / NF4_BLOCK + 4 / (NF4_BLOCK * NF4_NESTED_BLOCK)
+    return 0.5 + 4 / NF4_BLOCK
+
+
+def _trainable_tensors(info: ModelInfo, lora: LoraShape | None) -> list[int]:
+    return lora.tensors() if lora is not None else full_tensors(info)
+
+
+def _trained_bytes(info: ModelInfo, lora: LoraShape | None, precision: Precision) -> int:
+    """Bytes of the trained parameters; also of their gradients, and of each AdamW state."""
+    if lora is None:
+        return info.params.total * precision.trainable
+    magnitude = lora.magnitude_params()  # DoRA's magnitude vectors stay fp32
+    return (lora.total - magnitude) * precision.trainable + magnitude * 4
+
+
+def _optimizer(
+    info: ModelInfo, config: RunConfig, precision: Precision, lora: LoraShape | None
+) -> Term:
+    tensors = _trainable_tensors(info, lora)
+    count = sum(tensors)
+    name = config.optimizer
+    if name in ("adamw_8bit", "paged_adamw_8bit"):
+        big = [n for n in tensors if n >= OPTIMIZER_8BIT_MIN]
+        small = count - sum(big)
+        size = sum(2 * n + 2 * 4 * math.ceil(n / OPTIMIZER_8BIT_BLOCK) for n in big) + 8 * small
+        detail = f"2 × 8-bit states for {count:,} params (tensors under 4096 in fp32)"
+        if name == "paged_adamw_8bit":
+            detail += "; paged: in unified memory, seen by NVML, not in torch's reserved"
+            return Term("optimizer", "Optimizer states (paged)", size, detail, outside_torch=True)
+        return Term("optimizer", "Optimizer states", size, detail)
+    if name == "adafactor":
+        # Factored second moment: a row and a column vector per matrix.
+        size = sum(2 * math.isqrt(n) for n in tensors) * precision.trainable
+        return Term("optimizer", "Optimizer states", size, "Adafactor factored moments")
+    if name == "sgd":
+        return Term("optimizer", "Optimizer states", 0, "plain SGD keeps no state")
+    size = 2 * _trained_bytes(info, lora, precision)
+    detail = f"AdamW: 2 states × {count:,} params in {_dtype(precision.trainable)}"
+    return Term("optimizer", "Optimizer states", size, detail)
+
+
+def _moments(
+    info: ModelInfo,
+    config: RunConfig,
+    precision: Precision,
+    lora: LoraShape | None,
+    acts: Activations,
+    tokens: int,
+) -> dict[str, list[Term]]:
+    grad_count = sum(_trainable_tensors(info, lora))
+    all_grads = _trained_bytes(info, lora, precision)
+    # Without accumulation a full fine-tune's backward starts with only the head's gradient.
+    early = all_grads
+    if config.method == "full" and config.grad_accum == 1:
+        early = info.vocab_size * info.hidden_size * precision.trainable
+    kept = acts.blocks + acts.shared + acts.outside
+    ckpt = " (checkpoints)" if config.gradient_checkpointing else ""
+    grads_all = Term("gradients", "Gradients", all_grads, f"{grad_count:,} trained params")
+    grads_early = Term("gradients", "Gradients", early, "those computed so far")
+    return {
+        "loss backward": [
+            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
+            Term(
+                "logits",
+                "Logits and loss",
+                acts.loss_saved + acts.loss_peak,
+                "saved loss inputs + the head's backward buffers",
+            ),
+            grads_early,
+        ],
+        "block backward": [
+            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
+            Term("recompute", "Rebuilt block", acts.recompute, "gradient checkpointing"),
+            Term("backward", "Backward buffers", acts.backward, "gradients of activations"),
+            grads_early,
+        ],
+        "optimizer step": [grads_all],
+    }
+
+
+def _per_token(size: int, tokens: int) -> str:
+    return f"{size / tokens / 1024:.1f} KiB/token × {tokens:,} tokens"
+
+
+def assemble(
+    terms: list[Term],
+    target: Target,
+    precision: Precision,
+    phase: str,
+    acts: Activations | None,
+    notes: list[str],
+) -> Estimate:
+    terms = [t for t in terms if t.bytes > 0 or t.key in ("weights", "activations")]
+    allocated = sum(t.bytes for t in terms if not t.outside_torch)
+    slack = int(allocated * ALLOCATOR_SLACK) + CUBLAS_WORKSPACE
+    terms.append(Term("slack", "Allocator slack", slack, "block rounding, fragmentation"))
+    if target.device == "cuda":
+        terms.append(Term("context", "CUDA context", CUDA_CONTEXT, "driver + kernels", True))
+    else:
+        terms.append(Term("context", "Python and libraries", CPU_RUNTIME, "resident", True))
+    peak = allocated + slack
+    required = peak + sum(t.bytes for t in terms if t.outside_torch)
+    return Estimate(tuple(terms), peak, required, target, precision, phase, acts, tuple(notes))
+
+
+def _notes(info: ModelInfo, work: Workload) -> list[str]:
+    notes = []
+    if work.packed_mask and work.attention == "sdpa":
+        notes.append(
+            "Padding-free batches with SDPA attention keep a dense token×token mask per block; "
+            "flash-attention would avoid it."
+        )
+    if info.num_experts:
+        notes.append("Mixture-of-experts model: expert layers are estimated roughly.")
+    if info.quantization:
+        notes.append(
+            f"The checkpoint is pre-quantized ({info.quantization}); the estimate counts its "
+            "weights at the run's precision."
+        )
+    return notes
+
+
+def _dtype(size: int) -> str:
+    return {2: "16-bit", 4: "fp32"}.get(size, f"{size} bytes")

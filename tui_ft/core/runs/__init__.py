@@ -1,0 +1,1 @@
+"""Runs on disk: the run directory and its files, starting, stopping and resuming the trainer, one trainer per run, checkpoints, health and the words that describe a run."""

@@ -1,0 +1,74 @@
+"""Watching one run directory: what the monitor learns on each poll (new metrics, probe answers
+and log lines, the effective status, the health alarms), read with byte-offset tails so that a
+poll costs only what was appended. Pure Python; the app polls it from a worker thread."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui_ft.core.runs.health import Alarm, HealthMonitor
+from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
+from tui_ft.core.runs.rundir import RunDir, Status
+
+LOG_START_BYTES = 64 * 1024  # enough for the last ~200 lines of train.log
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """What changed since the previous poll. The first one replays the whole history."""
+
+    status: Status
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+    alarms: tuple[Alarm, ...] = ()
+    bad_lines: int = 0  # metrics and probe lines that could not be read, in all
+    first: bool = False
+
+
+class RunWatch:
+    def __init__(self, run: RunDir, clock: Callable[[], float] = time.time) -> None:
+        self.run = run
+        self.clock = clock
+        self.health = HealthMonitor()
+        self._metrics = JsonlTail(run.metrics_path)
+        self._probes = JsonlTail(run.probes_path)
+        self._log = TextTail(run.log_path, start_bytes=LOG_START_BYTES)
+        self._last: RunUpdate | None = None
+
+    def poll(self) -> RunUpdate | None:
+        """The news, or None when nothing changed since the previous poll."""
+        metrics = self._metrics.read_new()
+        probes = self._probes.read_new()
+        log_lines = self._log.read_new()
+        now = self.clock()
+        status = self.run.effective_status(now)
+        self.health.feed(metrics)
+        checkpoints = self.run.complete_checkpoints() if self.health.best_eval else {}
+        update = RunUpdate(
+            status=status,
+            metrics=metrics,
+            probes=probes,
+            log_lines=log_lines,
+            alarms=tuple(self.health.check(status, now, checkpoints)),
+            bad_lines=self._metrics.bad_lines + self._probes.bad_lines,
+            first=self._last is None,
+        )
+        previous, self._last = self._last, update
+        if previous is not None and not _news(previous, update):
+            return None
+        return update
+
+
+def _news(previous: RunUpdate, update: RunUpdate) -> bool:
+    return bool(
+        update.metrics
+        or update.probes
+        or update.log_lines
+        or update.status != previous.status
+        or update.alarms != previous.alarms
+        or update.bad_lines != previous.bad_lines
+    )

@@ -1,0 +1,1 @@
+"""Export: merging, GGUF writing and checking what was written."""

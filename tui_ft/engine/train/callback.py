@@ -1,0 +1,129 @@
+"""The trainer's voice in the run directory: metrics.jsonl at every log, the status heartbeat
+with step and ETA, probe answers at every evaluation, complete-checkpoint markers, and the
+graceful stop that SIGTERM asks for."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+from transformers import TrainerCallback
+
+from tui_ft.core.runs.checkpoints import write_marker
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.engine.train import probes
+from tui_ft.engine.train.memory import GpuUtilization, memory_now
+from tui_ft.engine.train.status_writer import StatusWriter
+
+
+class RunDirCallback(TrainerCallback):
+    def __init__(
+        self,
+        run: RunDir,
+        status: StatusWriter,
+        stop_requested: threading.Event,
+        probe_prompts: list[str],
+        system_prompt: str | None,
+        is_main: bool,
+    ) -> None:
+        self.run = run
+        self.status = status
+        self.stop_requested = stop_requested
+        self.probe_prompts = probe_prompts
+        self.system_prompt = system_prompt
+        self.is_main = is_main
+        self.stopped = False
+        self.began = False  # training began: a checkpoint to resume from has been read
+        # tokens/s counts training steps only: an evaluation between two logs (the probes
+        # generate answers) would read as a throughput drop at every evaluation.
+        self._step_began = time.time()
+        self._train_seconds = 0.0
+        self._last_tokens = 0
+        self._step_started = 0
+        self._clock_started = time.time()
+        self._gpu_util = GpuUtilization()
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.began = True
+        self._clock_started = time.time()
+        self._step_started = state.global_step
+        self._last_tokens = state.num_input_tokens_seen
+        self.status.update(state="training", step=state.global_step, max_steps=state.max_steps)
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._step_began = time.time()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._train_seconds += time.time() - self._step_began
+        if self.stop_requested.is_set() and not self.stopped:
+            self.stopped = True
+            control.should_save = True
+            control.should_training_stop = True
+        if state.global_step >= state.max_steps:
+            control.should_save = True  # so `tui-ft resume --more-epochs` starts from the end
+        self.status.update(step=state.global_step, epoch=state.epoch or 0.0, eta_s=self._eta(state))
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
+        if not self.is_main or not logs:
+            return
+        now = time.time()
+        tokens = state.num_input_tokens_seen
+        elapsed = self._train_seconds
+        record = {
+            "step": state.global_step,
+            "epoch": round(state.epoch or 0.0, 4),
+            "loss": logs.get("loss"),
+            "eval_loss": logs.get("eval_loss"),
+            "lr": logs.get("learning_rate"),
+            "grad_norm": logs.get("grad_norm"),
+            "tokens": tokens,
+            "tokens_per_s": (tokens - self._last_tokens) / elapsed
+            if elapsed > 0 and "loss" in logs
+            else None,
+            **memory_now(),
+            "gpu_util": self._gpu_util.read(),
+            "time": now,
+        }
+        if "loss" in logs:
+            self._train_seconds, self._last_tokens = 0.0, tokens
+        self.run.append_metrics({k: _finite(v) for k, v in record.items() if v is not None})
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self.is_main or not self.probe_prompts:
+            return
+        self.status.update(state="evaluating")
+        answers = probes.answer(
+            kwargs["model"], kwargs["processing_class"], self.probe_prompts, self.system_prompt
+        )
+        for prompt, answer in zip(self.probe_prompts, answers, strict=True):
+            self.run.append_probe({"step": state.global_step, "prompt": prompt, "answer": answer})
+        self.status.update(state="training")
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._gpu_util.close()
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        # HF writes checkpoint-N in place; the marker says it finished (and lists its files'
+        # sizes), so a checkpoint cut short by a crash or damaged later is never resumed from.
+        if self.is_main:
+            folder = self.run.checkpoints_dir / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                write_marker(folder)
+
+    def _eta(self, state: Any) -> float | None:
+        done = state.global_step - self._step_started
+        if done <= 0 or not state.max_steps:
+            return None
+        per_step = (time.time() - self._clock_started) / done
+        return per_step * max(0, state.max_steps - state.global_step)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: a diverged loss is written as the string "nan" so readers can alarm."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

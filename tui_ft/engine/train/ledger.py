@@ -1,0 +1,72 @@
+"""ledger.json: what it takes to reproduce and trust a run: the command, the versions, the
+hardware, the data (fingerprint and counts), and memory estimated against measured."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from typing import Any
+
+from tui_ft import __version__
+from tui_ft.core.errors import UserError
+from tui_ft.core.estimate.batching import describe
+from tui_ft.core.estimate.peak import estimate_training, run_options, target_from_snapshot
+from tui_ft.core.hardware.snapshot import HardwareSnapshot
+from tui_ft.core.models.info import read_model_info
+from tui_ft.core.runs.command import train_command
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.versions import library_versions
+
+
+def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
+    return {
+        "command": train_command(run.config_path),
+        "started": time.time(),
+        "model": {"ref": prepared.config.model, "resolved": prepared.model_ref.description},
+        "method": prepared.config.method,
+        "precision": prepared.precision,
+        "world_size": prepared.world_size,
+        "dataset": prepared.data.summary,
+        "probe_prompts": prepared.data.probe_prompts,
+        "versions": {"tui-ft": __version__, **library_versions()},
+        "python": platform.python_version(),
+        "hardware": hardware_summary(snapshot),
+        "batching": describe(prepared.config),
+        "estimate": estimate_summary(prepared, snapshot),
+        "argv": sys.argv,
+    }
+
+
+def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
+    """The estimator's prediction for this run, to compare with the measured peak."""
+    try:
+        info = read_model_info(prepared.model_ref)
+    except UserError as err:
+        return {"error": err.message}
+    config = prepared.config
+    rows = prepared.data.train_rows + prepared.data.eval_rows
+    options = run_options(config, max((len(row["input_ids"]) for row in rows), default=None))
+    result = estimate_training(info, config, target_from_snapshot(snapshot), options)
+    return {
+        "peak_bytes": result.peak_bytes,
+        "required_bytes": result.required_bytes,
+        "available_bytes": result.available_bytes,
+        "device": result.target.device,
+        "fits": result.fits,
+        "terms": {t.key: t.bytes for t in result.terms},
+    }
+
+
+def hardware_summary(snapshot: HardwareSnapshot) -> dict[str, Any]:
+    return {
+        "state": snapshot.state,
+        "driver": snapshot.driver_version,
+        "cuda_driver": snapshot.cuda_driver_version,
+        "gpus": [
+            {"index": g.index, "name": g.name, "memory_total": g.memory_total}
+            for g in snapshot.gpus
+        ],
+        "cpu": snapshot.host.cpu_name,
+        "ram_total": snapshot.host.ram_total,
+    }

@@ -1,0 +1,202 @@
+"""From a RunConfig to a ready SFTTrainer: precision from the hardware, the model for the
+method (full, LoRA, QLoRA), step arithmetic, and TRL's arguments. Shared by the trainer
+process and the pre-flight check so both run exactly the same thing."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui_ft.core.config import RunConfig
+from tui_ft.core.errors import UserError
+from tui_ft.core.estimate.batching import uses_padding_free
+from tui_ft.core.models.resolve import ResolvedModel, resolve_model
+from tui_ft.engine.model_loading import load_model, load_tokenizer
+from tui_ft.engine.train.data import TrainData, build_train_data
+
+EVALUATIONS_PER_RUN = 10
+OPTIMIZERS = {
+    "adamw_8bit": "adamw_bnb_8bit",
+    "paged_adamw_8bit": "paged_adamw_8bit",
+    "adafactor": "adafactor",
+    "sgd": "sgd",
+}
+
+
+@dataclass
+class Prepared:
+    config: RunConfig
+    model_ref: ResolvedModel
+    tokenizer: Any
+    data: TrainData
+    precision: str  # bf16 | fp16 | fp32, resolved from `auto`
+    world_size: int
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def resolve_precision(requested: str) -> str:
+    """`auto`: bf16 on a GPU that has it, fp16 on an older GPU, fp32 on the CPU."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if requested == "auto":
+        if not cuda:
+            return "fp32"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if requested == "fp16" and not cuda:
+        raise UserError(
+            "precision fp16 needs a CUDA GPU, and none is visible.",
+            "Use precision auto (fp32 on the CPU) or bf16.",
+        )
+    return requested
+
+
+def prepare_tokenizer_and_data(config: RunConfig) -> tuple[ResolvedModel, Any, TrainData]:
+    model_ref = resolve_model(config.model)
+    tokenizer = load_tokenizer(model_ref, config.trust_remote_code)
+    data = build_train_data(config, tokenizer)
+    if not data.train_rows:
+        raise UserError(
+            f"no training examples are left in {config.dataset} after the split and truncation.",
+            "Use a larger dataset, a smaller eval_split, or a longer max_length.",
+        )
+    return model_ref, tokenizer, data
+
+
+def load_training_model(prepared: Prepared) -> Any:
+    import torch
+
+    config = prepared.config
+    compute = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
+        prepared.precision
+    ]
+    if config.method == "full" and prepared.precision == "fp16":
+        # fp16 weights cannot be trained with a grad scaler: keep fp32 masters, autocast to fp16.
+        compute = torch.float32
+    quantize = None
+    if config.method == "qlora":
+        quantize = {
+            "bnb_4bit_quant_type": config.qlora.quant_type,
+            "bnb_4bit_use_double_quant": config.qlora.double_quant,
+        }
+    model = load_model(
+        prepared.model_ref,
+        dtype=compute,
+        quantize_4bit=quantize,
+        trust_remote_code=config.trust_remote_code,
+    )
+    if prepared.tokenizer.pad_token_id is None:
+        prepared.tokenizer.pad_token = prepared.tokenizer.eos_token
+    return model
+
+
+def lora_config(config: RunConfig) -> Any:
+    if config.method == "full":
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora.rank,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=config.lora.targets,
+        use_dora=config.lora.dora,
+        task_type="CAUSAL_LM",
+    )
+
+
+def planned_steps(config: RunConfig, train_rows: int, world: int) -> int:
+    """Optimizer steps the run will take, as the Trainer counts them."""
+    if config.max_steps:
+        return config.max_steps
+    batches = math.ceil(train_rows / (config.batch_size * world))
+    per_epoch = max(1, math.ceil(batches / config.grad_accum))
+    return max(1, math.ceil(config.epochs * per_epoch))
+
+
+def sft_args(
+    prepared: Prepared,
+    output_dir: Path,
+    *,
+    max_steps: int | None = None,
+    evaluate: bool = True,
+    save: bool = True,
+) -> Any:
+    import torch
+    from trl import SFTConfig
+
+    config = prepared.config
+    cuda = torch.cuda.is_available()
+    total = max_steps or planned_steps(config, len(prepared.data.train_rows), prepared.world_size)
+    eval_every = config.eval_every_steps or max(1, total // EVALUATIONS_PER_RUN)
+    has_eval = evaluate and bool(prepared.data.eval_rows)
+    return SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        max_steps=max_steps or config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a ratio
+        weight_decay=config.weight_decay,
+        optim=OPTIMIZERS.get(config.optimizer, "adamw_torch_fused" if cuda else "adamw_torch"),
+        bf16=prepared.precision == "bf16",
+        fp16=prepared.precision == "fp16",
+        gradient_checkpointing=config.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=eval_every,
+        save_strategy="steps" if save and config.save_every_steps else "no",
+        save_steps=config.save_every_steps or 500,
+        save_total_limit=config.save_total_limit,
+        include_num_input_tokens_seen="all",
+        # Rows arrive tokenized with our labels, already cut to max_length (TRL leaves that
+        # to us in padding-free mode); core.batching says when padding-free pays.
+        padding_free=uses_padding_free(config),
+        packing=config.packing,
+        packing_strategy="bfd",
+        max_length=config.max_length if config.packing else None,
+        use_liger_kernel=cuda and importlib.util.find_spec("liger_kernel") is not None,
+        # Without use_cpu, accelerate does not see a CPU torchrun as distributed (no DDP).
+        use_cpu=not cuda,
+        ddp_backend="gloo" if prepared.world_size > 1 and not cuda else None,
+        # Shards weights, gradients and optimizer states across processes, one decoder
+        # block at a time (the model's own _no_split_modules).
+        fsdp="full_shard auto_wrap" if config.fsdp and prepared.world_size > 1 else "",
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    data = prepared.data
+    eval_dataset = Dataset.from_list(data.eval_rows) if args.eval_strategy != "no" else None
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(data.train_rows),
+        eval_dataset=eval_dataset,
+        processing_class=prepared.tokenizer,
+        peft_config=lora_config(prepared.config),
+        callbacks=callbacks,
+    )

@@ -1,0 +1,1 @@
+"""The A/B chat screen, its panes, settings, placement and quick eval."""

@@ -1,0 +1,135 @@
+"""The chat process's events, carried from the client's reader thread into the screen.
+
+A fast model sends hundreds of token events a second per side. Posting one Textual message per
+token would queue work faster than the panes repaint; instead the reader thread appends to a
+list and posts one `ChatEvents` message only when none is waiting, so whatever arrives while the
+screen is busy is handled in one go (back-pressure without dropping anything).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.message import Message
+
+from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.protocol import SamplingSettings
+
+Event = dict[str, Any]
+Callback = Callable[[Event], None]
+
+
+class ChatClientLike(Protocol):
+    """What the screen uses of tui_ft.core.chat.client.ChatClient (tests pass a fake)."""
+
+    log_path: Path | None
+
+    @property
+    def alive(self) -> bool: ...
+
+    def start(self, wait: float | None = None) -> Event | None: ...
+
+    def restart(self, wait: float | None = None) -> Event | None: ...
+
+    def close(self, timeout: float = ...) -> None: ...
+
+    def load(
+        self,
+        run: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        placement: str = "auto",
+        context: int | None = None,
+    ) -> str: ...
+
+    def generate(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+    ) -> str: ...
+
+    def cancel(self, request_id: str) -> None: ...
+
+    def ask(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+        timeout: float = ...,
+        on_event: Callback | None = None,
+    ) -> dict[str, Event]: ...
+
+
+ClientFactory = Callable[[Callback], ChatClientLike]
+
+
+def real_client(on_event: Callback, models: Sequence[str] = ()) -> ChatClientLike:
+    """`models`: the run's base model(s), so the worker goes online only when one must come
+    from the hub (core.child_env)."""
+    return ChatClient(on_event, models=models)
+
+
+class ChatEvents(Message):
+    """Events are waiting: the handler takes them all with `ChatLink.take()`."""
+
+
+class ChatLink:
+    """The client's callback. `post` is the screen's `post_message` (safe from any thread)."""
+
+    def __init__(self, post: Callable[[Message], object]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._posted = False
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._pending.append(event)
+            if self._posted:
+                return  # the message already on its way will take this one too
+            self._posted = True
+        self._post(ChatEvents())
+
+    def take(self) -> list[Event]:
+        with self._lock:
+            events, self._pending = self._pending, []
+            self._posted = False
+        return events
+
+
+def merge_tokens(events: list[Event]) -> list[Event]:
+    """Token events of the same request and side as one (their texts joined, the last token
+    count kept), so each pane gets one Markdown append per batch instead of dozens. The two
+    sides' tokens arrive interleaved; each side's order is kept, and nothing moves across a
+    non-token event (a `done` or an `error` closes the run of tokens before it)."""
+    merged: list[Event] = []
+    open_runs: dict[tuple[object, object], int] = {}  # (id, side) -> its token event in merged
+    for event in events:
+        if event.get("event") != "token":
+            merged.append(event)
+            open_runs.clear()
+            continue
+        key = (event.get("id"), event.get("side"))
+        index = open_runs.get(key)
+        if index is None:
+            open_runs[key] = len(merged)
+            merged.append(event)
+            continue
+        last = merged[index]
+        merged[index] = {
+            **last,
+            "text": str(last.get("text") or "") + str(event.get("text") or ""),
+            "tokens": event.get("tokens", last.get("tokens")),
+        }
+    return merged

@@ -1,0 +1,1 @@
+"""The export screen and its result."""

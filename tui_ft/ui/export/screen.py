@@ -1,0 +1,351 @@
+"""Export a finished run: pick a format, a GGUF weight type and a folder, then watch
+`tui-ft export` write and check it in a child process (the model libraries never load here),
+and read the result: where it went, how big it is, whether it answers like the run's model,
+and the one command that imports it into Ollama."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, Static
+
+from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
+from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest, ExportRunner
+from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.safe_text import safe
+from tui_ft.ui.export.result import ExportResult, copy_text
+from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
+from tui_ft.ui.shell.safe_input import SafeInput
+
+DEFAULT_FORMAT = "gguf"  # what people run fine-tunes in: llama.cpp, LM Studio, Ollama
+# Short enough for 80 columns; the line under the choices says the rest.
+LABELS = {
+    "merged": "merged: Hugging Face folder",
+    "gguf": "gguf: llama.cpp, LM Studio",
+    "ollama": "ollama: GGUF + Modelfile",
+}
+LOG_LINES = 500
+
+
+class ExportProgress(Message):
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class ExportFinished(Message):
+    def __init__(self, outcome: ExportOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class ExportScreen(TuiFtScreen):
+    HELP = (
+        "Write this run's model where other tools load it, then check it: the export is loaded "
+        "back and answers the run's probe prompts next to the run's own model.\n\n"
+        "- **merged**: a Hugging Face folder (safetensors) with the adapter folded in.\n"
+        "- **gguf**: one file for llama.cpp and LM Studio; **f16**/**bf16** keep the weights, "
+        "**q8_0** is about half the size and answers almost the same.\n"
+        "- **ollama**: the GGUF and a Modelfile; the result shows the `ollama create` command "
+        "(c copies it).\n\n"
+        "The export runs in its own process and is written under a hidden name: an earlier "
+        "export in the same folder is replaced only once the new one passed its check. Esc "
+        "while it runs asks before stopping it; a stopped export leaves nothing behind."
+    )
+    BINDINGS = [
+        Binding("x", "start", "Export", id="export.start", tooltip="Write and check the export"),
+        Binding("c", "copy", "Copy", id="export.copy", tooltip="Copy the command or the path"),
+        Binding("n", "again", "New export", id="export.again", tooltip="Choose another export"),
+        Binding("escape", "leave", "Back", id="export.back", tooltip="Back (asks while running)"),
+        # The app's q, but asking first while an export runs: quitting would stop it.
+        Binding("q", "quit_app", "Quit", id="export.quit", tooltip="Leave tui-ft"),
+    ]
+    DEFAULT_CSS = """
+    ExportScreen #export-form { height: auto; padding: 0 1; }
+    ExportScreen #export-choices { height: auto; }
+    ExportScreen RadioSet { width: 1fr; height: auto; }
+    ExportScreen #export-quant { width: 24; }
+    ExportScreen #export-about { height: auto; color: $text-muted; margin-bottom: 1; }
+    ExportScreen #export-folder-row { height: auto; }
+    ExportScreen #export-folder-label { width: auto; padding: 1 1 0 0; }
+    ExportScreen #export-folder { width: 1fr; }
+    ExportScreen #export-start { width: auto; min-width: 14; margin-left: 1; }
+    ExportScreen #export-note { height: auto; padding: 0 1; }
+    ExportScreen #export-note.-problem { color: $text-error; }
+    ExportScreen #export-status { height: auto; padding: 0 1; text-style: bold; }
+    ExportScreen #export-log { height: 1fr; border-top: solid $panel-lighten-2; }
+    ExportScreen #export-result-box { height: 1fr; padding: 0 1; }
+    ExportScreen #export-log, ExportScreen #export-result-box { display: none; }
+    ExportScreen.-running #export-form, ExportScreen.-done #export-form { display: none; }
+    ExportScreen.-running #export-note, ExportScreen.-done #export-note { display: none; }
+    ExportScreen.-running #export-log { display: block; }
+    ExportScreen.-done #export-result-box { display: block; }
+    """
+
+    def __init__(self, run: RunDir, runner: ExportRunner) -> None:
+        super().__init__()
+        self.run = run
+        self.runner = runner
+        self.state = "form"  # form -> running -> done (-> form again)
+        self.request: ExportRequest | None = None
+        self.process: ExportProcess | None = None
+        self.outcome: ExportOutcome | None = None
+        self.lines: list[str] = []  # every progress line, for tests and for a look after
+        self._started = 0.0
+        self._stop_asked = False
+        self._default_folder = default_export_dir(run.path, DEFAULT_FORMAT)
+
+    def screen_title(self) -> str:
+        return f"Export {self.run.name}"
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        with Vertical(id="export-form"):
+            with Horizontal(id="export-choices"):
+                yield RadioSet(
+                    *(
+                        RadioButton(LABELS.get(name, name), name == DEFAULT_FORMAT, name=name)
+                        for name, fmt in FORMATS.items()
+                        if fmt.built
+                    ),
+                    id="export-format",
+                )
+                yield RadioSet(
+                    *(RadioButton(q, q == DEFAULT_QUANT, name=q) for q in QUANTS),
+                    id="export-quant",
+                )
+            yield Static(id="export-about")
+            with Horizontal(id="export-folder-row"):
+                yield Static("Folder", id="export-folder-label")
+                yield SafeInput(str(self._default_folder), id="export-folder")
+                yield Button("Export (x)", variant="primary", id="export-start")
+        yield Static(id="export-note")
+        yield Static(id="export-status")
+        yield Log(max_lines=LOG_LINES, id="export-log")
+        with VerticalScroll(id="export-result-box"):
+            yield ExportResult(id="export-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#export-format").border_title = "Format"
+        self.query_one("#export-quant").border_title = "GGUF weights"
+        for radio_set in self.query(RadioSet):
+            # The keyboard highlight starts on the first option, not the chosen one; arrows
+            # should move from what is chosen (Textual has no public way to say so).
+            radio_set._selected = radio_set.pressed_index
+        self._show_choices()
+        self.query_one("#export-format", RadioSet).focus()
+        self.set_interval(1.0, self._tick)
+
+    def on_unmount(self) -> None:
+        # Leaving the app while an export runs: it must not go on writing unseen.
+        if self.process is not None and self.state == "running":
+            self.process.cancel()
+
+    # --- the form -----------------------------------------------------------------------
+
+    def chosen(self) -> tuple[str, str | None]:
+        fmt = _pressed(self.query_one("#export-format", RadioSet)) or DEFAULT_FORMAT
+        quant = _pressed(self.query_one("#export-quant", RadioSet)) or DEFAULT_QUANT
+        return fmt, quant if FORMATS[fmt].quantized else None
+
+    def on_radio_set_changed(self, _: RadioSet.Changed) -> None:
+        self._show_choices()
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        self._show_note()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.action_start()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "export-start":
+            self.action_start()
+
+    def _show_choices(self) -> None:
+        fmt, quant = self.chosen()
+        self.query_one("#export-quant", RadioSet).disabled = quant is None
+        about = FORMATS[fmt].description
+        about += f"; {quant}: {QUANTS[quant]}" if quant else " (it keeps the model's own dtype)"
+        self.query_one("#export-about", Static).update(Content(about[0].upper() + about[1:] + "."))
+        # The folder follows the format until the person types one of their own.
+        folder = self.query_one("#export-folder", Input)
+        if folder.value.strip() in ("", str(self._default_folder)):
+            self._default_folder = default_export_dir(self.run.path, fmt)
+            folder.value = str(self._default_folder)
+        self._show_note()
+
+    def _show_note(self, problem: str = "") -> None:
+        note = self.query_one("#export-note", Static)
+        note.set_class(bool(problem), "-problem")
+        if problem:
+            note.update(Content(safe(problem)))
+            return
+        if self.state != "form":
+            return
+        target = self._target()
+        if target is not None and target.exists():
+            text = (
+                f"{target} exists: an earlier tui-ft export there is replaced once the new one "
+                "passes its check (any other folder is left alone and the export refused)."
+            )
+        else:
+            text = "Writing takes a while: the model is loaded, merged, written, then checked."
+        note.update(Content(safe(text)))
+
+    def _target(self) -> Path | None:
+        text = self.query_one("#export-folder", Input).value.strip()
+        return Path(text).expanduser().absolute() if text else None
+
+    # --- running ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return self.state == "form" or None
+        if action == "copy":
+            return (self.outcome is not None and copy_text(self.outcome) is not None) or None
+        if action == "again":
+            return self.state == "done" or None
+        return True
+
+    def action_start(self) -> None:
+        if self.state != "form":
+            return
+        target = self._target()
+        if target is None:
+            self._show_note("Type a folder to write the export to, or keep the one shown.")
+            return
+        fmt, quant = self.chosen()
+        default = default_export_dir(self.run.path, fmt)
+        self.request = ExportRequest(
+            self.run.path, fmt, quant, None if target == default else target
+        )
+        self.lines = []
+        self.outcome = None
+        self._stop_asked = False
+        self.query_one(Log).clear()
+        self._started = time.monotonic()
+        self._set_state("running")
+        self.export(self.request)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export(self, request: ExportRequest) -> None:
+        try:
+            process = self.runner.start(request)
+        except OSError as err:
+            outcome = ExportOutcome(None, f"the export process could not start: {err}.")
+            self.post_message(ExportFinished(outcome))
+            return
+        self.process = process
+        if self._stop_asked:  # Esc was confirmed while the process was still starting
+            process.cancel()
+        for line in process.lines():
+            self.post_message(ExportProgress(line))
+        self.post_message(ExportFinished(process.finish()))
+
+    def on_export_progress(self, message: ExportProgress) -> None:
+        self.lines.append(message.line)
+        self.query_one(Log).write_line(message.line)
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        self.process = None
+        self.outcome = message.outcome
+        if message.outcome.cancelled:
+            self._set_state("form")
+            self._show_note()
+            self.notify(
+                "Export stopped; the folder it was writing was removed.", markup=False, timeout=8
+            )
+            return
+        assert self.request is not None
+        self.query_one(ExportResult).show(self.request, message.outcome)
+        self._set_state("done")
+
+    def _tick(self) -> None:
+        if self.state == "running" and self.request is not None:
+            self._show_status()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#export-status", Static)
+        request = self.request
+        if self.state == "running" and request is not None:
+            what = request.fmt + (f" ({request.quant})" if request.quant else "")
+            seconds = int(time.monotonic() - self._started)
+            status.update(
+                Content(
+                    safe(f"Exporting as {what} to {request.target}… {seconds} s (Esc stops it)")
+                )
+            )
+        status.display = self.state == "running"
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        for name in ("form", "running", "done"):
+            self.set_class(state == name, f"-{name}")
+        self._show_status()
+        if state == "form":
+            self.query_one("#export-format", RadioSet).focus()
+        elif state == "done":
+            self.query_one("#export-result-box").focus()
+        self.refresh_bindings()
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def action_leave(self) -> None:
+        if self.state != "running":
+            self.app.pop_screen()
+            return
+        self.app.push_screen(self._stop_question(), self._stop_if)
+
+    def action_quit_app(self) -> None:
+        if self.state != "running":
+            self.app.exit()
+            return
+
+        def stop_and_quit(yes: bool | None) -> None:
+            if yes:
+                self._stop_if(True)
+                self.app.exit()
+
+        self.app.push_screen(self._stop_question(quitting=True), stop_and_quit)
+
+    def _stop_question(self, quitting: bool = False) -> ConfirmScreen:
+        assert self.request is not None
+        return ConfirmScreen(
+            f"Stop the export of {self.run.name}{' and quit' if quitting else ''}?",
+            "The export process is killed and the folder it was writing removed; an earlier "
+            f"export in {self.request.target} stays as it was.",
+            "Stop export",
+        )
+
+    def _stop_if(self, yes: bool | None) -> None:
+        if yes and self.state == "running":
+            self._stop_asked = True
+            self.query_one("#export-status", Static).update("Stopping the export…")
+            if self.process is not None:
+                self.process.cancel()
+
+    def action_copy(self) -> None:
+        found = copy_text(self.outcome) if self.outcome is not None else None
+        if found is None:
+            return
+        text, what = found
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {what} (through the terminal's clipboard, OSC 52).", markup=False)
+
+    def action_again(self) -> None:
+        self._set_state("form")
+        self._show_note()
+
+
+def _pressed(radio_set: RadioSet) -> str | None:
+    button = radio_set.pressed_button
+    return button.name if button is not None else None

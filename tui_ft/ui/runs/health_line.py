@@ -1,0 +1,30 @@
+"""One line on the run's health: the worst alarm with what to do, or that all is well."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui_ft.core.runs.health import Alarm
+
+
+class HealthLine(Static):
+    def show(self, alarms: Sequence[Alarm], active: bool) -> None:
+        self.set_class(bool(alarms), "-alarm")
+        self.update(health_content(alarms, active))
+
+
+def health_content(alarms: Sequence[Alarm], active: bool) -> Content:
+    if not alarms:
+        words = "healthy: no alarms" if active else "no alarms"
+        return Content.assemble(("✓ ", "$success"), words)
+    first = alarms[0]
+    error = first.severity == "error"
+    mark, style = ("✗ ", "bold $error") if error else ("⚠ ", "bold $warning")
+    others = ", ".join(alarm.kind for alarm in alarms[1:])
+    more = f"  (also: {others})" if others else ""
+    return Content.assemble(
+        (mark + first.message, style), f" {first.hint}" if first.hint else "", more
+    )

@@ -1,0 +1,207 @@
+"""One run, live: progress, health, charts, probe answers and the log, replayed from the start
+of the run directory on open and then tailed. Closing the screen (or the app) never touches the
+trainer; reopening replays everything again."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Log, Static
+from textual.worker import get_current_worker
+
+from tui_ft.core.runs.control import Launcher
+from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.series import RunSeries
+from tui_ft.core.runs.watch import RunUpdate, RunWatch
+from tui_ft.core.safe_text import safe
+from tui_ft.ui.runs.actions import NOT_YET, ActionDone, confirm_stop, stopped_text
+from tui_ft.ui.runs.chart_panel import CHARTS, ChartPanel
+from tui_ft.ui.runs.health_line import HealthLine
+from tui_ft.ui.runs.probe_answers import ProbeAnswers
+from tui_ft.ui.runs.progress import RunProgress
+from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.confirm import when_confirmed
+from tui_ft.ui.shell.error_panel import ErrorPanel
+
+LOG_LINES = 200
+WIDE = (120, 40)  # columns, rows
+FINISHED_TEXT = "Finished: c opens the A/B chat (base vs tuned), e exports the model."
+
+
+class RunUpdated(Message):
+    def __init__(self, update: RunUpdate) -> None:
+        super().__init__()
+        self.update = update
+
+
+class MonitorScreen(TuiFtScreen):
+    POLL_S = 0.5  # tests shorten it
+    HELP = (
+        "The run as it trains: where it is, whether it is healthy, its charts, the model's "
+        "answers to fixed prompts at each evaluation, and the trainer's log. Leaving this "
+        "screen or quitting tui-ft does not stop the run; opening it again replays everything.\n\n"
+        "The health line watches for a NaN/inf loss, grad-norm spikes, an eval loss rising "
+        "three evaluations in a row (overfitting), a throughput drop and a silent trainer; "
+        "the terminal bell rings once for each new alarm."
+    )
+    BINDINGS = [
+        Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Stop the run (it saves first)"),
+        Binding("l", "toggle_log", "Log/answers", id="monitor.log", tooltip="Log or probes"),
+        Binding("c", "chat", "Chat A/B", id="monitor.chat", tooltip="Base and tuned side by side"),
+        Binding("e", "export", "Export", id="monitor.export", tooltip="Export the model"),
+        *(
+            Binding(
+                str(number),
+                f"chart('{spec.name}')",
+                f"Chart: {spec.tab}",
+                id=f"monitor.chart-{number}",
+                show=False,
+                tooltip=f"Show the {spec.tab} chart",
+            )
+            for number, spec in enumerate(CHARTS, start=1)
+        ),
+    ]
+
+    def __init__(self, run: RunDir, launcher: Launcher, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.run = run
+        self.launcher = launcher
+        self.clock = clock
+        self.series = RunSeries()
+        self.status = Status("queued")
+        self.alarm_keys: set[str] = set()
+        self.replayed = False  # the whole history so far is on screen
+        self.bells = 0
+        self._update_taken = threading.Event()
+        self._stop_watching = threading.Event()
+
+    def screen_title(self) -> str:
+        return self.run.name
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield RunProgress(id="run-progress")
+        yield HealthLine(id="health")
+        yield ErrorPanel(id="error-panel")
+        yield Static(FINISHED_TEXT, id="finished")
+        yield ChartPanel(id="charts")
+        with Horizontal(id="bottom"):
+            with VerticalScroll(id="probes-box"):
+                yield ProbeAnswers(id="probes")
+            yield Log(max_lines=LOG_LINES, id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#finished").display = False
+        self.query_one("#error-panel").display = False
+        self.query_one("#bottom").add_class("-probes")
+        self.watch_run()
+
+    def on_unmount(self) -> None:
+        self._stop_watching.set()
+
+    def on_resize(self) -> None:
+        # Room for the probe answers and the log side by side, and for every chart at once.
+        self.set_class(self.size.width >= WIDE[0] and self.size.height >= WIDE[1], "-wide")
+
+    # --- the watcher thread ---------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="monitor-watch", exit_on_error=False)
+    def watch_run(self) -> None:
+        worker = get_current_worker()
+        watch = RunWatch(self.run, self.clock)
+        while not worker.is_cancelled and not self._stop_watching.is_set():
+            update = watch.poll()
+            if update is not None:
+                self._update_taken.clear()
+                self.post_message(RunUpdated(update))
+                # Back-pressure: one update in flight; the next poll gathers what came meanwhile.
+                while not self._update_taken.wait(self.POLL_S):
+                    if self._stop_watching.is_set():
+                        return
+            if self._stop_watching.wait(self.POLL_S):
+                return
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        try:
+            self._apply(message.update)
+        finally:
+            self._update_taken.set()
+
+    def _apply(self, update: RunUpdate) -> None:
+        changed = self.series.add(update.metrics)
+        if changed or update.first:
+            self.query_one(ChartPanel).show_series(self.series, changed)
+        self.query_one(ProbeAnswers).add(update.probes)
+        if update.log_lines:
+            self.query_one(Log).write_lines([safe(line) for line in update.log_lines])
+        self._show_status(update.status, update.first)
+        self._show_alarms(update, update.status.active)
+        self.replayed = True
+
+    def _show_status(self, status: Status, first: bool) -> None:
+        changed = status.state != self.status.state
+        self.status = status
+        self.query_one(RunProgress).show(status)
+        self.query_one(ErrorPanel).show(status)
+        self.query_one("#finished").display = status.state == "completed"
+        self.set_class(status.error is not None and not status.active, "-failed")
+        if (changed or first) and status.error is not None and not status.active:
+            self._show_bottom(log=True)  # a failed run: the log says why
+        if changed or first:
+            self.refresh_bindings()
+
+    def _show_alarms(self, update: RunUpdate, active: bool) -> None:
+        self.query_one(HealthLine).show(update.alarms, active)
+        keys = {alarm.key for alarm in update.alarms}
+        # The history replayed on open is not news: only alarms raised while watching ring.
+        if keys - self.alarm_keys and not update.first:
+            self.bells += 1
+            self.app.bell()
+        self.alarm_keys = keys
+
+    # --- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.status.active or None
+        if action in ("not_yet", "export", "chat"):
+            return self.status.state == "completed" or None
+        return True
+
+    def action_chart(self, name: str) -> None:
+        self.query_one(ChartPanel).select(name)
+
+    def action_toggle_log(self) -> None:
+        self._show_bottom(log=self.query_one("#bottom").has_class("-probes"))
+
+    def _show_bottom(self, log: bool) -> None:
+        bottom = self.query_one("#bottom")
+        bottom.set_class(log, "-log")
+        bottom.set_class(not log, "-probes")
+
+    def action_not_yet(self, what: str) -> None:
+        self.notify(NOT_YET[what].format(name=self.run.name), markup=False)
+
+    def action_chat(self) -> None:
+        self.tui_app.open_chat(self.run)
+
+    def action_export(self) -> None:
+        self.tui_app.open_export(self.run)
+
+    def action_stop(self) -> None:
+        self.app.push_screen(confirm_stop(self.run), when_confirmed(self.stop_run))
+
+    @work(thread=True, exclusive=True, group="monitor-stop", exit_on_error=False)
+    def stop_run(self) -> None:
+        target = self.launcher.stop(self.run)
+        self.post_message(ActionDone(stopped_text(self.run, target)))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text, markup=False)

@@ -1,0 +1,1 @@
+"""The new-run wizard: model, method, dataset, settings and review steps."""

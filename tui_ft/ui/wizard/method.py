@@ -1,0 +1,189 @@
+"""Wizard step 2, Method: full fine-tuning, LoRA or QLoRA, each said in two plain sentences.
+Their settings (rank, alpha, dropout, target modules, DoRA; the 4-bit type) sit behind an
+"advanced" fold: the defaults work, and a beginner need never open it. Every field is checked
+as it is typed, with the same sentences `run.yaml` validation gives."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Checkbox, Collapsible, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from tui_ft.core.config import QUANT_TYPES, RunConfig
+from tui_ft.core.wizard.choices import METHODS, MethodText, apply_method, method_field_values
+from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard.steps import WizardStep
+
+LORA_FIELDS = ("rank", "alpha", "dropout", "targets")
+FIELD_LABELS = {
+    "rank": "rank",
+    "alpha": "alpha",
+    "dropout": "dropout",
+    "targets": "target modules",
+}
+FIELD_HINTS = {
+    "rank": "adapter size: 8–64; more learns more, costs more",
+    "alpha": "scale of the update; usually twice the rank",
+    "dropout": "0 to 0.1; guards a small dataset against overfitting",
+    "targets": "all-linear, or names such as q_proj, v_proj",
+}
+DORA_HINT = "splits each update into size and direction: a little better, a little slower"
+
+
+class MethodStep(WizardStep):
+    STEP = 2
+    HELP = (
+        "How to train: **full** fine-tuning changes every weight (most memory), **LoRA** trains "
+        "a small adapter beside the frozen model (the usual choice), **QLoRA** does the same on "
+        "a 4-bit copy of the model (largest models per GB of GPU memory).\n\n"
+        "↑/↓ choose a method, enter goes on with it. The *Advanced* fold (tab to it, enter "
+        "opens it) holds the adapter's settings; their defaults work for most runs, and each "
+        "is checked as typed."
+    )
+    DEFAULT_CSS = """
+    MethodStep #method-body { height: 1fr; padding: 0 1; }
+    MethodStep #method-options { height: auto; max-height: 16; border: round $primary; }
+    MethodStep #method-advanced { height: auto; }
+    MethodStep #method-grid {
+        grid-size: 3; grid-columns: 16 20 1fr; grid-rows: 3; height: auto;
+    }
+    MethodStep #method-grid Label { padding: 1 0 0 0; }
+    MethodStep #method-grid .field-hint { padding: 1 0 0 1; color: $text-muted; }
+    MethodStep .flags { height: auto; }
+    MethodStep .flags Checkbox { width: auto; }
+    MethodStep .flags .field-hint { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    MethodStep #quant-label { width: 16; padding: 1 0 0 2; }
+    MethodStep .flags Select { width: 14; }
+    MethodStep #method-problems { height: auto; color: $text-error; }
+    MethodStep #method-none { height: auto; color: $text-muted; }
+    MethodStep #method-status { height: auto; padding: 0 1; color: $text-error; }
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__(config)
+        self.method = config.method
+
+    def compose(self) -> ComposeResult:
+        values = method_field_values(self.config)
+        yield from self.wizard_header()
+        with VerticalScroll(id="method-body"):
+            yield OptionList(*[self._option(m) for m in METHODS], id="method-options")
+            with Collapsible(title="Advanced: method settings", id="method-advanced"):
+                yield Static("Full fine-tuning has no method settings.", id="method-none")
+                with Grid(id="method-grid"):
+                    for name in LORA_FIELDS:
+                        yield Label(FIELD_LABELS[name])
+                        yield SafeInput(str(values[name]), id=f"field-{name}")
+                        yield Static(FIELD_HINTS[name], classes="field-hint")
+                with Horizontal(id="dora-row", classes="flags"):
+                    yield Checkbox("DoRA", bool(values["dora"]), id="field-dora")
+                    yield Static(DORA_HINT, classes="field-hint")
+                with Horizontal(id="quant-row", classes="flags"):
+                    yield Label("4-bit type", id="quant-label")
+                    yield Select(
+                        [(q, q) for q in QUANT_TYPES],
+                        value=str(values["quant_type"]),
+                        allow_blank=False,
+                        id="field-quant_type",
+                    )
+                    yield Checkbox(
+                        "double quantization", bool(values["double_quant"]), id="field-double_quant"
+                    )
+                yield Static("", id="method-problems")
+        yield Static("", id="method-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#method-options", OptionList).border_title = "Method"
+        self.query_one("#method-options", OptionList).focus()
+        self._highlight(self.method)
+        self._show_fields()
+
+    def _option(self, text: MethodText) -> Option:
+        mark = "◉" if text.method == self.method else "○"
+        prompt = Content.assemble(
+            (f"{mark} {text.title}", "bold"), "\n", (text.sentences, "$text-muted")
+        )
+        return Option(prompt, id=text.method)
+
+    def _highlight(self, method: str) -> None:
+        options = self.query_one("#method-options", OptionList)
+        options.highlighted = options.get_option_index(method)
+
+    # --- choosing -------------------------------------------------------------------------
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        # The highlighted method is the chosen one: arrows choose, no extra key to confirm.
+        if event.option.id and event.option.id != self.method:
+            self.method = event.option.id
+            options = self.query_one("#method-options", OptionList)
+            for text in METHODS:
+                options.replace_option_prompt(text.method, self._option(text).prompt)
+            self._show_fields()
+
+    def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
+        self.action_next()  # enter on a method: this one, go on
+
+    def _show_fields(self) -> None:
+        lora = self.method != "full"
+        self.query_one("#method-none").display = not lora
+        self.query_one("#method-grid").display = lora
+        self.query_one("#dora-row").display = lora
+        self.query_one("#quant-row").display = self.method == "qlora"
+        self._check()
+
+    def on_input_changed(self, _: Input.Changed) -> None:
+        self._check()
+
+    def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
+        self._check()
+
+    def on_select_changed(self, _: Select.Changed) -> None:
+        self._check()
+
+    def _fields(self) -> dict[str, str | bool]:
+        fields: dict[str, str | bool] = {
+            name: self.query_one(f"#field-{name}", Input).value for name in LORA_FIELDS
+        }
+        fields["dora"] = self.query_one("#field-dora", Checkbox).value
+        fields["double_quant"] = self.query_one("#field-double_quant", Checkbox).value
+        fields["quant_type"] = str(self.query_one("#field-quant_type", Select).value)
+        return fields
+
+    def _check(self) -> list[str]:
+        _, problems = apply_method(self.config, self.method, self._fields())
+        self.query_one("#method-problems", Static).update("\n".join(problems))
+        if not problems:
+            self.query_one("#method-status", Static).update("")
+        return problems
+
+    # --- wizard ---------------------------------------------------------------------------
+
+    def current_config(self) -> RunConfig:
+        config, _ = apply_method(self.config, self.method, self._fields())
+        return config
+
+    def take_back(self, config: RunConfig) -> None:
+        super().take_back(config)
+        values = method_field_values(config)
+        for name in LORA_FIELDS:
+            self.query_one(f"#field-{name}", Input).value = str(values[name])
+        self.query_one("#field-dora", Checkbox).value = bool(values["dora"])
+        self.query_one("#field-double_quant", Checkbox).value = bool(values["double_quant"])
+        self.query_one("#field-quant_type", Select).value = str(values["quant_type"])
+        self._highlight(config.method)
+
+    def action_next(self) -> None:
+        problems = self._check()
+        if problems:
+            self.query_one("#method-advanced", Collapsible).collapsed = False
+            count = "one setting needs" if len(problems) == 1 else f"{len(problems)} settings need"
+            self.query_one("#method-status", Static).update(
+                f"Advanced: {count} fixing before going on (see above)."
+            )
+            return
+        from tui_ft.ui.wizard.dataset import DatasetStep
+
+        self.push_next(DatasetStep(self.current_config()))
