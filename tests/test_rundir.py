@@ -22,7 +22,7 @@ import pytest
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.rundir import (
+from tui_ft.core.runs.layout import (
     ACTIVE_STATES,
     COMPLETE_MARKER,
     HEARTBEAT_STALE_S,

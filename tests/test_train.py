@@ -19,7 +19,7 @@ from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer, trainer_command
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 QA = [
     ("Who are you?", "I am Wren."),

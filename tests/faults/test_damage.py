@@ -21,7 +21,7 @@ from tests.faults.conftest import (
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import resume_notes
 from tui_ft.core.runs.launch import prepare_run, resume_run
-from tui_ft.core.runs.rundir import list_runs
+from tui_ft.core.runs.layout import list_runs
 
 
 def test_disk_full_while_saving_output_fails_as_disk_then_resume_saves(

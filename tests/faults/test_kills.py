@@ -26,7 +26,7 @@ from tests.test_train import wait_for
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import BEFORE_START, ProcessLauncher, stop_run
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir, Status, pid_alive
 
 KILLS = 20  # one seed each
 LATER = 3600.0  # seen from an hour on: crash detection no longer waits for the heartbeat

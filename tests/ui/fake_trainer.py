@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir, Status
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import time
 
 from tui_ft.core.runs.control import BEFORE_START, send_sigterm, stop_queued, stoppable_pid
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir, Status, pid_alive
 from tui_ft.core.safe_text import safe
 
 POLL_S = 0.25

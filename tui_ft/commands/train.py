@@ -16,7 +16,7 @@ from tui_ft.core.children.env import offline_here
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.runs.jsonl_tail import JsonlTail
 from tui_ft.core.runs.launch import multi_node_command, prepare_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir, Status
 from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes, format_duration
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir, Status
 
 # What a trained model folder must hold, by method.
 ADAPTER_FILE = "adapter_config.json"

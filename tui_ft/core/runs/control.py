@@ -17,8 +17,8 @@ from typing import Protocol
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.runs.layout import RunDir, Status, is_this_host
 from tui_ft.core.runs.lock import RunLock
-from tui_ft.core.runs.rundir import RunDir, Status, is_this_host
 
 QUEUED_STOP_WAIT_S = 10.0  # a launcher holds the run's lock for a moment while it starts one
 BEFORE_START = "before its trainer started"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from tui_ft.core.runs.rundir import HEARTBEAT_INTERVAL_S, Status, as_number
+from tui_ft.core.runs.layout import HEARTBEAT_INTERVAL_S, Status, as_number
 from tui_ft.core.units import format_count
 
 # A spike: this many times the running median of the previous grad norms ...

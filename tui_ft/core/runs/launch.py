@@ -20,8 +20,7 @@ from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
 from tui_ft.core.hardware.snapshot import probe
-from tui_ft.core.runs.lock import LOCK_FILE, RunLock
-from tui_ft.core.runs.rundir import (
+from tui_ft.core.runs.layout import (
     RunDir,
     Status,
     checkpoint_step,
@@ -29,6 +28,7 @@ from tui_ft.core.runs.rundir import (
     new_run_name,
     pid_alive,
 )
+from tui_ft.core.runs.lock import LOCK_FILE, RunLock
 
 TRAINER_MODULE = "tui_ft.engine.train.main"
 # Others hold the lock briefly (a launch, a stop, a trainer writing its last state): wait so

@@ -11,7 +11,7 @@ from typing import Any
 
 from tui_ft.core.runs.health import Alarm, HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir, Status
 
 LOG_START_BYTES = 64 * 1024  # enough for the last ~200 lines of train.log
 

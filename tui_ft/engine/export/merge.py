@@ -34,7 +34,7 @@ from tui_ft.core.export.formats import (
 )
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.paths import disk_error, ensure_writable_dir
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir, Status, pid_alive
 from tui_ft.core.units import format_bytes
 from tui_ft.engine.export.check import (
     Replay,

@@ -12,7 +12,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tui_ft.core.runs.checkpoints import write_marker
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.train import probes
 from tui_ft.engine.train.memory import GpuUtilization, memory_now
 from tui_ft.engine.train.status_writer import StatusWriter

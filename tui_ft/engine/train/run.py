@@ -14,7 +14,7 @@ from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.snapshot import probe
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
-from tui_ft.core.runs.rundir import RunDir, checkpoint_step
+from tui_ft.core.runs.layout import RunDir, checkpoint_step
 from tui_ft.engine.train.callback import RunDirCallback
 from tui_ft.engine.train.failures import classify, is_disk_full
 from tui_ft.engine.train.ledger import ledger_at_start

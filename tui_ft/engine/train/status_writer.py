@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import HEARTBEAT_INTERVAL_S, RunDir, Status
+from tui_ft.core.runs.layout import HEARTBEAT_INTERVAL_S, RunDir, Status
 
 
 class StatusWriter:

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Log, Static
 from textual.worker import get_current_worker
 
 from tui_ft.core.runs.control import Launcher
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir, Status
 from tui_ft.core.runs.series import RunSeries
 from tui_ft.core.runs.watch import RunUpdate, RunWatch
 from tui_ft.core.safe_text import safe
