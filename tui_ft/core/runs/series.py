@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tui_ft.core.runs.layout import as_number
+from tui_ft.core.runs.metrics import as_number
 
 MAX_POINTS = 10_000
 GIB = float(1 << 30)

@@ -11,7 +11,9 @@ from typing import Any
 
 from tui_ft.core.runs.health import Alarm, HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
-from tui_ft.core.runs.layout import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.status import Status
 
 LOG_START_BYTES = 64 * 1024  # enough for the last ~200 lines of train.log
 
@@ -45,7 +47,7 @@ class RunWatch:
         probes = self._probes.read_new()
         log_lines = self._log.read_new()
         now = self.clock()
-        status = self.run.effective_status(now)
+        status = effective_status(self.run, now)
         self.health.feed(metrics)
         checkpoints = self.run.complete_checkpoints() if self.health.best_eval else {}
         update = RunUpdate(

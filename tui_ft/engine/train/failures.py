@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.layout import RunDir, RunError
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import RunError
 from tui_ft.core.units import format_bytes
 
 LOG_TAIL_LINES = 8
