@@ -11,14 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from textual.message import Message
 
 from tui_ft.core.chat.client import ChatClient
 from tui_ft.core.chat.protocol import SamplingSettings
+from tui_ft.core.chat.wire import ChatMessage, DoneEvent, Event, ReadyEvent, TokenEvent
 
-Event = dict[str, Any]
 Callback = Callable[[Event], None]
 
 
@@ -30,9 +30,9 @@ class ChatClientLike(Protocol):
     @property
     def alive(self) -> bool: ...
 
-    def start(self, wait: float | None = None) -> Event | None: ...
+    def start(self, wait: float | None = None) -> ReadyEvent | None: ...
 
-    def restart(self, wait: float | None = None) -> Event | None: ...
+    def restart(self, wait: float | None = None) -> ReadyEvent | None: ...
 
     def close(self, timeout: float = ...) -> None: ...
 
@@ -48,7 +48,7 @@ class ChatClientLike(Protocol):
 
     def generate(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -60,7 +60,7 @@ class ChatClientLike(Protocol):
 
     def ask(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -68,7 +68,7 @@ class ChatClientLike(Protocol):
         token_ids: bool = False,
         timeout: float = ...,
         on_event: Callback | None = None,
-    ) -> dict[str, Event]: ...
+    ) -> dict[str, DoneEvent]: ...
 
 
 ClientFactory = Callable[[Callback], ChatClientLike]
@@ -114,22 +114,24 @@ def merge_tokens(events: list[Event]) -> list[Event]:
     sides' tokens arrive interleaved; each side's order is kept, and nothing moves across a
     non-token event (a `done` or an `error` closes the run of tokens before it)."""
     merged: list[Event] = []
-    open_runs: dict[tuple[object, object], int] = {}  # (id, side) -> its token event in merged
+    # (id, side) -> its token event so far, and where it sits in merged
+    open_runs: dict[tuple[str, str], tuple[int, TokenEvent]] = {}
     for event in events:
-        if event.get("event") != "token":
+        if event["event"] != "token":
             merged.append(event)
             open_runs.clear()
             continue
-        key = (event.get("id"), event.get("side"))
-        index = open_runs.get(key)
-        if index is None:
-            open_runs[key] = len(merged)
+        key = (event["id"], event["side"])
+        if key not in open_runs:
+            open_runs[key] = (len(merged), event)
             merged.append(event)
             continue
-        last = merged[index]
-        merged[index] = {
+        index, last = open_runs[key]
+        joined: TokenEvent = {
             **last,
-            "text": str(last.get("text") or "") + str(event.get("text") or ""),
-            "tokens": event.get("tokens", last.get("tokens")),
+            "text": last["text"] + event["text"],
+            "tokens": event.get("tokens", last["tokens"]),
         }
+        open_runs[key] = (index, joined)
+        merged[index] = joined
     return merged
