@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 
 from tui_ft.core.runs.checkpoints import write_marker
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.engine.train import probes
 from tui_ft.engine.train.memory import GpuUtilization, memory_now
 from tui_ft.engine.train.status_writer import StatusWriter
@@ -73,7 +74,7 @@ class RunDirCallback(TrainerCallback):
         now = time.time()
         tokens = state.num_input_tokens_seen
         elapsed = self._train_seconds
-        record = {
+        record: MetricsRow = {
             "step": state.global_step,
             "epoch": round(state.epoch or 0.0, 4),
             "loss": logs.get("loss"),
