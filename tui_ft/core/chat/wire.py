@@ -197,11 +197,20 @@ Event = (
 )
 
 
-EVENT_KINDS = frozenset({"ready", "loaded", "unloaded", "started", "token", "done", "error"})
+# Each event's type by its `event`.
+EVENT_TYPES: dict[str, type] = {
+    "ready": ReadyEvent,
+    "loaded": LoadedEvent,
+    "unloaded": UnloadedEvent,
+    "started": StartedEvent,
+    "token": TokenEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
 
 
 def as_event(message: dict[str, Any]) -> Event | None:
     """A decoded line from the worker as an event, None when it names no known `event`. Its
     other fields are taken at their word: the worker is this package's own module, started
     from the same installation, so it speaks this version of the protocol."""
-    return cast(Event, message) if message.get("event") in EVENT_KINDS else None
+    return cast(Event, message) if message.get("event") in EVENT_TYPES else None
