@@ -74,7 +74,7 @@ def test_completion_keeps_a_tilde_as_typed(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_each_method_has_two_sentences() -> None:
-    assert [m.method for m in METHODS] == ["full", "lora", "qlora"]
+    assert [m.name for m in METHODS] == ["full", "lora", "qlora"]
     for text in METHODS:
         assert text.sentences.count(". ") + text.sentences.endswith(".") == 2
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
+from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
 from tui_ft.core.runs.rundir import RunDir
 from tui_ft.engine.train import probes
@@ -27,6 +29,7 @@ class RunDirCallback(TrainerCallback):
         probe_prompts: list[str],
         system_prompt: str | None,
         is_main: bool,
+        metrics: tuple[Metric, ...] | None = None,
     ) -> None:
         self.run = run
         self.status = status
@@ -34,6 +37,8 @@ class RunDirCallback(TrainerCallback):
         self.probe_prompts = probe_prompts
         self.system_prompt = system_prompt
         self.is_main = is_main
+        # The objective's metrics, read from TRL's logs (None: the default objective's).
+        self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
         self.stopped = False
         self.began = False  # training began: a checkpoint to resume from has been read
         # tokens/s counts training steps only: an evaluation between two logs (the probes
@@ -76,8 +81,7 @@ class RunDirCallback(TrainerCallback):
         record = {
             "step": state.global_step,
             "epoch": round(state.epoch or 0.0, 4),
-            "loss": logs.get("loss"),
-            "eval_loss": logs.get("eval_loss"),
+            **{metric.key: logs.get(metric.log_key) for metric in self.metrics},
             "lr": logs.get("learning_rate"),
             "grad_norm": logs.get("grad_norm"),
             "tokens": tokens,

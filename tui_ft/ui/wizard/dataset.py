@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tui_ft.core.config import DATASET_FORMATS, RunConfig
+from tui_ft.core.config import RunConfig, dataset_formats
 from tui_ft.core.datasets.preview import (
     EXAMPLES_PER_CALL,
     PreviewCancelled,
@@ -30,6 +30,7 @@ from tui_ft.core.datasets.preview import (
     run_preview,
 )
 from tui_ft.core.errors import UserError
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.safe_text import safe
 from tui_ft.core.wizard.choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.shell.safe_input import SafeInput
@@ -122,7 +123,10 @@ class DatasetStep(WizardStep):
                 id="dataset-input",
             )
             yield Select(
-                [(f"format: {f}", f) for f in DATASET_FORMATS],
+                [
+                    (f"format: {f}", f)
+                    for f in dataset_formats(objective_named(self.config.objective))
+                ],
                 value=self.config.dataset_format,
                 allow_blank=False,
                 id="dataset-format",

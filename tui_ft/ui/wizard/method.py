@@ -12,7 +12,8 @@ from textual.widgets import Checkbox, Collapsible, Footer, Input, Label, OptionL
 from textual.widgets.option_list import Option
 
 from tui_ft.core.config import QUANT_TYPES, RunConfig
-from tui_ft.core.wizard.choices import METHODS, MethodText, apply_method, method_field_values
+from tui_ft.core.methods import Method, method_named
+from tui_ft.core.wizard.choices import METHODS, apply_method, method_field_values
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard.steps import WizardStep
 
@@ -101,12 +102,12 @@ class MethodStep(WizardStep):
         self._highlight(self.method)
         self._show_fields()
 
-    def _option(self, text: MethodText) -> Option:
-        mark = "◉" if text.method == self.method else "○"
+    def _option(self, text: Method) -> Option:
+        mark = "◉" if text.name == self.method else "○"
         prompt = Content.assemble(
             (f"{mark} {text.title}", "bold"), "\n", (text.sentences, "$text-muted")
         )
-        return Option(prompt, id=text.method)
+        return Option(prompt, id=text.name)
 
     def _highlight(self, method: str) -> None:
         options = self.query_one("#method-options", OptionList)
@@ -120,18 +121,18 @@ class MethodStep(WizardStep):
             self.method = event.option.id
             options = self.query_one("#method-options", OptionList)
             for text in METHODS:
-                options.replace_option_prompt(text.method, self._option(text).prompt)
+                options.replace_option_prompt(text.name, self._option(text).prompt)
             self._show_fields()
 
     def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
         self.action_next()  # enter on a method: this one, go on
 
     def _show_fields(self) -> None:
-        lora = self.method != "full"
+        lora = method_named(self.method).adapter
         self.query_one("#method-none").display = not lora
         self.query_one("#method-grid").display = lora
         self.query_one("#dora-row").display = lora
-        self.query_one("#quant-row").display = self.method == "qlora"
+        self.query_one("#quant-row").display = method_named(self.method).quantized
         self._check()
 
     def on_input_changed(self, _: Input.Changed) -> None:
