@@ -61,3 +61,13 @@ def objective_named(name: str) -> Objective:
 def owner_of(key: str) -> Objective | None:
     """The objective that declares the run.yaml key `key`, for "did you mean" messages."""
     return next((o for o in objectives().values() if o.setting(key) is not None), None)
+
+
+def require_format(objective: Objective, fmt: str, source: str) -> None:
+    """Refuse data in a format the objective cannot train on, before anything loads."""
+    if fmt not in objective.formats:
+        raise UserError(
+            f"{source} is in the {fmt} format, which objective {objective.name} does not train on.",
+            f"Objective {objective.name} trains on {', '.join(objective.formats)} data: convert "
+            "the dataset, or choose another objective.",
+        )

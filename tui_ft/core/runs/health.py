@@ -214,9 +214,10 @@ def assess(
     status: Status | None = None,
     now: float | None = None,
     checkpoints: Iterable[int] = (),
+    rules: Iterable[HealthRule] = (),
 ) -> list[Alarm]:
-    """All alarms for a whole history at once."""
-    monitor = HealthMonitor()
+    """All alarms for a whole history at once (`rules`: the objective's own)."""
+    monitor = HealthMonitor(rules)
     monitor.feed(records)
     return monitor.check(status, now, checkpoints)
 
