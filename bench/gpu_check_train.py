@@ -153,12 +153,12 @@ def one_run(
 
 
 def _train(config: RunConfig, plan: Plan, out_dir: Path) -> tuple[Run, int]:
+    from tui_ft.engine.precision import resolve_precision
     from tui_ft.engine.train.prepared import Prepared
     from tui_ft.engine.train.setup import (
         load_training_model,
         make_trainer,
         prepare_tokenizer_and_data,
-        resolve_precision,
         training_args,
     )
 

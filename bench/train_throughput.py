@@ -196,8 +196,9 @@ def _free(*objects: Any) -> None:
 
 
 def prepare(args: argparse.Namespace) -> Any:
+    from tui_ft.engine.precision import resolve_precision
     from tui_ft.engine.train.prepared import Prepared
-    from tui_ft.engine.train.setup import prepare_tokenizer_and_data, resolve_precision
+    from tui_ft.engine.train.setup import prepare_tokenizer_and_data
 
     config = RunConfig(
         model=args.model,

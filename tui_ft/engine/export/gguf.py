@@ -19,8 +19,8 @@ from typing import Any
 from tui_ft.core.datasets.load import Message
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import DEFAULT_QUANT, QUANTS, check_report_path, gguf_refusal
-from tui_ft.core.export.gguf_header import read_gguf_header
 from tui_ft.core.methods import method_named
+from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
 from tui_ft.core.runs.rundir import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay

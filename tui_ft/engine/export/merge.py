@@ -367,7 +367,7 @@ def _load_quantized_trained(job: ExportJob) -> Any:
     import torch
     from peft import PeftModel
 
-    from tui_ft.engine.train.setup import resolve_precision
+    from tui_ft.engine.precision import resolve_precision
 
     config = job.config
     compute = getattr(torch, _TORCH_DTYPES[resolve_precision(config.precision)])

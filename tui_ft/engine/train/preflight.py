@@ -13,6 +13,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tui_ft.core.config import RunConfig
+from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.data import TrainData
 from tui_ft.engine.train.memory import peak_summary
 from tui_ft.engine.train.prepared import Prepared
@@ -21,7 +22,6 @@ from tui_ft.engine.train.setup import (
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
-    resolve_precision,
     training_args,
     world_size,
 )

@@ -16,8 +16,10 @@ from tui_ft.core.hardware.snapshot import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.rundir import RunDir, checkpoint_step
+from tui_ft.engine.disk import is_disk_full
+from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.callback import RunDirCallback
-from tui_ft.engine.train.failures import classify, is_disk_full
+from tui_ft.engine.train.failures import classify
 from tui_ft.engine.train.ledger import ledger_at_start
 from tui_ft.engine.train.memory import peak_summary
 from tui_ft.engine.train.prepared import Prepared
@@ -28,7 +30,6 @@ from tui_ft.engine.train.setup import (
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
-    resolve_precision,
     training_args,
     world_size,
 )

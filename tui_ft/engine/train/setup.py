@@ -36,23 +36,6 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def resolve_precision(requested: str) -> str:
-    """`auto`: bf16 on a GPU that has it, fp16 on an older GPU, fp32 on the CPU."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    if requested == "auto":
-        if not cuda:
-            return "fp32"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if requested == "fp16" and not cuda:
-        raise UserError(
-            "precision fp16 needs a CUDA GPU, and none is visible.",
-            "Use precision auto (fp32 on the CPU) or bf16.",
-        )
-    return requested
-
-
 def prepare_tokenizer_and_data(config: RunConfig) -> tuple[ResolvedModel, Any, TrainData]:
     model_ref = resolve_model(config.model)
     tokenizer = load_tokenizer(model_ref, config.trust_remote_code)
