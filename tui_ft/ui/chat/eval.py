@@ -89,6 +89,7 @@ class _Tracked:
 
 
 class QuickEvalScreen(TuiFtScreen):
+    CSS_PATH = "chat.tcss"
     SCREEN_TITLE = "Quick eval"
     HELP = (
         "Runs a list of prompts through both sides, each as a fresh one-turn chat, greedily "
@@ -131,13 +132,6 @@ class QuickEvalScreen(TuiFtScreen):
 
     def screen_title(self) -> str:
         return f"Quick eval · {self.run.name}"
-
-    DEFAULT_CSS = """
-    #eval-intro { padding: 0 1; color: $text-muted; height: auto; }
-    #eval-status { padding: 0 1; height: auto; }
-    #eval-status.-error { color: $text-error; }
-    #eval-table { height: 1fr; }
-    """
 
     def compose(self) -> ComposeResult:
         yield self.header()

@@ -73,6 +73,7 @@ class Prepared(Message):
 
 
 class ChatScreen(TuiFtScreen):
+    CSS_PATH = "chat.tcss"
     SCREEN_TITLE = "Chat A/B"
     HELP = (
         "The base model (left) and the tuned one (right) answer the same prompt, with the same "
@@ -140,12 +141,6 @@ class ChatScreen(TuiFtScreen):
             yield ChatPane("tuned", id="pane-tuned")
         yield SafeInput(placeholder="Ask both models… (Enter sends)", id="chat-input")
         yield Footer()
-
-    DEFAULT_CSS = """
-    #chat-status { height: 1; padding: 0 1; color: $text-muted; }
-    #chat-panes { height: 1fr; }
-    #chat-input { margin: 0 0; }
-    """
 
     def on_mount(self) -> None:
         self._notice_all("Checking where the models fit…")

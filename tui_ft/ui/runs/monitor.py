@@ -42,6 +42,7 @@ class RunUpdated(Message):
 
 
 class MonitorScreen(TuiFtScreen):
+    CSS_PATH = "runs.tcss"
     POLL_S = 0.5  # tests shorten it
     HELP = (
         "The run as it trains: where it is, whether it is healthy, its charts, the model's "
