@@ -31,7 +31,8 @@ from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.hardware.snapshot import probe
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import resolve_model
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 MODES = ("batch", "sequential")
 LORA_B_STD = 0.02  # lora_B starts at zero (no change); this much noise makes the sides differ

@@ -33,7 +33,8 @@ from textual.widgets import Input  # noqa: E402
 
 from tui_ft.core.config import RunConfig, save_config  # noqa: E402
 from tui_ft.core.hardware.snapshot import FakeBackend  # noqa: E402
-from tui_ft.core.runs.rundir import RunDir, Status  # noqa: E402
+from tui_ft.core.runs.layout import RunDir  # noqa: E402
+from tui_ft.core.runs.status import Status  # noqa: E402
 from tui_ft.ui.app import make_app  # noqa: E402
 from tui_ft.ui.chat import link as chat_link  # noqa: E402
 from tui_ft.ui.chat.pane import ChatPane  # noqa: E402

@@ -77,7 +77,8 @@ def run_case(case: str, tmp: Path, repeat: int) -> dict[str, float]:
 def make_runs(home: Path) -> None:
     sys.path.insert(0, str(REPO))
     from tui_ft.core.config import RunConfig, save_config
-    from tui_ft.core.runs.rundir import RunDir, Status
+    from tui_ft.core.runs.layout import RunDir
+    from tui_ft.core.runs.status import Status
 
     now = time.time()
     for name, state in (("a-running", "training"), ("b-done", "completed"), ("c-failed", "failed")):

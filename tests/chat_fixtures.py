@@ -9,7 +9,8 @@ from typing import Any
 
 from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 # Larger random weights than the default 0.02: the tiny model then says varied things (and
 # stray bytes of broken characters, which the streaming decoder must cope with).

@@ -13,7 +13,7 @@ import pytest
 
 from tests.test_train import QA, config
 from tui_ft.core.runs.launch import prepare_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 PROMPTS = ["Who are you?", "What is your name?", "Say hello."]
 

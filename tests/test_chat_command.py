@@ -11,7 +11,7 @@ import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
 from tui_ft.cli import main
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from tui_ft.core.estimate.peak import GIB
 from tui_ft.core.hardware.snapshot import GpuInfo, GpuProcess, HardwareSnapshot, HostInfo
 from tui_ft.core.models.info import ModelInfo
 from tui_ft.core.models.param_count import ParamCount
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 # About 7B parameters: 13 GiB in bf16, so one copy fits a 24 GiB GPU and two do not.
 SEVEN_B = ModelInfo(

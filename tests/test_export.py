@@ -20,7 +20,8 @@ from tui_ft.cli import main
 from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import FORMATS
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 from tui_ft.engine.export import merge as export_module
 from tui_ft.engine.export.merge import MARKER, export_merged
 

@@ -13,7 +13,8 @@ from tests.test_train import config
 from tui_ft.core.config import save_config
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.export.report import expected_words_lines
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 from tui_ft.engine.export.check import Replay, compare, expected_words
 from tui_ft.engine.export.merge import start_job
 

@@ -11,7 +11,7 @@ from safetensors import SafetensorError
 
 from tests.faults.inject import SAFETENSORS_FULL
 from tui_ft.core.runs.checkpoints import write_marker
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.train.failures import classify
 
 

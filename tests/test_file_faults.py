@@ -15,7 +15,7 @@ from tui_ft.core.chat.client import ChatClient
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export import merge as export_module
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tui_ft.core.runs.health import STALL_S, HealthMonitor, assess
-from tui_ft.core.runs.rundir import Status
+from tui_ft.core.runs.status import Status
 
 NOW = 1_767_225_600.0
 

@@ -10,8 +10,10 @@ import pytest
 
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.launch import check_extension, extended_config, resume_run
-from tui_ft.core.runs.rundir import COMPLETE_MARKER, RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 
 def make(tmp_path: Path, state: str = "completed", **settings: object) -> RunDir:

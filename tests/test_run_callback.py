@@ -11,7 +11,7 @@ import pytest
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.jsonl_tail import JsonlTail
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.train import callback as run_callback
 from tui_ft.engine.train.status_writer import StatusWriter
 

@@ -10,7 +10,8 @@ import pytest
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import delete_run, stop_run
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 
 def make(home: Path, name: str, status: Status) -> RunDir:

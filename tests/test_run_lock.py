@@ -19,8 +19,9 @@ from tui_ft.core.runs import launch
 from tui_ft.core.runs import lock as run_lock
 from tui_ft.core.runs.control import BEFORE_START, stop_run
 from tui_ft.core.runs.launch import resume_run, running, start_trainer
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.lock import NotThisTrainer, RunLock, claim_for_trainer
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.status import Status
 
 HOLD = "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
 HOLD += "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(600)"

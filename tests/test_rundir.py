@@ -21,19 +21,12 @@ import pytest
 
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
+from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.rundir import (
-    ACTIVE_STATES,
-    COMPLETE_MARKER,
-    HEARTBEAT_STALE_S,
-    STATES,
-    RunDir,
-    RunError,
-    Status,
-    list_runs,
-    new_run_name,
-    pid_alive,
-)
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import list_runs, new_run_name
+from tui_ft.core.runs.liveness import HEARTBEAT_STALE_S, effective_status, pid_alive
+from tui_ft.core.runs.status import ACTIVE_STATES, STATES, RunError, Status
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(30)"]
 
@@ -172,12 +165,12 @@ def test_a_killed_trainer_with_a_stale_heartbeat_is_crashed(
     home: Path, sleeper: subprocess.Popen[bytes]
 ) -> None:
     run = make_run(home, "killed", training(sleeper.pid, age_s=0, step=7))
-    assert run.effective_status().state == "training"
+    assert effective_status(run).state == "training"
     os.kill(sleeper.pid, signal.SIGKILL)
     sleeper.wait()
-    assert run.effective_status().state == "training"  # dead, but within the heartbeat window
+    assert effective_status(run).state == "training"  # dead, but within the heartbeat window
     run.write_status(training(sleeper.pid, age_s=HEARTBEAT_STALE_S + 5, step=7))
-    status = run.effective_status()
+    status = effective_status(run)
     assert status.state == "crashed"
     assert status.step == 7
     assert status.error is not None and status.error.kind == "interrupted"
@@ -191,7 +184,7 @@ def test_a_live_trainer_with_a_stale_heartbeat_stays_active(
 ) -> None:
     """A long evaluation may starve the heartbeat: a live process is not a crash."""
     run = make_run(home, "slow", training(sleeper.pid, age_s=0))
-    assert run.effective_status(now=time.time() + 10 * HEARTBEAT_STALE_S).state == "training"
+    assert effective_status(run, now=time.time() + 10 * HEARTBEAT_STALE_S).state == "training"
 
 
 def test_a_reused_pid_does_not_keep_a_dead_run_alive(
@@ -199,14 +192,14 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive(
 ) -> None:
     """After a reboot the old pid may belong to a program born after the last heartbeat."""
     run = make_run(home, "rebooted", training(sleeper.pid, age_s=3600))
-    assert run.effective_status().state == "crashed"
+    assert effective_status(run).state == "crashed"
 
 
 def test_another_hosts_run_is_crashed_only_after_a_long_silence(home: Path) -> None:
     run = make_run(home, "remote", training(pid=1, age_s=5 * 60, host="other-box"))
-    assert run.effective_status().state == "training"
+    assert effective_status(run).state == "training"
     run.write_status(training(pid=1, age_s=20 * 60, host="other-box"))
-    status = run.effective_status()
+    status = effective_status(run)
     assert status.state == "crashed"
     assert status.error is not None and "other-box" in status.error.message
 
@@ -214,15 +207,15 @@ def test_another_hosts_run_is_crashed_only_after_a_long_silence(home: Path) -> N
 def test_finished_states_are_never_second_guessed(home: Path) -> None:
     for state in ("completed", "stopped", "failed"):
         run = make_run(home, state, Status(state, pid=None, updated=1.0))
-        assert run.effective_status().state == state
+        assert effective_status(run).state == state
 
 
 def test_a_run_without_a_trainer_process_crashes_only_once_quiet(home: Path) -> None:
     run = make_run(home, "waiting", config="model: demo\n")
-    assert run.effective_status().state == "queued"  # just created: the launcher is starting it
+    assert effective_status(run).state == "queued"  # just created: the launcher is starting it
     old = time.time() - 2 * HEARTBEAT_STALE_S
     os.utime(run.config_path, (old, old))
-    status = run.effective_status()
+    status = effective_status(run)
     assert status.state == "crashed"
     assert status.error is not None and "never reported a process" in status.error.message
 
@@ -448,7 +441,7 @@ def test_a_damaged_status_of_a_completed_run_reads_completed(home: Path, damage:
     run.output_dir.mkdir()
     run.append_metrics({"step": 6, "loss": 0.5})
     run.status_path.write_bytes(damage)
-    status = run.effective_status(now=time.time() + 3600)
+    status = effective_status(run, now=time.time() + 3600)
     assert status.state == "completed" and status.step == 6
     (summary,) = list_runs(home)
     assert summary.status.state == "completed" and "output/ is complete" in summary.note
@@ -458,7 +451,7 @@ def test_a_damaged_status_of_a_stopped_run_reads_stopped_from_its_ledger(home: P
     run = make_run(home, "paused", Status("stopped", step=3))
     run.write_ledger({"final_state": "stopped"})
     run.status_path.write_bytes(b"{")
-    assert run.effective_status(now=time.time() + 3600).state == "stopped"
+    assert effective_status(run, now=time.time() + 3600).state == "stopped"
 
 
 @pytest.mark.parametrize(

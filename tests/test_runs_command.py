@@ -18,7 +18,9 @@ import pytest
 
 from tui_ft.cli import main
 from tui_ft.core.paths import runs_home
-from tui_ft.core.runs.rundir import HEARTBEAT_STALE_S, RunDir, RunError, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import HEARTBEAT_STALE_S, pid_alive
+from tui_ft.core.runs.status import RunError, Status
 
 REPO = Path(__file__).resolve().parent.parent
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(30)"]
@@ -195,7 +197,8 @@ def test_stop_reaches_the_workers_of_a_leader_that_already_ended(
 TRAINER = """
 import os, signal, sys, time
 from pathlib import Path
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 run = RunDir(Path(sys.argv[1]))
 def stop(*_):
     run.write_status(Status("stopped", pid=os.getpid(), step=12, max_steps=50))

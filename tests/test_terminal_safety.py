@@ -17,7 +17,8 @@ from tui_ft.cli import main
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.snapshot import FAKE_GPU_ENV
 from tui_ft.core.paths import run_dir
-from tui_ft.core.runs.rundir import RunDir, RunError, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import RunError, Status
 from tui_ft.core.safe_text import MARK, json_for_terminal, safe, safe_text, visible
 
 FIXTURES = Path(__file__).parent / "fixtures"

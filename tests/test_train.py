@@ -19,7 +19,8 @@ from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer, trainer_command
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status
 
 QA = [
     ("Who are you?", "I am Wren."),
@@ -136,7 +137,7 @@ def test_sigkill_is_seen_as_crashed_and_resume_continues_one_history(
     wait_for(lambda: run.last_good_checkpoint() is not None and run.read_status().step >= 4)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    assert run.effective_status(now=time.time() + 3600).state == "crashed"
+    assert effective_status(run, now=time.time() + 3600).state == "crashed"
 
     resumed = resume_run(run)
     assert resumed.wait(timeout=240) == 0

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tui_ft.commands.train import _report_end
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 
 @pytest.fixture

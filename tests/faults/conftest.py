@@ -17,7 +17,8 @@ from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINER_TIMEOUT_S = 300  # a generous bound for a slow, shared CI machine, never a measurement

@@ -21,7 +21,8 @@ from tests.faults.conftest import (
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import resume_notes
 from tui_ft.core.runs.launch import prepare_run, resume_run
-from tui_ft.core.runs.rundir import list_runs
+from tui_ft.core.runs.listing import list_runs
+from tui_ft.core.runs.liveness import effective_status
 
 
 def test_disk_full_while_saving_output_fails_as_disk_then_resume_saves(
@@ -93,7 +94,7 @@ def test_a_completed_run_with_a_damaged_status_stays_completed(
     run = copy_run(finished_run, tmp_path, "damaged")
     before = files_of(run.path)
     run.status_path.write_text('{"state": "compl')  # cut short by a full disk, say
-    shown = run.effective_status(now=run.status_path.stat().st_mtime + 3600)
+    shown = effective_status(run, now=run.status_path.stat().st_mtime + 3600)
     assert shown.state == "completed" and shown.step == 6
     (summary,) = list_runs(tmp_path)
     assert summary.status.state == "completed" and summary.progress == 1.0

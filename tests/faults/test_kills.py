@@ -26,7 +26,9 @@ from tests.test_train import wait_for
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import BEFORE_START, ProcessLauncher, stop_run
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status, pid_alive
+from tui_ft.core.runs.status import Status
 
 KILLS = 20  # one seed each
 LATER = 3600.0  # seen from an hour on: crash detection no longer waits for the heartbeat
@@ -52,7 +54,7 @@ def test_kill_9_at_seeded_random_steps_then_resume_to_the_end(
         wait_for(lambda t=target, p=process: run.read_status().step >= t or p.poll() is not None)
         assert process.poll() is None, run.log_path.read_text()[-3000:]
         kill_group(process)
-        shown = run.effective_status(now=time.time() + LATER)
+        shown = effective_status(run, now=time.time() + LATER)
         assert shown.state == "crashed" and shown.error is not None
         assert shown.error.kind == "interrupted"
         assert f"tui-ft resume {run.name}" in shown.error.hint
@@ -82,7 +84,7 @@ def test_a_torn_last_line_of_metrics_is_dropped_on_resume(
     run.write_status(Status("training", pid=_dead_pid(), step=5, max_steps=6, updated=1.0))
     with run.metrics_path.open("a") as metrics:
         metrics.write('{"step": 5, "epoch": 1.6, "lo')  # kill -9 in the middle of a write
-    assert run.effective_status().state == "crashed"
+    assert effective_status(run).state == "crashed"
     assert resume_run(run).wait(timeout=TRAINER_TIMEOUT_S) == 0
     assert_one_history(run, 6)
 

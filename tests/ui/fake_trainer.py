@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ from ui_helpers import NoGpuBackend, wait_for
 
 from tests.chat_fixtures import tiny_base
 from tui_ft.core.config import load_config
-from tui_ft.core.runs.rundir import RunDir, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import pid_alive
 from tui_ft.ui.app import make_app
 from tui_ft.ui.chat.eval import QuickEvalScreen
 from tui_ft.ui.chat.pane import ChatPane

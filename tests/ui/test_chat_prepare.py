@@ -13,7 +13,8 @@ from ui_helpers import NOW, TWO_H100, make_run
 
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.hardware.snapshot import FakeBackend, HardwareSnapshot
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 from tui_ft.ui.chat.link import ChatEvents, ChatLink, merge_tokens
 from tui_ft.ui.chat.prepare import Lookup, decide, look_up, training_runs
 

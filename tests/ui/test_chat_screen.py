@@ -20,7 +20,8 @@ from ui_helpers import NOW, TWO_H100, NoGpuBackend, app_for, make_run, running_s
 from tui_ft.core.chat.protocol import SamplingSettings
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.hardware.snapshot import FakeBackend
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import Status
 from tui_ft.ui.app import TuiFtApp
 from tui_ft.ui.chat.eval import QuickEvalScreen
 from tui_ft.ui.chat.pane import ChatPane
@@ -420,7 +421,7 @@ async def test_the_real_chat_process_answers_in_both_panes(home: Path, tmp_path:
             assert pane(screen, side).last_answer == turn.answers[side].text
         pid = screen.client.pid
     deadline = time.monotonic() + 60  # a guard against a hang, not a timing
-    from tui_ft.core.runs.rundir import pid_alive
+    from tui_ft.core.runs.liveness import pid_alive
 
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from ui_helpers import app_for, metric, running_status, wait_for
 
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.runs.metric_chart import MetricChart
 from tui_ft.ui.runs.monitor import MonitorScreen
 

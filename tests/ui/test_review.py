@@ -20,7 +20,8 @@ from tui_ft.cli import main
 from tui_ft.core.config import RunConfig, dump_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.launch import prepare_run
-from tui_ft.core.runs.rundir import RunDir, new_run_name
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import new_run_name
 from tui_ft.ui.runs.monitor import MonitorScreen
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.wizard.preflight_panel import PreflightPanel

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tui_ft.core.runs.checkpoints import write_marker
 from tui_ft.core.runs.control import BEFORE_START
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.runs.actions import resumed_text, stopped_text
 
 

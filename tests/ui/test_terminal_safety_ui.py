@@ -21,7 +21,8 @@ from ui_helpers import FIXTURES, app_for, make_run, wait_for
 from tests.hostile import HOSTILE, MARKUP, OSC52, assert_inert
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir, RunError, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import RunError, Status
 from tui_ft.ui.chat.eval import QuickEvalScreen
 from tui_ft.ui.chat.pane import ChatPane
 from tui_ft.ui.runs.detail import RunDetail

@@ -19,7 +19,7 @@ from ui_helpers import (
     wait_for,
 )
 
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.app import TuiFtApp
 from tui_ft.ui.runs.metric_chart import MetricChart
 from tui_ft.ui.runs.monitor import MonitorScreen

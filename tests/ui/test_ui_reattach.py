@@ -16,7 +16,9 @@ from textual.pilot import Pilot
 from ui_helpers import app_for, make_run, wait_for
 
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import pid_alive
+from tui_ft.core.runs.status import Status
 from tui_ft.ui.app import TuiFtApp
 from tui_ft.ui.runs.monitor import MonitorScreen
 from tui_ft.ui.runs.screen import RunsScreen

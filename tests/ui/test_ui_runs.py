@@ -16,7 +16,8 @@ from textual.widgets import DataTable
 from ui_helpers import FakeLauncher, app_for, make_run, three_runs, wait_for
 
 from tui_ft.core.runs.control import ProcessLauncher
-from tui_ft.core.runs.rundir import Status, pid_alive
+from tui_ft.core.runs.liveness import pid_alive
+from tui_ft.core.runs.status import Status
 from tui_ft.ui.runs.monitor import MonitorScreen
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.shell.confirm import ConfirmScreen

@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from ui_helpers import app_for, three_runs, wait_for
 
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.runs.metric_chart import MetricChart
 from tui_ft.ui.runs.monitor import MonitorScreen
 

@@ -13,7 +13,7 @@ from ui_helpers import FakeLauncher, app_for, wait_for
 
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.runs.launch import prepare_run
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.runs.monitor import MonitorScreen
 from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep

@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.hardware.snapshot import FakeBackend, HardwareSnapshot, HostInfo
-from tui_ft.core.runs.rundir import RunDir, RunError, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import RunError, Status
 from tui_ft.ui.app import TuiFtApp, make_app
 
 NOW = 1_767_225_600.0  # 2026-01-01: every age on screen is measured from here

@@ -16,7 +16,7 @@ from tui_ft.core.children.env import offline_here, run_refs
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, check_report_path, export_target
 from tui_ft.core.export.report import failure_sentence, report_lines
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import json_for_terminal, safe
 
 

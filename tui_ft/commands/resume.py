@@ -9,7 +9,7 @@ import sys
 from tui_ft.commands.train import follow
 from tui_ft.core.runs.control import resume_notes
 from tui_ft.core.runs.launch import resume_run
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 
 

@@ -13,9 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ft.core.paths import runs_home
-from tui_ft.core.runs.rundir import RunDir, RunSummary, format_age, last_loss, list_runs
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import RunSummary, last_loss, list_runs
 from tui_ft.core.runs.text import NONE, loss_text, progress_text, short_model
 from tui_ft.core.safe_text import json_for_terminal, safe_text
+from tui_ft.core.units import format_age
 
 # Colour only underlines the word: the state is always written out.
 STATE_STYLES = {

@@ -7,7 +7,9 @@ import argparse
 import time
 
 from tui_ft.core.runs.control import BEFORE_START, send_sigterm, stop_queued, stoppable_pid
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status, pid_alive
+from tui_ft.core.runs.status import Status
 from tui_ft.core.safe_text import safe
 
 POLL_S = 0.25
@@ -15,14 +17,14 @@ POLL_S = 0.25
 
 def run(args: argparse.Namespace) -> int:
     run_dir = RunDir.open(args.run)
-    status = run_dir.effective_status()
+    status = effective_status(run_dir)
     if status.state == "queued" and stop_queued(run_dir):
         print(
             f"Run {run_dir.name} is now stopped, {BEFORE_START}: its trainer ends without "
             f"training. `tui-ft resume {run_dir.name}` starts it again."
         )
         return 0
-    pid = stoppable_pid(run_dir, run_dir.effective_status())
+    pid = stoppable_pid(run_dir, effective_status(run_dir))
     target = send_sigterm(run_dir, pid)
     say(
         f"Sent SIGTERM to {target} of run {run_dir.name}: the trainer saves a checkpoint "

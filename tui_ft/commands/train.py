@@ -16,7 +16,9 @@ from tui_ft.core.children.env import offline_here
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.runs.jsonl_tail import JsonlTail
 from tui_ft.core.runs.launch import multi_node_command, prepare_run, start_trainer
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.status import Status
 from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes, format_duration
 
@@ -98,7 +100,7 @@ def _print_progress(
 
 
 def _report_end(run_dir: RunDir, returncode: int | None) -> int:
-    status = run_dir.effective_status()
+    status = effective_status(run_dir)
     if status.state == "completed":
         print(f"completed: the trained model is in {run_dir.output_dir}")
         return 0

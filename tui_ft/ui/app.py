@@ -26,7 +26,8 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.export.process import ExportRunner, SubprocessRunner
 from tui_ft.core.hardware.snapshot import HardwareBackend, HardwareSnapshot, default_backend, probe
 from tui_ft.core.runs.control import Launcher, ProcessLauncher
-from tui_ft.core.runs.rundir import RunDir, has_runs
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import has_runs
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat.link import ClientFactory
 from tui_ft.ui.keymap import load_keymap

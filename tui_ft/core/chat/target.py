@@ -15,7 +15,9 @@ from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import method_named
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.status import Status
 
 # What a trained model folder must hold, by method.
 ADAPTER_FILE = "adapter_config.json"
@@ -54,7 +56,7 @@ def chat_target(run: str | None = None, model: str | None = None) -> ChatTarget:
     needed = MODEL_FILE if kind == "two-models" else ADAPTER_FILE
     if (run_dir.output_dir / needed).is_file():
         return ChatTarget(run_dir.name, config, kind, run_dir, run_dir.output_dir)
-    status = run_dir.effective_status()
+    status = effective_status(run_dir)
     checkpoint = run_dir.last_good_checkpoint()
     if checkpoint is not None and (checkpoint / needed).is_file():
         note = (

@@ -26,7 +26,7 @@ from typing import IO, Any, Protocol
 
 from tui_ft.core.children.env import child_env, run_refs
 from tui_ft.core.export.formats import default_export_dir, partial_exports
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 TAIL_LINES = 20  # stderr kept to explain a failure that printed no "error:" line
 MAX_LINE = 500  # a progress line longer than this is cut (a library dumping a tensor, say)

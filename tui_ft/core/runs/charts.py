@@ -8,7 +8,7 @@ from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives
 from tui_ft.core.objectives.spec import Chart, ChartLine, Objective
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 COMMON_CHARTS = (
     Chart("lr", "lr", (ChartLine("lr", "learning rate", "lr"),)),

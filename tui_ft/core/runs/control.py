@@ -17,8 +17,10 @@ from typing import Protocol
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status, is_this_host
 from tui_ft.core.runs.lock import RunLock
-from tui_ft.core.runs.rundir import RunDir, Status, is_this_host
+from tui_ft.core.runs.status import Status
 
 QUEUED_STOP_WAIT_S = 10.0  # a launcher holds the run's lock for a moment while it starts one
 BEFORE_START = "before its trainer started"
@@ -55,10 +57,10 @@ class ProcessLauncher:
 def stop_run(run: RunDir) -> str:
     """SIGTERM the run's trainer; returns what was signalled ("process group 1234"), or
     BEFORE_START when the run was still queued and is now stopped without a signal."""
-    status = run.effective_status()
+    status = effective_status(run)
     if status.state == "queued" and stop_queued(run):
         return BEFORE_START
-    return send_sigterm(run, stoppable_pid(run, run.effective_status()))
+    return send_sigterm(run, stoppable_pid(run, effective_status(run)))
 
 
 def stop_queued(run: RunDir) -> bool:
@@ -150,7 +152,7 @@ def delete_run(run: RunDir, home: Path | None = None) -> None:
     paths.run_dir(run.name, base)  # the same name rule as for creating runs
     if not (run.config_path.is_file() or run.status_path.is_file()):
         raise UserError(f"{run.path} is not a run directory: not deleting it.")
-    status = run.effective_status()
+    status = effective_status(run)
     if status.active:
         raise UserError(
             f"run {run.name} is {status.state}: stop it before deleting it.",

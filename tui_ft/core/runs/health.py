@@ -18,7 +18,9 @@ from typing import Any
 
 from tui_ft.core.alarm import Alarm
 from tui_ft.core.objectives.spec import HealthRule
-from tui_ft.core.runs.rundir import HEARTBEAT_INTERVAL_S, Status, as_number
+from tui_ft.core.runs.liveness import HEARTBEAT_INTERVAL_S
+from tui_ft.core.runs.metrics import as_number
+from tui_ft.core.runs.status import Status
 from tui_ft.core.units import format_count
 
 # A spike: this many times the running median of the previous grad norms ...

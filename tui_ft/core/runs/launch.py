@@ -20,15 +20,11 @@ from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
 from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.runs.layout import RunDir, checkpoint_step
+from tui_ft.core.runs.listing import new_run_name
+from tui_ft.core.runs.liveness import effective_status, is_this_host, pid_alive
 from tui_ft.core.runs.lock import LOCK_FILE, RunLock
-from tui_ft.core.runs.rundir import (
-    RunDir,
-    Status,
-    checkpoint_step,
-    is_this_host,
-    new_run_name,
-    pid_alive,
-)
+from tui_ft.core.runs.status import Status
 
 TRAINER_MODULE = "tui_ft.engine.train.main"
 # Others hold the lock briefly (a launch, a stop, a trainer writing its last state): wait so
@@ -156,7 +152,7 @@ def start_trainer(
     if not lock.acquire(LAUNCH_WAIT_S, give_up=lambda: running(run) is not None):
         raise running(run) or _lock_busy(run, lock)
     with lock:
-        status = run.effective_status()
+        status = effective_status(run)
         refusal = running(run, status)
         if refusal is not None:
             raise refusal
@@ -193,7 +189,7 @@ def _trainer_env(run: RunDir, nproc: int) -> dict[str, str]:
 
 def running(run: RunDir, status: Status | None = None) -> UserError | None:
     """Why no trainer may start on `run` now (one lives, or is starting), or None."""
-    status = status or run.effective_status()
+    status = status or effective_status(run)
     if not status.active:
         return None
     here = is_this_host(status.host)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 
 LOCK_FILE = "run.lock"
 POLL_S = 0.05

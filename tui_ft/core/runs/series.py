@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
-from tui_ft.core.runs.rundir import as_number
+from tui_ft.core.runs.metrics import as_number
 
 MAX_POINTS = 10_000
 GIB = float(1 << 30)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from tui_ft.core.runs.rundir import RunSummary
+from tui_ft.core.runs.listing import RunSummary
 
 NONE = "—"
 

@@ -13,7 +13,9 @@ from tui_ft.core.alarm import Alarm
 from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.status import Status
 
 LOG_START_BYTES = 64 * 1024  # enough for the last ~200 lines of train.log
 
@@ -47,7 +49,7 @@ class RunWatch:
         probes = self._probes.read_new()
         log_lines = self._log.read_new()
         now = self.clock()
-        status = self.run.effective_status(now)
+        status = effective_status(self.run, now)
         self.health.feed(metrics)
         checkpoints = self.run.complete_checkpoints() if self.health.best_eval else {}
         update = RunUpdate(

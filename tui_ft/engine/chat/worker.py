@@ -247,7 +247,7 @@ def _cuda_broken(err: BaseException) -> bool:
 
 
 def _training_runs() -> dict[int, str]:
-    from tui_ft.core.runs.rundir import list_runs
+    from tui_ft.core.runs.listing import list_runs
 
     return {s.status.pid: s.name for s in list_runs() if s.status.active and s.status.pid}
 

@@ -11,7 +11,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.load import Message
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.probes import answer
 from tui_ft.engine.tokenize import render, with_system_prompt
 

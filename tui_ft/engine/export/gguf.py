@@ -22,7 +22,7 @@ from tui_ft.core.export.formats import DEFAULT_QUANT, QUANTS, check_report_path,
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay
 from tui_ft.engine.export.gguf_tokenizer import end_of_turn_id
 from tui_ft.engine.export.gguf_writer import GGUFFacts, estimated_size, write_gguf

@@ -35,7 +35,9 @@ from tui_ft.core.export.formats import (
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.paths import disk_error, ensure_writable_dir
-from tui_ft.core.runs.rundir import RunDir, Status, pid_alive
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import effective_status, pid_alive
+from tui_ft.core.runs.status import Status
 from tui_ft.core.units import format_bytes
 from tui_ft.engine.export.check import (
     Replay,
@@ -136,7 +138,7 @@ def put_in_place(job: ExportJob, tmp: Path) -> None:
 
 def exportable_config(run: RunDir) -> RunConfig:
     """The run's config, once it is certain the run finished and left its model in output/."""
-    status = run.effective_status()
+    status = effective_status(run)
     if status.state != "completed":
         raise UserError(
             f"run {run.name} is {status.state}, not completed: only a finished run can be "

@@ -14,7 +14,7 @@ from transformers import TrainerCallback
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine import probes
 from tui_ft.engine.train.memory import GpuUtilization, memory_now
 from tui_ft.engine.train.status_writer import StatusWriter

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir, RunError
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.status import RunError
 from tui_ft.core.units import format_bytes
 from tui_ft.engine.disk import is_disk_full
 

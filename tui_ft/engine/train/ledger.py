@@ -15,7 +15,7 @@ from tui_ft.core.estimate.peak import estimate_training, run_options, target_fro
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.runs.command import train_command
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.versions import library_versions
 
 

@@ -26,7 +26,7 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from tui_ft.core.runs.rundir import RunDir  # noqa: E402
+from tui_ft.core.runs.layout import RunDir  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

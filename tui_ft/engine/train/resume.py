@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tui_ft.core.runs.rundir import RunDir, checkpoint_step
+from tui_ft.core.runs.layout import RunDir, checkpoint_step
 
 
 def resume_point(run: RunDir) -> Path | None:

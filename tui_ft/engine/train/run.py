@@ -15,7 +15,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.snapshot import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
-from tui_ft.core.runs.rundir import RunDir, checkpoint_step
+from tui_ft.core.runs.layout import RunDir, checkpoint_step
 from tui_ft.engine.disk import is_disk_full
 from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.callback import RunDirCallback

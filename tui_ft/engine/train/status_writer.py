@@ -13,7 +13,9 @@ import time
 from typing import Any
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import HEARTBEAT_INTERVAL_S, RunDir, Status
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.liveness import HEARTBEAT_INTERVAL_S
+from tui_ft.core.runs.status import Status
 
 
 class StatusWriter:

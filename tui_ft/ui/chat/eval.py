@@ -37,7 +37,7 @@ from tui_ft.core.chat.quick_eval import (
 )
 from tui_ft.core.chat.target import ChatTarget
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.ui.chat.link import ChatClientLike, Event
 from tui_ft.ui.shell.base import TuiFtScreen

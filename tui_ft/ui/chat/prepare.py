@@ -19,7 +19,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import ModelInfo, read_model_info
 from tui_ft.core.models.resolve import resolve_model
-from tui_ft.core.runs.rundir import list_runs
+from tui_ft.core.runs.listing import list_runs
 
 AUTO = "auto"
 

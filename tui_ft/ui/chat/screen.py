@@ -28,7 +28,7 @@ from tui_ft.core.chat.protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat.transcript import SIDE_TITLES, chats_dir, save_transcript
 from tui_ft.core.children.env import run_refs
 from tui_ft.core.errors import UserError
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.chat.link import (
     ChatEvents,

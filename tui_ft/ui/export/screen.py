@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, S
 
 from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
 from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest, ExportRunner
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.export.result import ExportResult, copy_text
 from tui_ft.ui.shell.base import TuiFtScreen

@@ -9,7 +9,7 @@ from textual.message import Message
 
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.runs.control import BEFORE_START, resume_notes
-from tui_ft.core.runs.rundir import RunDir
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.shell.confirm import ConfirmScreen
 
 # Actions whose screens are not built yet: the sentence said instead (none left today).

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widgets import Static
 
-from tui_ft.core.runs.rundir import RunSummary, format_age
+from tui_ft.core.runs.listing import RunSummary
 from tui_ft.core.runs.text import NONE, loss_text, progress_text, state_label
 from tui_ft.core.safe_text import safe
+from tui_ft.core.units import format_age
 from tui_ft.ui.shell.state_style import state_variable
 
 

@@ -17,8 +17,9 @@ from textual.worker import get_current_worker
 
 from tui_ft.core.runs.charts import charts_for, run_objective
 from tui_ft.core.runs.control import Launcher
-from tui_ft.core.runs.rundir import RunDir, Status
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.series import RunSeries
+from tui_ft.core.runs.status import Status
 from tui_ft.core.runs.watch import RunUpdate, RunWatch
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.runs.actions import NOT_YET, ActionDone, confirm_stop, stopped_text

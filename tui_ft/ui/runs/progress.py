@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from tui_ft.core.runs.rundir import Status
+from tui_ft.core.runs.status import Status
 from tui_ft.core.units import format_duration
 from tui_ft.ui.shell.state_badge import StateBadge
 

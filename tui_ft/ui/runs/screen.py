@@ -16,9 +16,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import Launcher, delete_run
-from tui_ft.core.runs.rundir import RunDir, format_age, last_loss, list_runs
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import last_loss, list_runs
 from tui_ft.core.runs.text import NONE, loss_text, progress_text, short_model, state_label
 from tui_ft.core.safe_text import safe_text
+from tui_ft.core.units import format_age
 from tui_ft.ui.runs.actions import (
     NOT_YET,
     ActionDone,

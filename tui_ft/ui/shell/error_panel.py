@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from tui_ft.core.runs.rundir import Status
+from tui_ft.core.runs.status import Status
 from tui_ft.core.safe_text import safe
 
 

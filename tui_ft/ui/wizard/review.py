@@ -22,6 +22,8 @@ from tui_ft.core import paths
 from tui_ft.core.config import RunConfig, dump_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.command import train_command
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.listing import new_run_name
 from tui_ft.core.runs.preflight import (
     Command,
     PreflightCancelled,
@@ -29,7 +31,6 @@ from tui_ft.core.runs.preflight import (
     PreflightReport,
     preflight_argv,
 )
-from tui_ft.core.runs.rundir import RunDir, new_run_name
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
