@@ -175,7 +175,7 @@ class TuiFtApp(App[None]):
 
     @on(WizardStep.Done)
     def wizard_step_done(self, done: WizardStep.Done) -> None:
-        wizard_flow.forward(self, done.step, done.config, done.handover())
+        wizard_flow.forward(self, done)
 
     def open_wizard(self, config: RunConfig | None = None) -> None:
         """A new run, step by step; `config` pre-fills it (a clone of an earlier run)."""

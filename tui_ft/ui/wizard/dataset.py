@@ -91,7 +91,11 @@ class DatasetStep(WizardStep):
         was measured (the estimate then counts no more tokens per row than that)."""
 
         def __init__(
-            self, step: int, config: RunConfig, lengths: list[int] | None, longest: int | None
+            self,
+            step: WizardStep,
+            config: RunConfig,
+            lengths: list[int] | None,
+            longest: int | None,
         ) -> None:
             super().__init__(step, config)
             self.lengths = lengths
@@ -330,7 +334,7 @@ class DatasetStep(WizardStep):
         lengths = report.get("lengths") or None
         # A sample's longest row may not be the data's: then the estimate keeps max_length.
         longest = max(lengths) if lengths and not report.get("sampled") else None
-        self.post_message(self.Done(self.STEP, self.current_config(), lengths, longest))
+        self.post_message(self.Done(self, self.current_config(), lengths, longest))
 
 
 # --- what the preview shows (from the report's plain data) -----------------------------------

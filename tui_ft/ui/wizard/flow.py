@@ -2,10 +2,10 @@
 it, and how going back hands choices to the step behind.
 
 A step never names the one after it. When its choices are made it posts its `Done` message
-(`WizardStep.Done`, or a subclass carrying what the step measured); the app hands that to
-`forward`, which opens the next step on the config and whatever the message hands over. Back
-is `back`: the screen goes, and the step behind is given the config to keep, so nothing
-typed further on is lost on a detour.
+(a `StepDone`: `WizardStep.Done`, or a subclass carrying what the step measured); the app hands
+that to `forward`, which opens the next step on the config and whatever the message hands
+over. Back is `back`: the screen goes, and the step behind is given the config to keep, so
+nothing typed further on is lost on a detour.
 
 Each step's screen is named here by module and class, and imported only when it is reached:
 the wizard loads when a run is being set up, not when tui-ft starts. The step indicator every
@@ -20,6 +20,7 @@ from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
 
 from textual.app import App
+from textual.message import Message
 from textual.screen import Screen
 
 from tui_ft.core.config import RunConfig
@@ -52,6 +53,20 @@ def number(title: str) -> int:
     return TITLES.index(title) + 1
 
 
+class StepDone(Message):
+    """Step number `step`, shown by `screen`, is done with `config`."""
+
+    def __init__(self, screen: Screen[Any], step: int, config: RunConfig) -> None:
+        super().__init__()
+        self.screen = screen
+        self.step = step
+        self.config = config
+
+    def handover(self) -> dict[str, object]:
+        """What the next step is given besides the config (what this one measured)."""
+        return {}
+
+
 @runtime_checkable
 class TakesBack(Protocol):
     """A step that can be gone back to (every `WizardStep`)."""
@@ -66,10 +81,12 @@ def first(config: RunConfig) -> Screen[Any]:
     return STEPS[0].make(config, {})
 
 
-def forward(app: App[Any], done: int, config: RunConfig, handover: Mapping[str, object]) -> None:
-    """Step number `done` is done with `config`: open the step after it."""
-    if done < len(STEPS):  # the last step launches the run: nothing follows it
-        app.push_screen(STEPS[done].make(config, handover))
+def forward(app: App[Any], done: StepDone) -> None:
+    """Open the step after the one that is done."""
+    if app.screen is not done.screen:
+        return  # a second Next, pressed before the first had opened the next step
+    if done.step < len(STEPS):  # the last step launches the run: nothing follows it
+        app.push_screen(STEPS[done.step].make(done.config, done.handover()))
 
 
 def back(app: App[Any], hand_back: Callable[[RunConfig], RunConfig] | None) -> None:

@@ -167,4 +167,4 @@ class MethodStep(WizardStep):
                 f"Advanced: {count} fixing before going on (see above)."
             )
             return
-        self.post_message(self.Done(self.STEP, self.current_config()))
+        self.post_message(self.Done(self, self.current_config()))

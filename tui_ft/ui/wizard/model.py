@@ -219,7 +219,7 @@ class ModelStep(WizardStep):
         elif ref != self.read_ref:
             self.read_model(ref)
         else:
-            self.post_message(self.Done(self.STEP, self.current_config()))
+            self.post_message(self.Done(self, self.current_config()))
 
 
 def _facts_content(facts: list[tuple[str, str]]) -> Table:

@@ -465,7 +465,7 @@ class SettingsStep(WizardStep):
                 severity="warning",
                 markup=False,
             )
-        self.post_message(self.Done(self.STEP, copy.deepcopy(self.config)))
+        self.post_message(self.Done(self, copy.deepcopy(self.config)))
 
 
 def on_off(value: bool) -> str:

@@ -16,7 +16,6 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Static
 
 from tui_ft.core.config import RunConfig
@@ -85,17 +84,11 @@ class WizardStep(TuiFtScreen):
     BINDINGS = [BACK_BINDING, NEXT_BINDING]
     CSS_PATH = WIZARD_CSS
 
-    class Done(Message):
+    class Done(flow.StepDone):
         """This step's choices are made: the flow opens the next step on `config`."""
 
-        def __init__(self, step: int, config: RunConfig) -> None:
-            super().__init__()
-            self.step = step  # the number of the step that is done
-            self.config = config
-
-        def handover(self) -> dict[str, object]:
-            """What the next step is given besides the config (what this one measured)."""
-            return {}
+        def __init__(self, step: WizardStep, config: RunConfig) -> None:
+            super().__init__(step, step.STEP, config)
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__()
