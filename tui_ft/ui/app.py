@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -36,6 +36,7 @@ from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.error_screen import ErrorScreen
 from tui_ft.ui.shell.help import HelpScreen
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
+from tui_ft.ui.wizard import flow as wizard_flow
 from tui_ft.ui.wizard.review import ReviewScreen
 from tui_ft.ui.wizard.steps import WizardStep
 
@@ -123,8 +124,13 @@ class TuiFtApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         if has_runs(self.runs_home):
-            return RunsScreen(self.runs_home, self.launcher, self.clock)
-        return self.wizard(None)
+            screen: Screen[None] = RunsScreen(self.runs_home, self.launcher, self.clock)
+        else:
+            screen = self.wizard(None)
+        # Textual reads a pushed screen's CSS_PATH, not the first screen's: read it here.
+        for path in screen.css_path:
+            self.stylesheet.read(path)
+        return screen
 
     def on_mount(self) -> None:
         for problem in [*self._theme_problems, self._keymap_problem]:
@@ -167,10 +173,12 @@ class TuiFtApp(App[None]):
             self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
 
     def wizard(self, config: RunConfig | None) -> Screen[None]:
-        # Imported here: the wizard's screens load only when a new run is being set up.
-        from tui_ft.ui.wizard.model import ModelStep
+        # The wizard's screens load only when a new run is being set up.
+        return wizard_flow.first(config or RunConfig(model="demo", dataset="demo"))
 
-        return ModelStep(config or RunConfig(model="demo", dataset="demo"))
+    @on(WizardStep.Done)
+    def wizard_step_done(self, done: WizardStep.Done) -> None:
+        wizard_flow.forward(self, done)
 
     def open_wizard(self, config: RunConfig | None = None) -> None:
         """A new run, step by step; `config` pre-fills it (a clone of an earlier run)."""

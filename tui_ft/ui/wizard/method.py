@@ -15,6 +15,7 @@ from tui_ft.core.config import QUANT_TYPES, RunConfig
 from tui_ft.core.methods import Method, method_named
 from tui_ft.core.wizard.choices import METHODS, apply_method, method_field_values
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.steps import WizardStep
 
 LORA_FIELDS = ("rank", "alpha", "dropout", "targets")
@@ -34,7 +35,7 @@ DORA_HINT = "splits each update into size and direction: a little better, a litt
 
 
 class MethodStep(WizardStep):
-    STEP = 2
+    STEP = flow.number("Method")
     HELP = (
         "How to train: **full** fine-tuning changes every weight (most memory), **LoRA** trains "
         "a small adapter beside the frozen model (the usual choice), **QLoRA** does the same on "
@@ -43,24 +44,6 @@ class MethodStep(WizardStep):
         "opens it) holds the adapter's settings; their defaults work for most runs, and each "
         "is checked as typed."
     )
-    DEFAULT_CSS = """
-    MethodStep #method-body { height: 1fr; padding: 0 1; }
-    MethodStep #method-options { height: auto; max-height: 16; border: round $primary; }
-    MethodStep #method-advanced { height: auto; }
-    MethodStep #method-grid {
-        grid-size: 3; grid-columns: 16 20 1fr; grid-rows: 3; height: auto;
-    }
-    MethodStep #method-grid Label { padding: 1 0 0 0; }
-    MethodStep #method-grid .field-hint { padding: 1 0 0 1; color: $text-muted; }
-    MethodStep .flags { height: auto; }
-    MethodStep .flags Checkbox { width: auto; }
-    MethodStep .flags .field-hint { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
-    MethodStep #quant-label { width: 16; padding: 1 0 0 2; }
-    MethodStep .flags Select { width: 14; }
-    MethodStep #method-problems { height: auto; color: $text-error; }
-    MethodStep #method-none { height: auto; color: $text-muted; }
-    MethodStep #method-status { height: auto; padding: 0 1; color: $text-error; }
-    """
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
@@ -185,6 +168,4 @@ class MethodStep(WizardStep):
                 f"Advanced: {count} fixing before going on (see above)."
             )
             return
-        from tui_ft.ui.wizard.dataset import DatasetStep
-
-        self.push_next(DatasetStep(self.current_config()))
+        self.post_message(self.Done(self, self.current_config()))

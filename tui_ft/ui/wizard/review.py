@@ -1,6 +1,6 @@
 """The last step before a run: the YAML that will run, the problems that block it, the equivalent
 `tui-ft train` command, an optional pre-flight check in a child process, and launch. Pushed by
-the wizard's settings step, or straight away by `tui-ft --config run.yaml`."""
+the wizard (its step after Settings), or straight away by `tui-ft --config run.yaml`."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ from tui_ft.core.runs.preflight import (
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.preflight_panel import PreflightPanel
-from tui_ft.ui.wizard.steps import STEPS, StepIndicator, WizardStep
+from tui_ft.ui.wizard.steps import WIZARD_CSS, StepIndicator
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -72,45 +73,7 @@ class ReviewScreen(TuiFtScreen):
         # Escape first cancels a pre-flight or leaves the name field; only then goes back.
         Binding("escape", "escape", "Back", id="review.back", show=False),
     ]
-    DEFAULT_CSS = """
-    ReviewScreen #review-name-row {
-        height: 1;
-        padding: 0 1;
-    }
-    ReviewScreen #review-name-row Label {
-        width: auto;
-        margin-right: 1;
-    }
-    ReviewScreen #review-name {
-        width: 1fr;
-    }
-    ReviewScreen #review-command {
-        height: auto;
-        padding: 0 1;
-    }
-    ReviewScreen #review-problems {
-        height: auto;
-        border: heavy $error;
-        padding: 0 1;
-    }
-    ReviewScreen #review-yaml-box {
-        height: 1fr;
-        min-height: 3;
-        border-top: solid $primary;
-        padding: 0 1;
-    }
-    ReviewScreen #review-actions {
-        height: 1;
-        padding: 0 1;
-    }
-    ReviewScreen #review-launch {
-        margin-right: 2;
-    }
-    ReviewScreen #review-actions-hint {
-        width: 1fr;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = WIZARD_CSS
 
     def __init__(
         self,
@@ -143,7 +106,7 @@ class ReviewScreen(TuiFtScreen):
         self.config.name = self.default_name
         yield self.header()
         if self.source is None:  # the wizard's last step; `--config` skipped the wizard
-            yield StepIndicator(len(STEPS))
+            yield StepIndicator(flow.number("Review"))
         with Horizontal(id="review-name-row"):
             yield Label("Run name:")
             yield SafeInput(
@@ -272,23 +235,19 @@ class ReviewScreen(TuiFtScreen):
     def action_edit_name(self) -> None:
         self.query_one("#review-name", Input).focus()
 
-    async def action_escape(self) -> None:
+    def action_escape(self) -> None:
         if self._preflight is not None:
             self._preflight.cancel()
         elif self.focused is self.query_one("#review-name", Input):
             self._focus_launch()
         else:
-            self._hand_back_name()
-            await self.app.run_action("app.back")
+            flow.back(self.app, self._with_name if self.run_name != self.default_name else None)
 
-    def _hand_back_name(self) -> None:
+    def _with_name(self, config: RunConfig) -> RunConfig:
         """A name typed here survives a trip back to the settings and forward again."""
-        stack = self.app.screen_stack
-        previous = stack[-2] if len(stack) > 1 else None
-        if isinstance(previous, WizardStep) and self.run_name != self.default_name:
-            config = copy.deepcopy(previous.current_config())
-            config.name = self.run_name
-            previous.take_back(config)
+        named = copy.deepcopy(config)
+        named.name = self.run_name
+        return named
 
     # --- actions --------------------------------------------------------------------------
 
