@@ -18,9 +18,6 @@ import tui_ft.ui
 
 UI = Path(tui_ft.ui.__file__).parent.resolve()
 FEATURES = sorted(m.name for m in pkgutil.iter_modules(tui_ft.ui.__path__) if m.ispkg)
-# The wizard's screens move their CSS in a step of their own; strict, so that once it is merged
-# this test fails until the line below goes and the wizard is held to the rule like the rest.
-NOT_MOVED_YET = {"wizard"}
 
 
 def defined_in(package: str, kind: type) -> list[type]:
@@ -50,21 +47,11 @@ def css_files(cls: type) -> list[Path]:
     return [(folder / path).resolve() for path in paths]
 
 
-def feature_params() -> list[Any]:
-    reason = "its screens still carry inline CSS: moved in its own step"
-    return [
-        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=reason))
-        if f in NOT_MOVED_YET
-        else f
-        for f in FEATURES
-    ]
-
-
 def test_the_features_are_found() -> None:
     assert {"shell", "runs", "chat", "export", "wizard"} <= set(FEATURES)
 
 
-@pytest.mark.parametrize("feature", feature_params())
+@pytest.mark.parametrize("feature", FEATURES)
 def test_screens_keep_no_inline_css(feature: str) -> None:
     screens = defined_in(f"tui_ft.ui.{feature}", Screen)
     assert screens

@@ -57,9 +57,7 @@ class HardwareUpdated(Message):
 
 class TuiFtApp(App[None]):
     TITLE = "tui-ft"
-    # The runs list is the default screen, and Textual loads no CSS_PATH for that one: the app
-    # loads it (RunsScreen names it too, for when it is pushed; each file is read once).
-    CSS_PATH = ["app.tcss", "runs/runs.tcss"]
+    CSS_PATH = "app.tcss"
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help", tooltip="Help for this screen"),
         # Hidden: the footer shows the palette key on its own, at its right end.
