@@ -181,11 +181,16 @@ def parse_field(field: Field, text: str) -> Any:
 
 def with_value(config: RunConfig, key: str, value: Any) -> RunConfig:
     changed = copy.deepcopy(config)
-    if key in BY_KEY:
-        setattr(changed, key, value)
-    else:
-        changed.objective_settings[key] = value
+    set_field(changed, key, value)
     return changed
+
+
+def set_field(config: RunConfig, key: str, value: Any) -> None:
+    """Set a field's value in place: a RunConfig attribute, or the objective's setting."""
+    if key in BY_KEY:
+        setattr(config, key, value)
+    else:
+        config.objective_settings[key] = value
 
 
 def problems_by_field(config: RunConfig) -> tuple[dict[str, str], list[str]]:

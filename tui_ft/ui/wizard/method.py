@@ -5,6 +5,8 @@ as it is typed, with the same sentences `run.yaml` validation gives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.content import Content
@@ -13,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tui_ft.core.config import QUANT_TYPES, RunConfig
 from tui_ft.core.methods import Method, method_named
+from tui_ft.core.objectives import objective_named, objectives
 from tui_ft.core.wizard.choices import METHODS, apply_method, method_field_values
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard import flow
@@ -53,6 +56,17 @@ class MethodStep(WizardStep):
         values = method_field_values(self.config)
         yield from self.wizard_header()
         with VerticalScroll(id="method-body"):
+            # Which loss: shown once there is a choice (an objective beside sft).
+            with Horizontal(id="objective-row"):
+                yield Label("Objective")
+                yield Select(
+                    [(o.title, o.name) for o in objectives().values()],
+                    value=self.config.objective,
+                    allow_blank=False,
+                    compact=True,
+                    id="objective",
+                )
+            yield Static(objective_named(self.config.objective).sentences, id="objective-about")
             yield OptionList(*[self._option(m) for m in METHODS], id="method-options")
             with Collapsible(title="Advanced: method settings", id="method-advanced"):
                 yield Static("Full fine-tuning has no method settings.", id="method-none")
@@ -83,6 +97,9 @@ class MethodStep(WizardStep):
         self.query_one("#method-options", OptionList).border_title = "Method"
         self.query_one("#method-options", OptionList).focus()
         self._highlight(self.method)
+        choice = len(objectives()) > 1
+        self.query_one("#objective-row").display = choice
+        self.query_one("#objective-about").display = choice
         self._show_fields()
 
     def _option(self, text: Method) -> Option:
@@ -124,7 +141,10 @@ class MethodStep(WizardStep):
     def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
         self._check()
 
-    def on_select_changed(self, _: Select.Changed) -> None:
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "objective":
+            about = objective_named(str(event.value)).sentences
+            self.query_one("#objective-about", Static).update(about)
         self._check()
 
     def _fields(self) -> dict[str, str | bool]:
@@ -147,6 +167,9 @@ class MethodStep(WizardStep):
 
     def current_config(self) -> RunConfig:
         config, _ = apply_method(self.config, self.method, self._fields())
+        objective = str(self.query_one("#objective", Select).value)
+        if objective != config.objective:  # the other objective's settings mean nothing here
+            config = replace(config, objective=objective, objective_settings={})
         return config
 
     def take_back(self, config: RunConfig) -> None:
@@ -158,6 +181,7 @@ class MethodStep(WizardStep):
         self.query_one("#field-double_quant", Checkbox).value = bool(values["double_quant"])
         self.query_one("#field-quant_type", Select).value = str(values["quant_type"])
         self._highlight(config.method)
+        self.query_one("#objective", Select).value = config.objective
 
     def action_next(self) -> None:
         problems = self._check()

@@ -41,13 +41,15 @@ from tui_ft.core.wizard.presets import (
     memory_tier,
 )
 from tui_ft.core.wizard.settings_fields import (
-    BY_KEY,
     FIELDS,
     Field,
     FieldError,
     field_text,
+    field_value,
+    fields_for,
     parse_field,
     problems_by_field,
+    set_field,
 )
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard import flow
@@ -109,6 +111,9 @@ class SettingsStep(WizardStep):
         counts no more tokens per row than that."""
         # A copy: the step behind keeps what it handed over until Back hands this one's back.
         super().__init__(copy.deepcopy(config))
+        # The common fields, then the objective's own (the objective was chosen before).
+        self.fields = fields_for(self.config)
+        self.by_key = {item.key: item for item in self.fields}
         self.info = info
         self.panel = EstimatePanel(lengths=lengths, longest_row=longest_row, id="settings-side")
         self.model_error = ""
@@ -130,7 +135,7 @@ class SettingsStep(WizardStep):
                 with VerticalScroll(id="settings-form"):
                     yield Static("", id="other-problems")
                     yield from self._preset_row()
-                    for item in FIELDS:
+                    for item in self.fields:
                         yield from self._field_row(item)
                 # The focused field's explanation in full: the lines above are cut at 80 columns.
                 yield Static(FORM_HINT, id="field-help", markup=False)
@@ -146,7 +151,7 @@ class SettingsStep(WizardStep):
         yield Static(PRESET_HINT, classes="help", id="help-preset", markup=False)
 
     def _field_row(self, item: Field) -> ComposeResult:
-        value = getattr(self.config, item.key)
+        value = field_value(self.config, item.key)
         control: Any
         if item.kind == "bool":
             control = Checkbox(
@@ -265,7 +270,7 @@ class SettingsStep(WizardStep):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         key = (event.widget.id or "").removeprefix("field-")
-        item = BY_KEY.get(key)
+        item = self.by_key.get(key)
         if item is not None:
             text = f"{item.label}: {item.help}"
         elif key == "preset":
@@ -292,7 +297,7 @@ class SettingsStep(WizardStep):
 
     def _field_changed(self, widget_id: str | None, text: str) -> None:
         key = (widget_id or "").removeprefix("field-")
-        item = BY_KEY.get(key)
+        item = self.by_key.get(key)
         if item is None:
             return
         try:
@@ -302,7 +307,7 @@ class SettingsStep(WizardStep):
             self.type_errors[key] = str(err)
         else:
             self.type_errors.pop(key, None)
-            setattr(self.config, key, value)
+            set_field(self.config, key, value)
         self._check_fields()
         self._show_preset()
         self._schedule_estimate()
@@ -310,7 +315,7 @@ class SettingsStep(WizardStep):
     def _check_fields(self) -> None:
         self.problems, self.other_problems = problems_by_field(self.config)
         self.problems |= self.type_errors
-        for item in FIELDS:
+        for item in self.fields:
             widget = self.query_one(f"#problem-{item.key}", Static)
             sentence = self.problems.get(item.key, "")
             widget.update(safe(f"✘ {sentence}") if sentence else "")
@@ -322,8 +327,8 @@ class SettingsStep(WizardStep):
     def _fill_fields(self) -> None:
         """Show the config's values in the fields (after a preset or an advice)."""
         with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
-            for item in FIELDS:
-                value = getattr(self.config, item.key)
+            for item in self.fields:
+                value = field_value(self.config, item.key)
                 if item.kind == "bool":
                     box = self.query_one(f"#field-{item.key}", Checkbox)
                     box.value, box.label = bool(value), on_off(bool(value))
@@ -431,7 +436,7 @@ class SettingsStep(WizardStep):
         self._fill_fields()
         self._estimate_now()
         # The list may be gone now (it fits): show where the change landed instead.
-        changed = next((key for key in advice.changes if key in BY_KEY), None)
+        changed = next((key for key in advice.changes if key in self.by_key), None)
         if changed is not None:
             self.query_one(f"#field-{changed}").focus()
         if "method" in advice.changes:
