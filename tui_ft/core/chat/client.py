@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from tui_ft.core.chat.protocol import (
     SIDES,
@@ -58,6 +58,55 @@ _LOG_FIX = "Point TUI_FT_CACHE at a folder you can write, or fix that folder's p
 
 Event = dict[str, Any]
 Callback = Callable[[Event], None]
+
+
+class ChatClientLike(Protocol):
+    """What the UI uses of a ChatClient (tests pass a scripted fake)."""
+
+    log_path: Path | None
+
+    @property
+    def alive(self) -> bool: ...
+
+    def start(self, wait: float | None = None) -> Event | None: ...
+
+    def restart(self, wait: float | None = None) -> Event | None: ...
+
+    def close(self, timeout: float = ...) -> None: ...
+
+    def load(
+        self,
+        run: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        placement: str = "auto",
+        context: int | None = None,
+    ) -> str: ...
+
+    def generate(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+    ) -> str: ...
+
+    def cancel(self, request_id: str) -> None: ...
+
+    def ask(
+        self,
+        messages: dict[str, list[dict[str, str]]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+        timeout: float = ...,
+        on_event: Callback | None = None,
+    ) -> dict[str, Event]: ...
 
 
 class ChatClient:
