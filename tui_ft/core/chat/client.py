@@ -122,7 +122,7 @@ class ChatClient:
         """`command`: how to start the worker (default: this Python, `-m` the worker module).
         `log_path`: where the worker's stderr goes (default: a file in the cache folder);
         never the terminal, which belongs to the UI. `models`: those it will load; it is
-        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.child_env)."""
+        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.children.env)."""
         self.on_event = on_event
         self.events: queue.Queue[Event] = queue.Queue()
         self.command = command or [sys.executable, "-m", WORKER_MODULE]
