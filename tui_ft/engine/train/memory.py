@@ -8,7 +8,8 @@ from typing import Any
 import psutil
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.hardware.snapshot import HardwareBackend, default_backend
+from tui_ft.core.hardware.probe import default_backend
+from tui_ft.core.hardware.snapshot import HardwareBackend
 
 
 def memory_now() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.hardware.probe import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.layout import RunDir, checkpoint_step

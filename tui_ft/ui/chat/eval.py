@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.client import ChatClient, ChatClientLike, Event
 from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
 from tui_ft.core.chat.quick_eval import (
     HELDOUT,
@@ -39,7 +39,6 @@ from tui_ft.core.chat.target import ChatTarget
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
-from tui_ft.ui.chat.link import ChatClientLike, Event
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from functools import partial
 from typing import Any
 
 from textual import work
@@ -23,6 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
+from tui_ft.core.chat.client import Event
 from tui_ft.core.chat.conversation import Answer, Conversation
 from tui_ft.core.chat.protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat.transcript import SIDE_TITLES, chats_dir, save_transcript
@@ -30,14 +30,7 @@ from tui_ft.core.children.env import run_refs
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
-from tui_ft.ui.chat.link import (
-    ChatEvents,
-    ChatLink,
-    ClientFactory,
-    Event,
-    merge_tokens,
-    real_client,
-)
+from tui_ft.ui.chat.link import ChatEvents, ChatLink, merge_tokens
 from tui_ft.ui.chat.pane import ChatPane
 from tui_ft.ui.chat.placement import WAIT, ChatPlacementScreen
 from tui_ft.ui.chat.prepare import (
@@ -107,12 +100,9 @@ class ChatScreen(TuiFtScreen):
         ),
     ]
 
-    def __init__(self, run: RunDir, client_factory: ClientFactory | None = None) -> None:
+    def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.client_factory = client_factory or partial(
-            real_client, models=run_refs(run.config_path)[0]
-        )
         self.client: Any = None  # ChatClientLike, once started
         self.link = ChatLink(self.post_message)
         self.lookup: Lookup | None = None
@@ -239,7 +229,8 @@ class ChatScreen(TuiFtScreen):
                 if self._closed:
                     return
                 if self.client is None:
-                    self.client = self.client_factory(self.link)
+                    models = run_refs(self.run.config_path)[0]
+                    self.client = self.tui_app.runner.chat(self.link, models)
                     self.client.start()
                 elif restart:
                     self.client.restart()

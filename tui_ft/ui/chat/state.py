@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui_ft.core.chat.client import Event
 from tui_ft.core.chat.conversation import Answer
 from tui_ft.core.chat.protocol import SamplingSettings
-from tui_ft.ui.chat.link import Event
 from tui_ft.ui.chat.prepare import Choice, Decision, request_placement
 
 

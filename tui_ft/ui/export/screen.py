@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, Static
 
 from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
-from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest, ExportRunner
+from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.export.result import ExportResult, copy_text
@@ -70,10 +70,9 @@ class ExportScreen(TuiFtScreen):
         Binding("q", "quit_app", "Quit", id="export.quit", tooltip="Leave tui-ft"),
     ]
 
-    def __init__(self, run: RunDir, runner: ExportRunner) -> None:
+    def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.runner = runner
         self.state = "form"  # form -> running -> done (-> form again)
         self.request: ExportRequest | None = None
         self.process: ExportProcess | None = None
@@ -219,7 +218,7 @@ class ExportScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self, request: ExportRequest) -> None:
         try:
-            process = self.runner.start(request)
+            process = ExportProcess(request, self.tui_app.runner)
         except OSError as err:
             outcome = ExportOutcome(None, f"the export process could not start: {err}.")
             self.post_message(ExportFinished(outcome))

@@ -194,7 +194,7 @@ class DatasetStep(WizardStep):
     def _fetch(self, request: PreviewRequest) -> None:
         worker = get_current_worker()
         try:
-            report = run_preview(request, lambda: worker.is_cancelled)
+            report = run_preview(self.tui_app.runner, request, lambda: worker.is_cancelled)
         except PreviewCancelled:
             return  # a newer preview replaced this one
         except UserError as err:

@@ -24,13 +24,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.runs.command import train_command
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import new_run_name
-from tui_ft.core.runs.preflight import (
-    Command,
-    PreflightCancelled,
-    PreflightProcess,
-    PreflightReport,
-    preflight_argv,
-)
+from tui_ft.core.runs.preflight import PreflightCancelled, PreflightProcess, PreflightReport
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
@@ -40,8 +34,6 @@ from tui_ft.ui.wizard.steps import WIZARD_CSS, StepIndicator
 
 if TYPE_CHECKING:
     from textual.timer import Timer
-
-    from tui_ft.ui.app import TuiFtApp
 
 PREFLIGHT = "review-preflight"
 LAUNCH = "review-launch"
@@ -75,19 +67,12 @@ class ReviewScreen(TuiFtScreen):
     ]
     CSS_PATH = WIZARD_CSS
 
-    def __init__(
-        self,
-        config: RunConfig,
-        *,
-        source: Path | None = None,
-        preflight_command: Command = preflight_argv,
-    ) -> None:
+    def __init__(self, config: RunConfig, *, source: Path | None = None) -> None:
         super().__init__()
         # A copy: renaming here must not change what the wizard step behind holds.
         self.config = copy.deepcopy(config)
         self.source = source  # the YAML file it came from (`tui-ft --config`), if any
         self._source_name = config.name  # the name that file gives, maybe none
-        self.preflight_command = preflight_command
         self.default_name = ""
         self.problems: list[str] = []
         self.launch_error: UserError | None = None
@@ -123,7 +108,7 @@ class ReviewScreen(TuiFtScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.tui_app.theme_changed_signal.subscribe(self, lambda _: self._show_yaml())
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_yaml())
         self._refresh_all()
         self._focus_launch()
 
@@ -196,7 +181,7 @@ class ReviewScreen(TuiFtScreen):
 
     def _show_yaml(self) -> None:
         # ANSI colours: the terminal's own palette, readable on its background in any theme.
-        theme = "ansi_dark" if self.tui_app.current_theme.dark else "ansi_light"
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         syntax = Syntax(safe(dump_config(self.config)), "yaml", theme=theme)
         self.query_one("#review-yaml", Static).update(syntax)
 
@@ -307,7 +292,7 @@ class ReviewScreen(TuiFtScreen):
     def action_preflight(self) -> None:
         if self.problems or self._preflight is not None:
             return
-        self._preflight = PreflightProcess(copy.deepcopy(self.config), self.preflight_command)
+        self._preflight = PreflightProcess(copy.deepcopy(self.config), self.tui_app.runner)
         self._preflight_started = time.monotonic()
         self.query_one(PreflightPanel).start()
         self._ticker = self.set_interval(1.0, self._tick)  # whole seconds, no flicker
@@ -357,7 +342,7 @@ class ReviewScreen(TuiFtScreen):
         if isinstance(worker.result, RunDir):
             self.launched = worker.result
             self.notify(f"Run {worker.result.name} started.", markup=False)
-            self.app.call_later(show_new_run, self.tui_app, worker.result)
+            self.app.call_later(self.tui_app.show_new_run, worker.result)
             return
         if isinstance(worker.error, UserError):
             self.launch_error = worker.error
@@ -366,16 +351,3 @@ class ReviewScreen(TuiFtScreen):
 
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
-
-
-async def show_new_run(app: TuiFtApp, run: RunDir) -> None:
-    """The monitor on the new run, over the runs list: the wizard's screens are done with, so
-    escape from the monitor goes to the list, not back into the wizard. The app's first screen
-    stays (Textual cannot replace it): the runs list, or the wizard's start for another run."""
-    from tui_ft.ui.runs.screen import RunsScreen  # the app imports this module
-
-    while len(app.screen_stack) > 1:
-        await app.pop_screen()
-    if not isinstance(app.screen, RunsScreen):
-        await app.push_screen(RunsScreen(app.runs_home, app.launcher, app.clock))
-    app.open_monitor(run)

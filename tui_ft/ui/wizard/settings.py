@@ -60,7 +60,7 @@ from tui_ft.ui.wizard.steps import WizardStep
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from tui_ft.ui.app import HardwareState
+    from tui_ft.ui.shell.services import HardwareState
 
 DEBOUNCE_S = 0.25  # typing "2e-5" must not redraw the estimate for "2", "2e" and "2e-"
 CUSTOM = "custom"
