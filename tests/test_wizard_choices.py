@@ -12,13 +12,6 @@ import pytest
 from tests.fake_children import StandIn
 from tui_ft.core.children.runner import ChildResult, ChildRunner
 from tui_ft.core.config import RunConfig
-from tui_ft.core.datasets.preview import (
-    PreviewCancelled,
-    PreviewRequest,
-    failure,
-    histogram_bars,
-    run_preview,
-)
 from tui_ft.core.models.hf_cache import hub_cache_dir
 from tui_ft.core.wizard.choices import (
     DATASET_SUFFIXES,
@@ -29,6 +22,13 @@ from tui_ft.core.wizard.choices import (
     method_field_values,
     model_choices,
     parse_targets,
+)
+from tui_ft.core.wizard.dataset_preview import (
+    PreviewCancelled,
+    PreviewRequest,
+    failure,
+    histogram_bars,
+    run_preview,
 )
 
 

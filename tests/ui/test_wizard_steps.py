@@ -18,8 +18,8 @@ from ui_helpers import FIXTURES, app_for, make_run, running_status, three_runs, 
 
 from tests.fake_children import FakeChild, FakeRunner
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.datasets.preview import PreviewRequest
 from tui_ft.core.errors import UserError
+from tui_ft.core.wizard.dataset_preview import PreviewRequest
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep

@@ -22,17 +22,17 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tui_ft.core.config import RunConfig, dataset_formats
-from tui_ft.core.datasets.preview import (
+from tui_ft.core.errors import UserError
+from tui_ft.core.objectives import objective_named
+from tui_ft.core.safe_text import safe
+from tui_ft.core.wizard.choices import DATASET_SUFFIXES, absolute_ref
+from tui_ft.core.wizard.dataset_preview import (
     EXAMPLES_PER_CALL,
     PreviewCancelled,
     PreviewRequest,
     histogram_bars,
     run_preview,
 )
-from tui_ft.core.errors import UserError
-from tui_ft.core.objectives import objective_named
-from tui_ft.core.safe_text import safe
-from tui_ft.core.wizard.choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.model import NameSuggester
