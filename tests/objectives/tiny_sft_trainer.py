@@ -1,18 +1,15 @@
-"""The trainer twin of the test objective tiny_sft (tests/objectives/tiny_sft.py)."""
+"""The trainer twin of the test objective tiny_sft (tests/objectives/tiny_sft.py): sft's data
+and trainer, with TRL's config built from its own two settings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.config import RunConfig
-from tui_ft.engine.train.data import TrainData, build_train_data
+from tui_ft.engine.train.objectives.sft import build_data, make_trainer
 from tui_ft.engine.train.prepared import Prepared
-from tui_ft.engine.train.setup import lora_config
 
-
-def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
-    return build_train_data(config, tokenizer)
+__all__ = ["build_data", "make_trainer", "training_args"]
 
 
 def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) -> Any:
@@ -24,20 +21,4 @@ def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) 
         **common,
         loss_type=config.setting("sft_loss"),
         max_grad_norm=config.setting("clip"),
-    )
-
-
-def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
-    from datasets import Dataset
-    from trl import SFTTrainer
-
-    data = prepared.data
-    return SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(data.train_rows),
-        eval_dataset=Dataset.from_list(data.eval_rows) if data.eval_rows else None,
-        processing_class=prepared.tokenizer,
-        peft_config=lora_config(prepared.config),
-        callbacks=callbacks,
     )
