@@ -144,3 +144,8 @@ def test_its_health_rule_joins_the_common_ones() -> None:
     (alarm,) = assess(records, rules=rules)
     assert alarm.kind == "accuracy-stuck" and "since step 1" in alarm.message
     assert assess(records) == []  # not a common rule
+
+
+def test_no_objective_setting_shadows_a_common_key() -> None:
+    common = {f.name for f in dataclasses.fields(RunConfig)}
+    assert not {s.key for o in objectives().values() for s in o.settings} & common
