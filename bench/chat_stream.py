@@ -35,7 +35,7 @@ from tui_ft.core.config import RunConfig, save_config  # noqa: E402
 from tui_ft.core.hardware.snapshot import FakeBackend  # noqa: E402
 from tui_ft.core.runs.layout import RunDir  # noqa: E402
 from tui_ft.core.runs.status import Status  # noqa: E402
-from tui_ft.ui.app import make_app  # noqa: E402
+from tui_ft.ui.app import ProcessRunner, make_app  # noqa: E402
 from tui_ft.ui.chat import link as chat_link  # noqa: E402
 from tui_ft.ui.chat.pane import ChatPane  # noqa: E402
 from tui_ft.ui.chat.screen import ChatScreen  # noqa: E402
@@ -72,6 +72,16 @@ def tokens(count: int, side: str) -> list[str]:
             out.append("\n\n```python\nprint('step')\n```\n\n")
         out.append(f"{word} " if n % 11 else f"**{word}** ")
     return out
+
+
+class PouringRunner(ProcessRunner):
+    """The app's runner, with a chat worker that pours `count` tokens per side."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def chat(self, on_event: Callable[[dict[str, Any]], None], models: Any) -> Any:
+        return Pouring(on_event, self.count)
 
 
 class Pouring:
@@ -156,8 +166,9 @@ def naive() -> Iterator[None]:
 
 
 async def one_round(home: Path, run: RunDir, count: int) -> float:
-    app = make_app(runs_home=home, hardware_backend=FakeBackend(FAKE_GPUS))
-    app.chat_client_factory = lambda on_event: Pouring(on_event, count)  # type: ignore[assignment,return-value]
+    app = make_app(
+        runs_home=home, hardware_backend=FakeBackend(FAKE_GPUS), runner=PouringRunner(count)
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         while app.hardware.snapshot is None:
             await pilot.pause(0.01)

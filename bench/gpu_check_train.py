@@ -2,7 +2,7 @@
 trainer set-up, padding-free and packed, with effective tokens/s and MFU.
 
 A run is what `tui-ft train` builds: a RunConfig pointing at a model folder and a data file,
-then `prepare_tokenizer_and_data`, `load_training_model`, `sft_args` and `make_trainer` from
+then `prepare_tokenizer_and_data`, `load_training_model`, `training_args` and `make_trainer` from
 tui_ft/engine/train/setup.py. The clock and the token counts are bench/train_throughput.py's
 (`make_meter`): the first `warmup` optimizer steps are not timed; tokens are the non-pad input
 tokens seen at the model's forward.
@@ -153,13 +153,13 @@ def one_run(
 
 
 def _train(config: RunConfig, plan: Plan, out_dir: Path) -> tuple[Run, int]:
+    from tui_ft.engine.precision import resolve_precision
+    from tui_ft.engine.train.prepared import Prepared
     from tui_ft.engine.train.setup import (
-        Prepared,
         load_training_model,
         make_trainer,
         prepare_tokenizer_and_data,
-        resolve_precision,
-        sft_args,
+        training_args,
     )
 
     problems = config.validate()
@@ -170,7 +170,7 @@ def _train(config: RunConfig, plan: Plan, out_dir: Path) -> tuple[Run, int]:
     run = Run(config.method)
     clock, count = make_meter(run, plan.warmup)
     model = load_training_model(prepared)
-    args = sft_args(prepared, out_dir, max_steps=config.max_steps, evaluate=False, save=False)
+    args = training_args(prepared, out_dir, max_steps=config.max_steps, evaluate=False, save=False)
     trainer = make_trainer(prepared, model, args, [clock])
     _quiet(trainer)
     trainer.model.register_forward_pre_hook(count, with_kwargs=True)

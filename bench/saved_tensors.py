@@ -226,7 +226,7 @@ def default_cases() -> list[Case]:
         Case("llama lora bf16 ckpt", llama, gradient_checkpointing=True),
         Case("llama full bf16 ckpt", llama, method="full", gradient_checkpointing=True),
         Case("llama lora bf16 eager", llama, attention="eager"),
-        Case("llama lora bf16 full-loss", llama, loss="full"),
+        Case("llama lora bf16 full-loss", llama, loss="unfused"),
         Case("llama lora bf16 padding-free", llama, padding_free=True, batch_size=4),
         Case("llama dora bf16", llama, dora=True),
         Case("llama qlora bf16", llama, method="qlora"),

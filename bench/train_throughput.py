@@ -3,7 +3,7 @@
     python bench/train_throughput.py [--model demo] [--dataset demo] [--steps 12]
                                      [--batch-size 4] [--warmup 2] [--rounds 2] [--threads N]
 
-"ours" is exactly what ships: `prepare_tokenizer_and_data`, `load_training_model`, `sft_args`
+"ours" is exactly what ships: `prepare_tokenizer_and_data`, `load_training_model`, `training_args`
 (no evaluation, no checkpoints) and `make_trainer` from tui_ft/engine/train/setup.py, i.e. TRL's
 SFTTrainer with padding-free batches. The "baseline" is the usual recipe: transformers' `Trainer`
 on a `peft.get_peft_model` model with the same LoraConfig, batches padded to their longest row
@@ -100,12 +100,14 @@ def make_meter(run: Run, warmup: int) -> tuple[Any, Any]:
 
 
 def run_ours(prepared: Any, steps: int, warmup: int, out_dir: str) -> Run:
-    from tui_ft.engine.train.setup import load_training_model, make_trainer, sft_args
+    from tui_ft.engine.train.setup import load_training_model, make_trainer, training_args
 
     run = Run("ours")
     clock, count = make_meter(run, warmup)
     model = load_training_model(prepared)
-    args = sft_args(prepared, Path(out_dir), max_steps=warmup + steps, evaluate=False, save=False)
+    args = training_args(
+        prepared, Path(out_dir), max_steps=warmup + steps, evaluate=False, save=False
+    )
     trainer = make_trainer(prepared, model, args, [clock])
     _quiet(trainer)
     trainer.model.register_forward_pre_hook(count, with_kwargs=True)
@@ -119,13 +121,15 @@ def run_baseline(prepared: Any, steps: int, warmup: int, out_dir: str) -> Run:
     from peft import get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from tui_ft.engine.train.setup import load_training_model, lora_config, sft_args
+    from tui_ft.engine.train.setup import load_training_model, lora_config, training_args
 
     run = Run("baseline")
     clock, count = make_meter(run, warmup)
     model = load_training_model(prepared)
     model = get_peft_model(model, lora_config(prepared.config))
-    ours = sft_args(prepared, Path(out_dir), max_steps=warmup + steps, evaluate=False, save=False)
+    ours = training_args(
+        prepared, Path(out_dir), max_steps=warmup + steps, evaluate=False, save=False
+    )
     same = (
         "per_device_train_batch_size",
         "gradient_accumulation_steps",
@@ -192,7 +196,9 @@ def _free(*objects: Any) -> None:
 
 
 def prepare(args: argparse.Namespace) -> Any:
-    from tui_ft.engine.train.setup import Prepared, prepare_tokenizer_and_data, resolve_precision
+    from tui_ft.engine.precision import resolve_precision
+    from tui_ft.engine.train.prepared import Prepared
+    from tui_ft.engine.train.setup import prepare_tokenizer_and_data
 
     config = RunConfig(
         model=args.model,

@@ -11,8 +11,8 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.runs.launch import prepare_run, start_trainer
+from tui_ft.engine import probes
 from tui_ft.engine.model_loading import load_model, load_tokenizer
-from tui_ft.engine.train import probes
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from tui_ft.core.estimate.peak import (
 )
 from tui_ft.core.estimate.shapes import lora_shape
 from tui_ft.core.hardware.snapshot import FAKE_GPU_ENV
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo, read_model_info
 from tui_ft.core.models.param_count import ParamCount
 from tui_ft.core.models.resolve import resolve_model
@@ -194,7 +195,7 @@ def test_activations_of_one_block_by_hand() -> None:
 
 def test_fused_loss_keeps_no_logits_but_the_full_loss_does() -> None:
     fused = estimate_training(HAND, run(max_length=512), GPU)
-    full = estimate_training(HAND, run(max_length=512), GPU, EstimateOptions(loss="full"))
+    full = estimate_training(HAND, run(max_length=512), GPU, EstimateOptions(loss="unfused"))
     assert fused.activations and full.activations
     tokens = 4 * 512
     assert fused.activations.loss_saved == tokens * (2 * 64 + 16)
@@ -254,7 +255,7 @@ def test_required_adds_context_and_paged_states_to_the_torch_peak() -> None:
 )
 def test_precision_policy(requested: str, device: str, bf16: bool, expected: str) -> None:
     target = Target(device, bf16, None, "x")
-    assert resolve_precision(requested, "lora", target).name == expected
+    assert resolve_precision(requested, method_named("lora"), target).name == expected
 
 
 def test_inference_shares_one_base_for_lora_and_holds_two_models_for_full() -> None:

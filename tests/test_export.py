@@ -60,7 +60,7 @@ def test_lora_export_loads_with_plain_transformers_and_answers_like_the_adapter(
 ) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tui_ft.engine.train.probes import answer
+    from tui_ft.engine.probes import answer
 
     out = lora_run.path / "export" / "merged"
     report = lora_export

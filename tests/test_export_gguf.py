@@ -18,7 +18,7 @@ from tests.tiny import CORPUS, llama_config, make_tokenizer, write_random_model
 from tui_ft.cli import main
 from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.gguf_header import read_gguf_header
+from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 from tui_ft.engine.export.gguf import ROUNDING_BOUND, export_gguf, export_ollama

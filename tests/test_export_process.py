@@ -5,19 +5,16 @@ was writing. A stand-in script plays `tui-ft export` (no model is loaded)."""
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
+from tests.fake_children import StandIn
 from tui_ft.core.export.formats import partial_prefix
-from tui_ft.core.export.process import ExportRequest, SubprocessExport, error_text
+from tui_ft.core.export.process import ExportProcess, ExportRequest, error_text
 
 
-def _play(monkeypatch: pytest.MonkeyPatch, script: str) -> None:
-    code = textwrap.dedent(script)
-    monkeypatch.setattr(ExportRequest, "argv", lambda self: [sys.executable, "-c", code])
+def _play(script: str) -> StandIn:
+    return StandIn(textwrap.dedent(script))
 
 
 def test_the_command_line_is_the_cli_export_with_json(tmp_path: Path) -> None:
@@ -31,9 +28,8 @@ def test_the_command_line_is_the_cli_export_with_json(tmp_path: Path) -> None:
     assert merged.target == tmp_path / "run" / "export" / "merged"
 
 
-def test_progress_lines_then_the_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _play(
-        monkeypatch,
+def test_progress_lines_then_the_report(tmp_path: Path) -> None:
+    runner = _play(
         """
         import json, sys
         print("loading the base model", file=sys.stderr)
@@ -44,17 +40,14 @@ def test_progress_lines_then_the_report(monkeypatch: pytest.MonkeyPatch, tmp_pat
         """,
     )
     report = {"passed": True, "path": "x.gguf", "answers": "a" * 200_000}
-    export = SubprocessExport(ExportRequest(tmp_path / "run", "gguf", "f16"))
+    export = ExportProcess(ExportRequest(tmp_path / "run", "gguf", "f16"), runner)
     assert list(export.lines()) == ["loading the base model", "bar 100%", "done"]
     outcome = export.finish()
     assert outcome.passed and outcome.report == report and not outcome.error
 
 
-def test_a_refused_export_gives_the_commands_sentence(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    _play(
-        monkeypatch,
+def test_a_refused_export_gives_the_commands_sentence(tmp_path: Path) -> None:
+    runner = _play(
         """
         import sys
         print("run demo is training, not completed.", file=sys.stderr)
@@ -64,7 +57,7 @@ def test_a_refused_export_gives_the_commands_sentence(
         sys.exit(1)
         """,
     )
-    export = SubprocessExport(ExportRequest(tmp_path / "run", "merged"))
+    export = ExportProcess(ExportRequest(tmp_path / "run", "merged"), runner)
     list(export.lines())
     outcome = export.finish()
     assert outcome.report is None and not outcome.passed
@@ -74,9 +67,8 @@ def test_a_refused_export_gives_the_commands_sentence(
     ]
 
 
-def test_a_failed_check_keeps_its_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _play(
-        monkeypatch,
+def test_a_failed_check_keeps_its_report(tmp_path: Path) -> None:
+    runner = _play(
         """
         import json, sys
         print(json.dumps({"passed": False, "failures": ["the f16 GGUF answers 1 of 4"]}))
@@ -84,23 +76,20 @@ def test_a_failed_check_keeps_its_report(monkeypatch: pytest.MonkeyPatch, tmp_pa
         sys.exit(1)
         """,
     )
-    export = SubprocessExport(ExportRequest(tmp_path / "run", "gguf", "f16"))
+    export = ExportProcess(ExportRequest(tmp_path / "run", "gguf", "f16"), runner)
     list(export.lines())
     outcome = export.finish()
     assert outcome.report is not None and not outcome.passed
     assert outcome.error == "error: the f16 GGUF answers 1 of 4 probe prompts differently."
 
 
-def test_cancel_kills_the_export_and_removes_its_partial_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_cancel_kills_the_export_and_removes_its_partial_folder(tmp_path: Path) -> None:
     target = tmp_path / "run" / "export" / "gguf"
     target.mkdir(parents=True)
     (target / "earlier.gguf").write_text("an earlier, good export")
     other = target.parent / (partial_prefix(target, 1) + "someone-else")  # not this export's
     other.mkdir()
-    _play(
-        monkeypatch,
+    runner = _play(
         f"""
         import os, sys, time
         from pathlib import Path
@@ -111,15 +100,15 @@ def test_cancel_kills_the_export_and_removes_its_partial_folder(
         time.sleep(120)
         """,
     )
-    export = SubprocessExport(ExportRequest(tmp_path / "run", "gguf", "f16"))
+    export = ExportProcess(ExportRequest(tmp_path / "run", "gguf", "f16"), runner)
     lines = export.lines()
     assert next(lines) == "writing demo-f16.gguf"  # the partial folder exists by now
-    assert any(target.parent.glob(f".gguf.tmp-{export.process.pid}-*"))
+    assert any(target.parent.glob(f".gguf.tmp-{export.child.pid}-*"))
     export.cancel()
     assert list(lines) == []
     outcome = export.finish()
     assert outcome.cancelled and outcome.report is None and not outcome.passed
-    assert not any(target.parent.glob(f".gguf.tmp-{export.process.pid}-*"))
+    assert not any(target.parent.glob(f".gguf.tmp-{export.child.pid}-*"))
     assert (target / "earlier.gguf").read_text() == "an earlier, good export"
     assert other.is_dir()
     export.cancel()  # a second cancel, after the end, is harmless
@@ -131,9 +120,9 @@ def test_error_text_without_an_error_line() -> None:
     assert "killed (SIGKILL)" in error_text(["loading"], -9)
 
 
-def test_the_report_is_json_on_stdout_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _play(monkeypatch, "print('not json')")
-    export = SubprocessExport(ExportRequest(tmp_path / "run", "merged"))
+def test_the_report_is_json_on_stdout_only(tmp_path: Path) -> None:
+    runner = _play("print('not json')")
+    export = ExportProcess(ExportRequest(tmp_path / "run", "merged"), runner)
     list(export.lines())
     outcome = export.finish()
     assert outcome.report is None and outcome.error == "the export process ended with exit code 0."

@@ -9,7 +9,7 @@ import pytest
 
 from tests.model_fixtures import offline_hub, write_tiny_gguf
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.gguf_header import read_gguf_header
+from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import resolve_model
 

@@ -8,7 +8,8 @@ import pytest
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
-from tui_ft.core.hardware.snapshot import FakeBackend, HardwareSnapshot, probe
+from tui_ft.core.hardware.probe import probe
+from tui_ft.core.hardware.snapshot import FakeBackend, HardwareSnapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fake_gpu_2xh100.json"
 FREE = "GPU-5f1e3b2a-7c41-4d2e-9a0b-1c2d3e4f5a6b"  # 79 GiB free

@@ -31,6 +31,7 @@ from tests.fake_nvml import (
 )
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.nvml import NvmlBackend
+from tui_ft.core.hardware.probe import default_backend, probe
 from tui_ft.core.hardware.snapshot import (
     FAKE_GPU_ENV,
     NO_GPU_MESSAGE,
@@ -40,8 +41,6 @@ from tui_ft.core.hardware.snapshot import (
     HardwareSnapshot,
     HostInfo,
     MigInfo,
-    default_backend,
-    probe,
     snapshot_from_json,
     snapshot_to_json,
 )

@@ -1,11 +1,13 @@
-"""The import-linter contract of our own (tools/import_contracts.py) tells imports that run at
-import time from those that wait for a call."""
+"""The import-linter contracts of our own (tools/import_contracts.py): one tells imports that run
+at import time from those that wait for a call; the other finds import cycles between files."""
 
 from __future__ import annotations
 
 import textwrap
 
-from tools.import_contracts import eager_import_lines
+import grimp
+
+from tools.import_contracts import eager_import_lines, find_cycles
 
 SOURCE = textwrap.dedent(
     """\
@@ -46,3 +48,20 @@ def test_function_bodies_and_type_checking_blocks_do_not() -> None:
         "import transformers",
         "import datasets",
     }
+
+
+def test_cycles_between_modules_are_found_once_each() -> None:
+    graph = grimp.ImportGraph()
+    for importer, imported in [
+        ("pkg.app", "pkg.screen"),
+        ("pkg.screen", "pkg.base"),
+        ("pkg.base", "pkg.app"),  # say, under TYPE_CHECKING: still a cycle
+        ("pkg.a", "pkg.b"),
+        ("pkg.b", "pkg.a"),
+        ("pkg.screen", "pkg.leaf"),
+    ]:
+        graph.add_import(importer=importer, imported=imported)
+    cycles = find_cycles(graph, set(graph.modules))
+    assert sorted(cycles) == [["pkg.a", "pkg.b"], ["pkg.app", "pkg.screen", "pkg.base"]]
+    graph.remove_import(importer="pkg.base", imported="pkg.app")
+    assert find_cycles(graph, set(graph.modules)) == [["pkg.a", "pkg.b"]]

@@ -436,14 +436,14 @@ def test_a_conversion_into_a_full_or_blocked_cache_is_a_sentence(
 
 
 MODEL_MODULES = (
-    "models",
-    "model_info",
-    "param_count",
-    "model_config",
-    "model_files",
-    "gguf_header",
-    "hf_cache",
-    "hf_hub",
+    "models.resolve",
+    "models.info",
+    "models.param_count",
+    "models.config",
+    "models.files",
+    "models.gguf_header",
+    "models.hf_cache",
+    "models.hf_hub",
     "units",
 )
 

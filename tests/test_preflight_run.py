@@ -4,13 +4,15 @@ error sentence passed on, a killed child explained, and cancel kills the child."
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fake_children import StandIn
+from tui_ft.core.children.runner import ChildResult
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.preflight import (
@@ -33,11 +35,6 @@ RESULT = {
 }
 
 
-def script(code: str) -> list[str]:
-    """A stand-in for `tui-ft train --preflight --json`: Python code given the YAML path."""
-    return [sys.executable, "-c", code]
-
-
 def test_the_real_command_is_tui_ft_train_preflight_json() -> None:
     argv = preflight_argv(Path("/tmp/run.yaml"))
     assert argv[1:] == ["-m", "tui_ft.cli", "train", "/tmp/run.yaml", "--preflight", "--json"]
@@ -46,16 +43,16 @@ def test_the_real_command_is_tui_ft_train_preflight_json() -> None:
 def test_numbers_come_back_and_the_child_gets_the_config() -> None:
     seen: list[Path] = []
 
-    def command(path: Path) -> list[str]:
-        seen.append(path)
-        return script(
+    def code(request: Any) -> str:
+        seen.append(request.path)
+        return (
             "import json, sys\n"
-            f"text = open({str(path)!r}).read()\n"
+            f"text = open({str(request.path)!r}).read()\n"
             "assert 'model: tiny-one' in text, text\n"
             f"print(json.dumps({RESULT!r}))"
         )
 
-    report = PreflightProcess(RunConfig(model="tiny-one"), command).run()
+    report = PreflightProcess(RunConfig(model="tiny-one"), StandIn(code)).run()
     assert report.peak_bytes == RESULT["peak_rss_bytes"] and not report.on_gpu
     assert report.planned_steps == 300
     text = "\n".join(report.lines())
@@ -79,21 +76,23 @@ def test_the_childs_error_sentence_and_hint_are_passed_on() -> None:
         "sys.exit(1)"
     )
     with pytest.raises(UserError) as caught:
-        PreflightProcess(RunConfig(), lambda _: script(code)).run()
+        PreflightProcess(RunConfig(), StandIn(code)).run()
     assert caught.value.message == "pre-flight: CUDA ran out of memory at step 1."
     assert caught.value.hint == "Lower batch_size to 2."
 
 
 def test_unreadable_output_and_a_silent_crash_are_sentences() -> None:
     with pytest.raises(UserError, match="unreadable"):
-        PreflightProcess(RunConfig(), lambda _: script("print('not json')")).run()
-    error = error_from_output("Traceback ...\nRuntimeError: boom\n", 1)
+        PreflightProcess(RunConfig(), StandIn("print('not json')")).run()
+    error = error_from_output(ChildResult("", "Traceback ...\nRuntimeError: boom\n", 1))
     assert error.message == "the pre-flight check failed (exit code 1): RuntimeError: boom"
-    assert "out of memory" in error_from_output("", -9).hint
+    killed = error_from_output(ChildResult("", "", -9))
+    assert killed.message == "the pre-flight check was killed by SIGKILL."
+    assert "out of memory" in killed.hint
 
 
 def test_cancel_kills_the_child() -> None:
-    process = PreflightProcess(RunConfig(), lambda _: script("import time; time.sleep(300)"))
+    process = PreflightProcess(RunConfig(), StandIn("import time; time.sleep(300)"))
     outcome: list[BaseException] = []
 
     def run() -> None:
@@ -104,28 +103,33 @@ def test_cancel_kills_the_child() -> None:
 
     thread = threading.Thread(target=run)
     thread.start()
-    while process._process is None:  # started: now there is a child to kill
+    while process._child is None:  # started: now there is a child to kill
         time.sleep(0.01)
     process.cancel()
     thread.join()
     assert isinstance(outcome[0], PreflightCancelled)
-    assert process._process.returncode == -9
+    assert process._child.process.returncode == -9
 
 
 def test_cancel_before_start_starts_nothing() -> None:
-    process = PreflightProcess(RunConfig(), lambda _: script("raise SystemExit(3)"))
+    runner = StandIn("raise SystemExit(3)")
+    process = PreflightProcess(RunConfig(), runner)
     process.cancel()
     with pytest.raises(PreflightCancelled):
         process.run()
-    assert process._process is None
+    assert process._child is None and runner.requests == []
 
 
 def test_the_temporary_yaml_loads_back_as_the_same_config(tmp_path: Path) -> None:
     copied = tmp_path / "copy.yaml"
-    code = f"import shutil, sys; shutil.copy(sys.argv[1], {str(copied)!r}); sys.exit(2)"
     config = RunConfig(model="demo", learning_rate=1e-4, max_steps=7)
+    runner = StandIn(
+        lambda request: (
+            f"import shutil, sys; shutil.copy({str(request.path)!r}, {str(copied)!r}); sys.exit(2)"
+        )
+    )
     with pytest.raises(UserError):
-        PreflightProcess(config, lambda path: [*script(code), str(path)]).run()
+        PreflightProcess(config, runner).run()
     assert load_config(copied) == config
 
 
@@ -138,7 +142,7 @@ def test_the_check_runs_on_the_gpu_the_run_will_use() -> None:
         wanted.append(config.gpus)
         return "GPU-1234abcd"
 
-    process = PreflightProcess(RunConfig(gpus=["1"]), lambda _: script(code), devices)
+    process = PreflightProcess(RunConfig(gpus=["1"]), StandIn(code), devices)
     with pytest.raises(UserError) as caught:
         process.run()
     assert caught.value.message == "pre-flight: GPU-1234abcd"

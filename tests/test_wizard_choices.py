@@ -4,15 +4,14 @@ dataset preview's command line, its failures as sentences, and the histogram's c
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.fake_children import StandIn
+from tui_ft.core.children.runner import ChildResult, ChildRunner
 from tui_ft.core.config import RunConfig
-from tui_ft.core.datasets.preview import PreviewRequest, _failure, histogram_bars
 from tui_ft.core.models.hf_cache import hub_cache_dir
 from tui_ft.core.wizard.choices import (
     DATASET_SUFFIXES,
@@ -23,6 +22,13 @@ from tui_ft.core.wizard.choices import (
     method_field_values,
     model_choices,
     parse_targets,
+)
+from tui_ft.core.wizard.dataset_preview import (
+    PreviewCancelled,
+    PreviewRequest,
+    failure,
+    histogram_bars,
+    run_preview,
 )
 
 
@@ -74,7 +80,7 @@ def test_completion_keeps_a_tilde_as_typed(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_each_method_has_two_sentences() -> None:
-    assert [m.method for m in METHODS] == ["full", "lora", "qlora"]
+    assert [m.name for m in METHODS] == ["full", "lora", "qlora"]
     for text in METHODS:
         assert text.sentences.count(". ") + text.sentences.endswith(".") == 2
 
@@ -128,7 +134,9 @@ def test_preview_command_carries_the_config() -> None:
         dataset_columns={"prompt": "q"},
         system_prompt="Be brief.",
     )
-    cmd = PreviewRequest.for_config(config, first_example=21).command()
+    command = PreviewRequest.for_config(config, first_example=21).command()
+    assert (command.models, command.datasets) == (["org/m"], ["d.csv"])  # offline unless needed
+    cmd = command.argv
     assert cmd[:6] == [sys.executable, "-m", "tui_ft.cli", "data", "inspect", "d.csv"]
     joined = " ".join(cmd[6:])
     for part in (
@@ -145,9 +153,11 @@ def test_preview_command_carries_the_config() -> None:
 
 
 def test_a_failed_preview_is_the_commands_own_sentence() -> None:
-    err = _failure("error: x.jsonl was not found in /d.\nhint: Check the name.\n", 1)
+    err = failure(
+        ChildResult("", "error: x.jsonl was not found in /d.\nhint: Check the name.\n", 1)
+    )
     assert (err.message, err.hint) == ("x.jsonl was not found in /d.", "Check the name.")
-    err = _failure("Traceback ...\nKilled\n", -9)
+    err = failure(ChildResult("", "Traceback ...\nKilled\n", -9))
     assert err.message == "the dataset preview failed (Killed)."
 
 
@@ -207,32 +217,20 @@ def test_paths_that_exist_go_into_the_config_absolute(
     assert absolute_ref("missing.jsonl") == "missing.jsonl"  # its error says it is missing
 
 
-def test_a_preview_called_off_kills_its_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_ft.core.datasets import preview as data_preview
-
-    started: list[subprocess.Popen[str]] = []
-    real_popen = subprocess.Popen
-
-    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    slow = [sys.executable, "-c", "import time; time.sleep(600)"]
-    monkeypatch.setattr(PreviewRequest, "command", lambda self: slow)
-    monkeypatch.setattr(data_preview.subprocess, "Popen", popen)
-    with pytest.raises(data_preview.PreviewCancelled):
-        data_preview.run_preview(PreviewRequest("d", "m"), cancelled=lambda: True)
-    assert started[0].poll() is not None  # gone, not left sleeping
+def test_a_preview_called_off_kills_its_process() -> None:
+    runner = StandIn("import time; time.sleep(600)")
+    with pytest.raises(PreviewCancelled):
+        run_preview(runner, PreviewRequest("d", "m"), cancelled=lambda: True)
+    assert runner.children[0].process.poll() is not None  # gone, not left sleeping
 
 
 def test_the_real_preview_of_a_file_with_bad_rows_is_a_report(tmp_path: Path) -> None:
     """`data inspect` exits 1 when rows are bad; its JSON is still the answer."""
-    from tui_ft.core.datasets.preview import run_preview
-
     rows = [{"prompt": f"What is {n} + {n}?", "completion": str(2 * n)} for n in range(6)]
     lines = [json.dumps(r) for r in rows] + ["{not json"]
     (tmp_path / "sums.jsonl").write_text("\n".join(lines) + "\n")
-    report = run_preview(PreviewRequest(str(tmp_path / "sums.jsonl"), "demo"), lambda: False)
+    request = PreviewRequest(str(tmp_path / "sums.jsonl"), "demo")
+    report = run_preview(ChildRunner(), request, lambda: False)
     assert report["format"] == "prompt_completion" and report["examples"] == 6
     assert report["problem_count"] == 1 and report["problems"][0]["where"].endswith("line 7")
     assert [e["number"] for e in report["rendered"]] == [1, 2, 3, 4, 5, 6]

@@ -1,9 +1,14 @@
-"""An import-linter contract the tool lacks: some modules may be imported only inside functions.
+"""Import-linter contracts the tool lacks.
 
-import-linter sees every import, at module level or in a function body, as the same edge, so a
-`forbidden` contract cannot say "commands import engine only where they need it". This one reads
-the importing file to tell the two apart. Imports under `if TYPE_CHECKING:` are not run, so they
-count as neither.
+`function_level_only`: some modules may be imported only inside functions. import-linter sees
+every import, at module level or in a function body, as the same edge, so a `forbidden` contract
+cannot say "commands import engine only where they need it". This one reads the importing file
+to tell the two apart. Imports under `if TYPE_CHECKING:` are not run, so they count as neither.
+
+`acyclic_modules`: no two modules import each other, directly or through others. The tool's own
+`acyclic_siblings` compares packages (all of `core.chat` against all of `core.children`); this
+one compares files, every import counted: in a function body or under `if TYPE_CHECKING:` too,
+since a cycle that only type checking sees still ties the two files together.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TypedDict
 
 from grimp import ImportGraph
 from importlinter import Contract, ContractCheck, fields, output
+from importlinter.application.contract_utils import AlertLevel, remove_ignored_imports_and_report
 
 
 class EagerImport(TypedDict):
@@ -62,6 +68,52 @@ class FunctionLevelOnlyContract(Contract):
                 bold=False,
             )
             output.new_line()
+
+
+class AcyclicModulesContract(Contract):
+    """No import cycle between the modules of `containers` (and their descendants), but for
+    the imports in `ignore_imports` (each with a comment saying why it is allowed, for now)."""
+
+    type_name = "acyclic_modules"
+
+    containers = fields.ListField(subfield=fields.ModuleField())
+    ignore_imports = fields.SetField(subfield=fields.ImportExpressionField(), required=False)
+    unmatched_ignore_imports_alerting = fields.EnumField(AlertLevel, default=AlertLevel.ERROR)
+
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        removal = remove_ignored_imports_and_report(
+            graph=graph,
+            ignore_imports=self.ignore_imports,  # type: ignore[arg-type]  # a set once parsed
+            unmatched_alerting=self.unmatched_ignore_imports_alerting,  # type: ignore[arg-type]
+        )
+        modules: set[str] = set()
+        for container in self.containers:  # type: ignore[attr-defined]  # a list once parsed
+            modules |= _with_descendants(graph, container.name)
+        cycles = find_cycles(graph, modules)
+        return ContractCheck(
+            kept=not cycles,
+            warnings=list(removal.warnings),
+            ignored_import_count=removal.ignored_import_count,
+            metadata={"cycles": cycles},
+        )
+
+    def render_broken_contract(self, check: ContractCheck) -> None:
+        for cycle in check.metadata["cycles"]:
+            output.print_error(" -> ".join([*cycle, cycle[0]]), bold=False)
+            output.new_line()
+
+
+def find_cycles(graph: ImportGraph, modules: set[str]) -> list[list[str]]:
+    """Each import cycle among `modules`, once: the modules along it, in import order. An
+    import from A to B closes a cycle when B leads back to A."""
+    cycles: dict[frozenset[str], list[str]] = {}
+    for importer in sorted(modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer) & modules):
+            back = graph.find_shortest_chain(importer=imported, imported=importer)
+            if back is not None:
+                cycle = [importer, *back[:-1]]
+                cycles.setdefault(frozenset(cycle), cycle)
+    return list(cycles.values())
 
 
 def _with_descendants(graph: ImportGraph, module: str) -> set[str]:

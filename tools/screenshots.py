@@ -31,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "ui"))  # the UI tests' fakes and helpers, reused as is
+sys.path.insert(0, str(ROOT))  # and what they import from tests/
 
 # The imports below need that path.
 # ruff: noqa: E402
@@ -39,19 +40,18 @@ import test_ui_snapshots as snapshots
 import test_wizard_settings as settings_tests
 from fake_chat import FakeChat, FakeChats
 from test_chat_screen import ask, open_chat
-from test_export_screen import FakeRunner, ollama_report, open_export
+from test_export_screen import exporting, ollama_report, open_export
 from test_wizard_flow import RecordingLauncher
 from test_wizard_steps import FakePreview, model_shown
 from textual.widgets import DataTable, Input
 from ui_helpers import NOW, NoGpuBackend, app_for, three_runs, wait_for
 
 import tui_ft.core.chat.quick_eval as quick_eval
+from tests.fake_children import FakeRunner
 from tui_ft.core.chat.transcript import fresh_stem
-from tui_ft.core.export.process import ExportOutcome
 from tui_ft.core.hardware.snapshot import FakeBackend
 from tui_ft.ui.chat.eval import QuickEvalScreen
 from tui_ft.ui.runs.monitor import MonitorScreen
-from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep
 from tui_ft.ui.wizard.method import MethodStep
 from tui_ft.ui.wizard.review import ReviewScreen
@@ -152,10 +152,9 @@ async def wizard(camera: Camera, home: Path, shots: list[str], gpu: bool, canned
     if not any(wanted):
         return
     last = max(i for i, want in enumerate(wanted) if want)
-    if canned:
-        wizard_dataset.run_preview = FakePreview()  # type: ignore[assignment]
+    runner = FakePreview() if canned else None  # None: the real `data inspect` process
     backend = FakeBackend(settings_tests.ONE_24GB) if gpu else NoGpuBackend()
-    app = app_for(home, hardware_backend=backend, launcher=RecordingLauncher())
+    app = app_for(home, hardware_backend=backend, launcher=RecordingLauncher(), runner=runner)
     async with app.run_test(size=SIZE) as pilot:
         await model_shown(pilot)
         await _steady(pilot)
@@ -237,8 +236,7 @@ async def chat_and_eval(camera: Camera, home: Path) -> None:
     fake_chat.LOADED.update(device="cpu", dtype="fp32")  # as the chat process says on a CPU
     # The table is saved under a name stamped with the wall clock: the fixed one instead.
     quick_eval.fresh_stem = lambda folder, suffixes: fresh_stem(folder, suffixes, now=NOW)
-    app = app_for(home, hardware_backend=NoGpuBackend())
-    app.chat_client_factory = chats
+    app = app_for(home, hardware_backend=NoGpuBackend(), runner=FakeRunner(chats=chats))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_chat(pilot, runs["done"])
         screen.query_one("#chat-input", Input).cursor_blink = False
@@ -264,7 +262,7 @@ async def chat_and_eval(camera: Camera, home: Path) -> None:
 async def export(camera: Camera, home: Path) -> None:
     runs = demo_runs(home)
     report = ollama_report(runs["done"].path)
-    app = app_for(home, export_runner=FakeRunner(ExportOutcome(report)))
+    app = app_for(home, runner=exporting(report))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("down", "enter", "x")  # Ollama, then export

@@ -19,11 +19,12 @@ from tui_ft.core.chat.protocol import (
     PLACEMENTS,
     SamplingSettings,
 )
-from tui_ft.core.config import METHODS, OPTIMIZERS, PRECISIONS, load_config
+from tui_ft.core.config import OPTIMIZERS, PRECISIONS, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
 from tui_ft.core.export.formats import FORMATS as EXPORT_FORMATS
 from tui_ft.core.export.formats import QUANTS as EXPORT_QUANTS
+from tui_ft.core.methods import METHODS
 from tui_ft.core.safe_text import safe
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument(
         "--model", help="`demo`, a folder, a config.json, a .gguf file or a Hugging Face id"
     )
-    estimate.add_argument("--method", choices=METHODS)
+    estimate.add_argument("--method", choices=tuple(METHODS))
     estimate.add_argument("--batch-size", type=whole(1), metavar="B", help="micro-batch size")
     estimate.add_argument("--max-length", type=whole(1), metavar="S", help="tokens per example")
     estimate.add_argument(

@@ -25,7 +25,7 @@ from tests.chat_fixtures import tiny_base
 from tui_ft.core.config import load_config
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import pid_alive
-from tui_ft.ui.app import make_app
+from tui_ft.ui.app import ProcessRunner, make_app
 from tui_ft.ui.chat.eval import QuickEvalScreen
 from tui_ft.ui.chat.pane import ChatPane
 from tui_ft.ui.chat.screen import ChatScreen
@@ -85,7 +85,7 @@ async def test_a_beginner_trains_chats_and_exports_a_tiny_model(home: Path, tmp_
     prompts.write_text("Who are you?\nSay hello.\n", encoding="utf-8")
     backend = NoGpuBackend()
     app = make_app(runs_home=home, hardware_backend=backend, clock=time.time)
-    assert app.chat_client_factory is None  # the real chat process
+    assert type(app.runner) is ProcessRunner  # real children: preview, chat, export
 
     async with app.run_test(size=(100, 32)) as pilot:
         # 1 Model: the demo is filled in; the beginner types their folder instead.

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from ui_helpers import NOW, TWO_H100, NoGpuBackend, app_for, make_run, running_status, wait_for
 
+from tests.fake_children import FakeRunner
 from tui_ft.core.chat.protocol import SamplingSettings
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.hardware.snapshot import FakeBackend
@@ -43,9 +44,7 @@ def done_run(home: Path, name: str = "demo-lora-done") -> RunDir:
 
 
 def chat_app(home: Path, chats: FakeChats, **kwargs: Any) -> TuiFtApp:
-    app = app_for(home, **kwargs)
-    app.chat_client_factory = chats
-    return app
+    return app_for(home, runner=FakeRunner(chats=chats), **kwargs)
 
 
 async def open_chat(pilot: Pilot[Any], run: RunDir) -> ChatScreen:

@@ -1,19 +1,19 @@
-"""The Export screen, driven with a scripted export runner (no child process, no model): it opens
+"""The Export screen, driven with a scripted runner (no child process, no model): it opens
 from a finished run, builds the right request, shows progress lines, then the result (path,
 size, check, Ollama command with a copy key) or the error sentence; Esc while running asks
 before stopping it. The real runner is tested in tests/test_export_process.py."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import json
 from pathlib import Path
 from typing import Any
 
 from textual.widgets import DataTable, Input, RadioSet
 from ui_helpers import app_for, three_runs, wait_for
 
-from tui_ft.core.export.process import ExportOutcome, ExportRequest
+from tests.fake_children import FakeChild, FakeRunner
+from tui_ft.core.export.process import ExportRequest
 from tui_ft.ui.export.result import ExportResult
 from tui_ft.ui.export.screen import ExportScreen
 from tui_ft.ui.runs.monitor import MonitorScreen
@@ -59,37 +59,17 @@ def ollama_report(run: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class FakeExport:
-    """Yields its lines; with `hold`, then waits until released or cancelled."""
-
-    def __init__(self, lines: list[str], outcome: ExportOutcome, hold: bool) -> None:
-        self._lines = lines
-        self.outcome = outcome
-        self.release = threading.Event()
-        self.cancelled = threading.Event()
-        self.hold = hold
-
-    def lines(self) -> Iterator[str]:
-        yield from self._lines
-        if self.hold:
-            self.release.wait(timeout=30)
-
-    def finish(self) -> ExportOutcome:
-        return ExportOutcome(None, cancelled=True) if self.cancelled.is_set() else self.outcome
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        self.release.set()
-
-
-class FakeRunner:
-    def __init__(self, outcome: ExportOutcome, lines: list[str] = PROGRESS, hold: bool = False):
-        self.requests: list[ExportRequest] = []
-        self.export = FakeExport(lines, outcome, hold)
-
-    def start(self, request: ExportRequest) -> FakeExport:
-        self.requests.append(request)
-        return self.export
+def exporting(
+    report: dict[str, Any] | None = None,
+    error: str = "",
+    lines: list[str] = PROGRESS,
+    hold: bool = False,
+) -> FakeRunner:
+    """A runner whose export writes `lines` (and `error`'s lines) on stderr and `report` on
+    stdout, as the command does; with `hold`, it keeps running until released or cancelled."""
+    stdout = "" if report is None else json.dumps(report)
+    code = 0 if report is not None and report.get("passed") and not error else 1
+    return FakeRunner(lambda request: FakeChild(stdout, [*lines, *error.splitlines()], code, hold))
 
 
 async def open_export(pilot: Any, app: Any, name: str = "demo-lora-done") -> ExportScreen:
@@ -109,7 +89,7 @@ def result_text(screen: ExportScreen) -> str:
 
 async def test_export_is_offered_for_finished_runs_only(home: Path) -> None:
     three_runs(home)
-    app = app_for(home, export_runner=FakeRunner(ExportOutcome(None)))
+    app = app_for(home, runner=exporting())
     async with app.run_test(size=(80, 24)) as pilot:
         runs = app.screen
         assert isinstance(runs, RunsScreen)
@@ -131,8 +111,8 @@ async def test_export_is_offered_for_finished_runs_only(home: Path) -> None:
 
 async def test_the_form_follows_the_format(home: Path) -> None:
     runs = three_runs(home)
-    runner = FakeRunner(ExportOutcome(None, "error: stop here."))
-    app = app_for(home, export_runner=runner)
+    runner = exporting(error="error: stop here.")
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         folder = screen.query_one("#export-folder", Input)
@@ -152,8 +132,8 @@ async def test_the_form_follows_the_format(home: Path) -> None:
 
 async def test_a_chosen_folder_and_quant_reach_the_command(home: Path, tmp_path: Path) -> None:
     runs = three_runs(home)
-    runner = FakeRunner(ExportOutcome(None, "error: stop here."))
-    app = app_for(home, export_runner=runner)
+    runner = exporting(error="error: stop here.")
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         screen.query_one("#export-quant", RadioSet).focus()
@@ -172,8 +152,8 @@ async def test_a_chosen_folder_and_quant_reach_the_command(home: Path, tmp_path:
 async def test_progress_then_the_result_with_a_copy_key(home: Path) -> None:
     runs = three_runs(home)
     report = ollama_report(runs["done"].path)
-    runner = FakeRunner(ExportOutcome(report), hold=True)
-    app = app_for(home, export_runner=runner)
+    runner = exporting(report, hold=True)
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("down", "enter")  # gguf -> ollama
@@ -182,7 +162,7 @@ async def test_progress_then_the_result_with_a_copy_key(home: Path) -> None:
         assert screen.state == "running" and screen.lines == PROGRESS
         assert screen.check_action("start", ()) is None
         assert "Exporting as ollama (q8_0)" in str(screen.query_one("#export-status").render())
-        runner.export.release.set()
+        runner.child.release.set()
         await wait_for(pilot, lambda: screen.state == "done")
         text = result_text(screen)
         assert "✓ Exported and checked" in text
@@ -204,8 +184,8 @@ async def test_a_refused_export_shows_the_commands_sentence(home: Path) -> None:
         "error: /tmp/x already exists and is not an earlier tui-ft export; it is left alone.\n"
         "hint: Choose a new or empty folder with --out, or remove that one first."
     )
-    runner = FakeRunner(ExportOutcome(None, error), lines=["run demo-lora-done: exporting"])
-    app = app_for(home, export_runner=runner)
+    runner = exporting(error=error, lines=["run demo-lora-done: exporting"])
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("x")
@@ -222,8 +202,8 @@ async def test_a_failed_check_says_so_with_the_report(home: Path) -> None:
     report.update(
         passed=False, failures=["the q8_0 GGUF's first-token logits moved by 0.90 of their spread"]
     )
-    runner = FakeRunner(ExportOutcome(report, "error: the q8_0 GGUF's ..."))
-    app = app_for(home, export_runner=runner)
+    runner = exporting(report, "error: the q8_0 GGUF's ...")
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("x")
@@ -235,8 +215,8 @@ async def test_a_failed_check_says_so_with_the_report(home: Path) -> None:
 
 async def test_escape_while_running_asks_before_stopping(home: Path) -> None:
     three_runs(home)
-    runner = FakeRunner(ExportOutcome(None, "never shown"), hold=True)
-    app = app_for(home, export_runner=runner)
+    runner = exporting(hold=True)
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("x")
@@ -248,10 +228,10 @@ async def test_escape_while_running_asks_before_stopping(home: Path) -> None:
         )
         await pilot.press("n")  # keep going
         assert app.screen is screen and screen.state == "running"
-        assert not runner.export.cancelled.is_set()
+        assert not runner.child.cancelled.is_set()
         await pilot.press("escape", "y")
         await wait_for(pilot, lambda: screen.state == "form")
-        assert runner.export.cancelled.is_set() and app.screen is screen
+        assert runner.child.cancelled.is_set() and app.screen is screen
         assert any("Export stopped" in n.message for n in app._notifications)
         await pilot.press("escape")  # not running: straight back
         assert isinstance(app.screen, RunsScreen)
@@ -260,7 +240,7 @@ async def test_escape_while_running_asks_before_stopping(home: Path) -> None:
 def test_the_result_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
     runs = three_runs(fixed_home)
     report = ollama_report(runs["done"].path)
-    app = app_for(fixed_home, export_runner=FakeRunner(ExportOutcome(report)))
+    app = app_for(fixed_home, runner=exporting(report))
 
     async def before(pilot: Any) -> None:
         screen = await open_export(pilot, app)
@@ -273,7 +253,7 @@ def test_the_result_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
 
 def test_the_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
     three_runs(fixed_home)
-    app = app_for(fixed_home, export_runner=FakeRunner(ExportOutcome(None)))
+    app = app_for(fixed_home, runner=exporting())
 
     async def before(pilot: Any) -> None:
         await open_export(pilot, app)
@@ -288,7 +268,7 @@ async def test_f1_explains_the_screen(home: Path) -> None:
     from tui_ft.ui.shell.help import HelpScreen
 
     three_runs(home)
-    app = app_for(home, export_runner=FakeRunner(ExportOutcome(None)))
+    app = app_for(home, runner=exporting())
     async with app.run_test(size=(80, 24)) as pilot:
         await open_export(pilot, app)
         await pilot.press("f1")
@@ -299,8 +279,8 @@ async def test_f1_explains_the_screen(home: Path) -> None:
 
 async def test_quitting_while_running_asks_first(home: Path) -> None:
     three_runs(home)
-    runner = FakeRunner(ExportOutcome(None, "never shown"), hold=True)
-    app = app_for(home, export_runner=runner)
+    runner = exporting(hold=True)
+    app = app_for(home, runner=runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot, app)
         await pilot.press("x")
@@ -309,7 +289,7 @@ async def test_quitting_while_running_asks_first(home: Path) -> None:
         assert isinstance(app.screen, ConfirmScreen)
         assert "and quit?" in str(app.screen.query_one("#confirm-question").render())
         await pilot.press("n")
-        assert app.screen is screen and not runner.export.cancelled.is_set()
+        assert app.screen is screen and not runner.child.cancelled.is_set()
         await pilot.press("q", "y")
-        await wait_for(pilot, lambda: runner.export.cancelled.is_set())
+        await wait_for(pilot, lambda: runner.child.cancelled.is_set())
     assert app.return_code == 0

@@ -5,7 +5,6 @@ check through stand-in child processes, launch through a fake launcher into the 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 from ui_helpers import NOW, FakeLauncher, app_for, wait_for
 
+from tests.fake_children import StandIn
 from tui_ft.cli import main
 from tui_ft.core.config import RunConfig, dump_config, save_config
 from tui_ft.core.errors import UserError
@@ -71,11 +71,12 @@ class SettingsStandIn(WizardStep):
         self.handed_back.append(config)
 
 
-def stand_in(code: str) -> Any:
-    return lambda path: [sys.executable, "-c", code, str(path)]
+def stand_in(code: str) -> StandIn:
+    """The app's runner, with a Python script in place of `tui-ft train --preflight --json`."""
+    return StandIn(code)
 
 
-def answers(result: dict[str, Any]) -> Any:
+def answers(result: dict[str, Any]) -> StandIn:
     return stand_in(f"print({json.dumps(result)!r})")
 
 
@@ -159,10 +160,10 @@ async def test_the_name_is_editable_and_a_bad_one_blocks_the_launch(home: Path) 
 
 async def test_an_invalid_config_blocks_launch_and_pre_flight(home: Path) -> None:
     launcher = LaunchingFake()
-    app = app_for(home, launcher=launcher)
+    app = app_for(home, launcher=launcher, runner=answers(PREFLIGHT_JSON))
     async with app.run_test(size=(100, 30)) as pilot:
         bad = RunConfig(learning_rate=-1.0, batch_size=0)
-        screen = await open_review(pilot, bad, preflight_command=answers(PREFLIGHT_JSON))
+        screen = await open_review(pilot, bad)
         problems = text_of(screen, "#review-problems")
         assert "learning_rate must be > 0 (it is -1.0)." in problems
         assert "batch_size must be at least 1 (it is 0)." in problems
@@ -233,9 +234,9 @@ async def test_a_launch_refused_shows_its_sentence_and_hint(home: Path) -> None:
 
 
 async def test_pre_flight_shows_the_measured_numbers(home: Path) -> None:
-    app = app_for(home)
+    app = app_for(home, runner=answers(PREFLIGHT_JSON))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_review(pilot, DEMO, preflight_command=answers(PREFLIGHT_JSON))
+        screen = await open_review(pilot, DEMO)
         panel = screen.query_one(PreflightPanel)
         await pilot.press("p")
         await wait_for(pilot, lambda: panel.state == "done")
@@ -253,9 +254,9 @@ async def test_a_pre_flight_error_shows_its_sentence(home: Path) -> None:
         "print('hint: Lower batch_size to 2 or turn on gradient_checkpointing.', file=sys.stderr)\n"
         "sys.exit(1)"
     )
-    app = app_for(home)
+    app = app_for(home, runner=stand_in(code))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_review(pilot, DEMO, preflight_command=stand_in(code))
+        screen = await open_review(pilot, DEMO)
         panel = screen.query_one(PreflightPanel)
         await pilot.press("p")
         await wait_for(pilot, lambda: panel.state == "failed")
@@ -266,37 +267,33 @@ async def test_a_pre_flight_error_shows_its_sentence(home: Path) -> None:
 
 
 async def test_escape_cancels_a_running_pre_flight(home: Path) -> None:
-    app = app_for(home)
+    app = app_for(home, runner=stand_in("import time; time.sleep(300)"))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_review(
-            pilot, DEMO, preflight_command=stand_in("import time; time.sleep(300)")
-        )
+        screen = await open_review(pilot, DEMO)
         panel = screen.query_one(PreflightPanel)
         await pilot.press("p")
         assert panel.state == "running"
         assert "Pre-flight running: 0 s (escape cancels)" in text_of(panel, "#preflight-elapsed")
         process = screen._preflight
         assert process is not None
-        await wait_for(pilot, lambda: process._process is not None)
+        await wait_for(pilot, lambda: process._child is not None)
         await pilot.press("escape")
         await wait_for(pilot, lambda: panel.state == "cancelled")
-        assert process._process is not None and process._process.returncode == -9
+        assert process._child is not None and process._child.process.returncode == -9
         assert app.screen is screen  # escape cancelled; it did not go back
 
 
 async def test_quitting_the_app_ends_a_running_pre_flight(home: Path) -> None:
-    app = app_for(home)
+    app = app_for(home, runner=stand_in("import time; time.sleep(300)"))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_review(
-            pilot, DEMO, preflight_command=stand_in("import time; time.sleep(300)")
-        )
+        screen = await open_review(pilot, DEMO)
         await pilot.press("p")
         process = screen._preflight
         assert process is not None
-        await wait_for(pilot, lambda: process._process is not None)
+        await wait_for(pilot, lambda: process._child is not None)
         await pilot.press("q")
-    assert process._process is not None
-    assert process._process.wait(timeout=60) == -9  # killed (the timeout only guards a hang)
+    assert process._child is not None
+    assert process._child.process.wait(timeout=60) == -9  # killed (the timeout only guards a hang)
 
 
 async def test_config_flag_opens_review_over_the_first_screen(home: Path, tmp_path: Path) -> None:
@@ -350,9 +347,13 @@ def test_review_snapshot_blocked_with_a_pre_flight_answer(
     monkeypatch.chdir(fixed_home.parent.parent)
 
     async def before(pilot: Pilot[Any]) -> None:
-        screen = await open_review(pilot, DEMO, preflight_command=answers(PREFLIGHT_JSON))
+        screen = await open_review(pilot, DEMO)
         await pilot.press("p")
         await wait_for(pilot, lambda: screen.query_one(PreflightPanel).state == "done")
         await pilot.press("n", "end", "/", "escape")  # a slash: not a valid run name
 
-    assert snap_compare(app_for(fixed_home), terminal_size=(80, 24), run_before=before)
+    assert snap_compare(
+        app_for(fixed_home, runner=answers(PREFLIGHT_JSON)),
+        terminal_size=(80, 24),
+        run_before=before,
+    )

@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 from ui_helpers import FIXTURES, app_for, make_run, wait_for
 
+from tests.fake_children import FakeChild, FakeRunner
 from tests.hostile import HOSTILE, MARKUP, OSC52, assert_inert
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
@@ -29,7 +30,6 @@ from tui_ft.ui.runs.detail import RunDetail
 from tui_ft.ui.runs.monitor import MonitorScreen
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.shell.error_screen import ErrorScreen
-from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep
 
 FAILED = Status(
@@ -186,12 +186,9 @@ def hostile_report() -> dict[str, Any]:
     return report
 
 
-async def test_dataset_preview_shows_a_hostile_report_and_path_inert(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    report = hostile_report()
-    monkeypatch.setattr(wizard_dataset, "run_preview", lambda request, cancelled: report)
-    app = app_for(home)
+async def test_dataset_preview_shows_a_hostile_report_and_path_inert(home: Path) -> None:
+    report = json.dumps(hostile_report())
+    app = app_for(home, runner=FakeRunner(lambda request: FakeChild(report)))
     async with app.run_test(size=(140, 40)) as pilot:
         app.push_screen(DatasetStep(RunConfig(dataset=f"data[/x]{OSC52}.jsonl")))
         await wait_for(pilot, lambda: app.screen.report is not None)
@@ -202,14 +199,9 @@ async def test_dataset_preview_shows_a_hostile_report_and_path_inert(
         assert_inert(written(app))
 
 
-async def test_a_preview_error_naming_a_hostile_file_is_inert(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def fails(request: Any, cancelled: Any) -> dict[str, Any]:
-        raise UserError(f"{HOSTILE} was not found.", f"Check {MARKUP}.")
-
-    monkeypatch.setattr(wizard_dataset, "run_preview", fails)
-    app = app_for(home)
+async def test_a_preview_error_naming_a_hostile_file_is_inert(home: Path) -> None:
+    said = [f"error: {HOSTILE} was not found.", f"hint: Check {MARKUP}."]
+    app = app_for(home, runner=FakeRunner(lambda request: FakeChild(stderr=said, returncode=1)))
     async with app.run_test(size=(120, 36)) as pilot:
         app.push_screen(DatasetStep(RunConfig(dataset="x.jsonl")))
         await wait_for(pilot, lambda: app.screen.pending is None)

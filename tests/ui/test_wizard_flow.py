@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from test_wizard_steps import FakePreview, model_shown
 from ui_helpers import FakeLauncher, app_for, wait_for
 
@@ -15,7 +14,6 @@ from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.runs.launch import prepare_run
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.ui.runs.monitor import MonitorScreen
-from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep
 from tui_ft.ui.wizard.method import MethodStep
 from tui_ft.ui.wizard.review import ReviewScreen
@@ -34,12 +32,9 @@ class RecordingLauncher(FakeLauncher):
         return prepare_run(config, home)
 
 
-async def test_a_new_user_walks_the_wizard_to_a_launched_run(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(wizard_dataset, "run_preview", FakePreview())
+async def test_a_new_user_walks_the_wizard_to_a_launched_run(home: Path) -> None:
     launcher = RecordingLauncher()
-    app = app_for(home, launcher=launcher)
+    app = app_for(home, launcher=launcher, runner=FakePreview())
     async with app.run_test(size=(80, 24)) as pilot:
         await model_shown(pilot)
         await pilot.press("enter")  # the demo's details are shown: enter goes on

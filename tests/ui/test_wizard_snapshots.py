@@ -17,7 +17,6 @@ from textual.widgets import Collapsible, Input
 from ui_helpers import NoGpuBackend, app_for, wait_for
 
 from tui_ft.core.config import RunConfig
-from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep
 from tui_ft.ui.wizard.method import MethodStep
 from tui_ft.ui.wizard.model import ModelStep
@@ -85,15 +84,13 @@ def test_method_step(snap_compare: Any, fixed_home: Path) -> None:
     assert snap_compare(app_for(fixed_home), terminal_size=(80, 24), run_before=before)
 
 
-def test_dataset_step(snap_compare: Any, fixed_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wizard_dataset, "run_preview", FakePreview())
+def test_dataset_step(snap_compare: Any, fixed_home: Path) -> None:
     before = on_step(lambda: DatasetStep(RunConfig()))
-    assert snap_compare(app_for(fixed_home), terminal_size=(80, 24), run_before=before)
+    app = app_for(fixed_home, runner=FakePreview())
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
 
 
-def test_dataset_step_bad_rows_and_cut(
-    snap_compare: Any, fixed_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dataset_step_bad_rows_and_cut(snap_compare: Any, fixed_home: Path) -> None:
     report = copy.deepcopy(DEMO_REPORT)
     report.update(
         rows=102,
@@ -105,6 +102,6 @@ def test_dataset_step_bad_rows_and_cut(
         truncated=8,
         nothing_left_to_train=1,
     )
-    monkeypatch.setattr(wizard_dataset, "run_preview", FakePreview(report))
     before = on_step(lambda: DatasetStep(RunConfig(dataset="data.jsonl", max_length=72)))
-    assert snap_compare(app_for(fixed_home), terminal_size=(100, 30), run_before=before)
+    app = app_for(fixed_home, runner=FakePreview(report))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=before)

@@ -16,9 +16,10 @@ import pytest
 from textual.widgets import Checkbox, Collapsible, Input, Select, Static
 from ui_helpers import FIXTURES, app_for, make_run, running_status, three_runs, wait_for
 
+from tests.fake_children import FakeChild, FakeRunner
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.datasets.preview import PreviewRequest
 from tui_ft.core.errors import UserError
+from tui_ft.core.wizard.dataset_preview import PreviewRequest
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard.dataset import DatasetStep
@@ -30,19 +31,20 @@ PAGE = 3  # examples per preview process in these tests (20 in the app)
 DEMO_REPORT = json.loads((FIXTURES / "inspect_demo.json").read_text(encoding="utf-8"))
 
 
-class FakePreview:
+class FakePreview(FakeRunner):
     """Stands in for the `data inspect` helper process: answers from the canned demo report,
-    numbering the examples from the page asked for; records every request."""
+    numbering the examples from the page asked for, or fails with `error` as the command
+    would; records every request."""
 
     def __init__(self, report: dict[str, Any] | None = None, error: UserError | None = None):
+        super().__init__(lambda request: FakeChild(*self.answer_preview(request)))
         self.report = report or DEMO_REPORT
         self.error = error
-        self.requests: list[PreviewRequest] = []
 
-    def __call__(self, request: PreviewRequest, cancelled: Any) -> dict[str, Any]:
-        self.requests.append(request)
+    def answer_preview(self, request: PreviewRequest) -> tuple[str, list[str], int]:
+        """(stdout, stderr lines, exit status) of `tui-ft data inspect … --json`."""
         if self.error is not None:
-            raise self.error
+            return "", [f"error: {self.error.message}", f"hint: {self.error.hint}"], 1
         report = copy.deepcopy(self.report)
         template = report["rendered"][0]
         report["rendered"] = [
@@ -51,7 +53,7 @@ class FakePreview:
             if n <= report["examples"]
         ]
         report["max_length"] = request.max_length
-        return report
+        return json.dumps(report), [], 0
 
 
 class SettingsStandIn(WizardStep):
@@ -71,7 +73,6 @@ class SettingsStandIn(WizardStep):
 def preview(monkeypatch: pytest.MonkeyPatch) -> FakePreview:
     fake = FakePreview()
     monkeypatch.setattr(wizard_dataset, "EXAMPLES_PER_CALL", PAGE)
-    monkeypatch.setattr(wizard_dataset, "run_preview", fake)
     return fake
 
 
@@ -160,7 +161,7 @@ async def test_model_path_completion_suggests_folders_and_gguf_files(
 async def test_walk_model_method_dataset_and_back_without_losing_anything(
     home: Path, preview: FakePreview, settings_step: type[WizardStep]
 ) -> None:
-    app = app_for(home)
+    app = app_for(home, runner=preview)
     async with app.run_test(size=(80, 24)) as pilot:
         await model_shown(pilot)
         await pilot.press("ctrl+n")
@@ -236,11 +237,10 @@ async def test_walk_model_method_dataset_and_back_without_losing_anything(
 
 
 async def test_a_dataset_that_cannot_be_read_is_a_sentence(
-    home: Path, monkeypatch: pytest.MonkeyPatch, settings_step: type[WizardStep]
+    home: Path, settings_step: type[WizardStep]
 ) -> None:
     fake = FakePreview(error=UserError("nope.jsonl was not found in /data.", "Check the name."))
-    monkeypatch.setattr(wizard_dataset, "run_preview", fake)
-    app = app_for(home)
+    app = app_for(home, runner=fake)
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(DatasetStep(RunConfig(dataset="nope.jsonl")))
         await wait_for(pilot, lambda: fake.requests and app.screen.pending is None)
@@ -253,7 +253,7 @@ async def test_a_dataset_that_cannot_be_read_is_a_sentence(
 
 
 async def test_bad_rows_are_listed_and_next_needs_skip_bad_rows(
-    home: Path, monkeypatch: pytest.MonkeyPatch, settings_step: type[WizardStep]
+    home: Path, settings_step: type[WizardStep]
 ) -> None:
     report = copy.deepcopy(DEMO_REPORT)
     report.update(
@@ -266,8 +266,7 @@ async def test_bad_rows_are_listed_and_next_needs_skip_bad_rows(
         truncated=3,
         max_length=64,
     )
-    monkeypatch.setattr(wizard_dataset, "run_preview", FakePreview(report))
-    app = app_for(home)
+    app = app_for(home, runner=FakePreview(report))
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(DatasetStep(RunConfig(dataset="data.jsonl", max_length=64)))
         await wait_for(pilot, lambda: app.screen.report is not None)
@@ -332,7 +331,7 @@ async def test_f1_explains_each_step_and_lists_its_keys(home: Path, preview: Fak
 
     from tui_ft.ui.shell.help import HelpScreen
 
-    app = app_for(home)
+    app = app_for(home, runner=preview)
     async with app.run_test(size=(80, 24)) as pilot:
         for make, words in (
             (lambda: MethodStep(RunConfig()), "LoRA"),
@@ -352,7 +351,7 @@ async def test_enter_alone_walks_the_defaults(
 ) -> None:
     """A beginner pressing enter: the model's details show, then it goes on; enter on the
     highlighted method goes on with it."""
-    app = app_for(home)
+    app = app_for(home, runner=preview)
     async with app.run_test(size=(80, 24)) as pilot:
         await model_shown(pilot)
         await pilot.press("enter")

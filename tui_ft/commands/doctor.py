@@ -22,13 +22,13 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ft import __version__
+from tui_ft.core.hardware.probe import probe
 from tui_ft.core.hardware.snapshot import (
     FAKE_GPU_ENV,
     NA,
     GpuInfo,
     HardwareSnapshot,
     HostInfo,
-    probe,
 )
 from tui_ft.core.paths import runs_home
 from tui_ft.core.safe_text import safe_text

@@ -31,7 +31,8 @@ from tui_ft.core.estimate.peak import (
     target_from_snapshot,
     target_with_memory,
 )
-from tui_ft.core.hardware.snapshot import NO_GPU_MESSAGE, probe
+from tui_ft.core.hardware.probe import probe
+from tui_ft.core.hardware.snapshot import NO_GPU_MESSAGE
 from tui_ft.core.models.info import ModelInfo, read_model_info
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.safe_text import safe_text

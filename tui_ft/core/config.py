@@ -22,13 +22,14 @@ from typing import Any
 import yaml
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.methods import DEFAULT_METHOD, METHODS, method_named
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owner_of
+from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.paths import disk_error
 
-METHODS = ("full", "lora", "qlora")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
 OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor", "sgd")
-DATASET_FORMATS = ("auto", "alpaca", "sharegpt", "messages", "prompt_completion", "text")
 QUANT_TYPES = ("nf4", "fp4")
 
 
@@ -52,7 +53,8 @@ class QloraSettings:
 class RunConfig:
     name: str = ""  # empty: the launcher derives one from model, dataset and time
     model: str = "demo"
-    method: str = "lora"
+    method: str = DEFAULT_METHOD  # which weights train (core/methods.py)
+    objective: str = DEFAULT_OBJECTIVE  # what loss trains them (core/objectives)
     dataset: str = "demo"
     dataset_format: str = "auto"
     dataset_columns: dict[str, str] = field(default_factory=dict)
@@ -85,6 +87,8 @@ class RunConfig:
     fsdp: bool = False  # full fine-tuning on several processes: shard instead of replicate
     lora: LoraSettings = field(default_factory=LoraSettings)
     qlora: QloraSettings = field(default_factory=QloraSettings)
+    # The objective's own keys (its `settings`), at the top level of run.yaml.
+    objective_settings: dict[str, Any] = field(default_factory=dict, metadata={"yaml": False})
 
     @classmethod
     def from_dict(
@@ -94,23 +98,49 @@ class RunConfig:
         of the key it is about when `lines` (dotted key → line; "" the document) are given."""
         lines = lines or {}
         problems: list[str] = []
-        config = _build(cls, data, "", _Problems(problems, lines))
+        found = _Problems(problems, lines)
+        data, settings = _objective_settings(data, found)
+        config = _build(cls, data, "", found)
+        config.objective_settings = settings
         problems += [_at_line(p, lines) for p in config.validate()]
         if problems:
             raise _config_error(source, problems)
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """As run.yaml holds it: the objective's settings beside `objective:`, and neither
+        written for the default objective, so a supervised run's file reads as it always did."""
+        data = dataclasses.asdict(self)
+        settings = data.pop("objective_settings")
+        if self.objective == DEFAULT_OBJECTIVE and not settings:
+            del data["objective"]
+            return data
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat[key] = value
+            if key == "objective":
+                flat.update(settings)
+        return flat
+
+    def setting(self, key: str) -> Any:
+        """The objective's setting `key`, its default when run.yaml does not set it."""
+        spec = objective_named(self.objective).setting(key)
+        if spec is None:
+            raise KeyError(f"objective {self.objective} has no setting {key!r}")
+        return self.objective_settings.get(key, spec.default)
 
     def validate(self) -> list[str]:
         """Every problem as a human sentence; empty when the config can run."""
         p: list[str] = []
-        _one_of(p, "method", self.method, METHODS)
+        _one_of(p, "method", self.method, tuple(METHODS))
+        _one_of(p, "objective", self.objective, tuple(objectives()))
         _one_of(p, "precision", self.precision, PRECISIONS)
         _one_of(p, "lr_scheduler", self.lr_scheduler, SCHEDULERS)
         _one_of(p, "optimizer", self.optimizer, OPTIMIZERS)
-        _one_of(p, "dataset_format", self.dataset_format, DATASET_FORMATS)
+        if self.objective in objectives():
+            objective = objective_named(self.objective)
+            _one_of(p, "dataset_format", self.dataset_format, dataset_formats(objective))
+            p += _setting_problems(objective, self.objective_settings)
         _one_of(p, "qlora.quant_type", self.qlora.quant_type, QUANT_TYPES)
         if not self.model.strip():
             p.append(
@@ -158,14 +188,72 @@ class RunConfig:
                 p.append(f"{key} must not be negative (it is {amount}).")
         if isinstance(self.lora.targets, list) and not self.lora.targets:
             p.append("lora.targets is an empty list; use `all-linear` or name modules like q_proj.")
-        if self.fsdp and self.method != "full":
-            p.append("fsdp shards full fine-tuning only; LoRA and QLoRA runs use plain DDP.")
-        if self.method == "qlora" and self.precision == "fp32":
-            p.append(
-                "QLoRA computes in 16-bit; precision fp32 defeats it. "
-                "Use precision auto, or method lora."
-            )
+        if self.method in METHODS:
+            method = method_named(self.method)
+            if self.fsdp and not method.trains_base:
+                p.append("fsdp shards full fine-tuning only; LoRA and QLoRA runs use plain DDP.")
+            if method.quantized and self.precision == "fp32":
+                p.append(
+                    "QLoRA computes in 16-bit; precision fp32 defeats it. "
+                    "Use precision auto, or method lora."
+                )
         return p
+
+
+def dataset_formats(objective: Objective) -> tuple[str, ...]:
+    """The `dataset_format` values a run of `objective` accepts: its formats, or detection."""
+    return ("auto", *objective.formats)
+
+
+# How a setting's kind reads from YAML (core/objectives/spec.py SETTING_KINDS).
+_SETTING_TYPES: dict[str, Any] = {"int": int, "float": float, "text": str, "bool": bool}
+
+
+def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, Any]]:
+    """`data` without the objective's own keys, and those keys' values read by their kind.
+    A key another objective declares is named as such, not as unknown."""
+    if not isinstance(data, dict):
+        return data, {}
+    name = data.get("objective", DEFAULT_OBJECTIVE)
+    objective = objectives().get(name) if isinstance(name, str) else None
+    rest: dict[Any, Any] = {}
+    settings: dict[str, Any] = {}
+    for key, raw in data.items():
+        spec = objective.setting(str(key)) if objective is not None else None
+        if spec is None:
+            owner = owner_of(str(key)) if str(key) not in _yaml_fields(RunConfig) else None
+            if owner is not None:
+                problems.add(
+                    str(key),
+                    f"`{key}` is a setting of objective {owner.name}; this run's objective is "
+                    f"{name}. Set `objective: {owner.name}` or remove `{key}`.",
+                )
+            else:
+                rest[key] = raw
+            continue
+        ok, value = _coerce(raw, _SETTING_TYPES.get(spec.kind, str))
+        if ok:
+            settings[spec.key] = value
+        else:
+            described = _describe(_SETTING_TYPES.get(spec.kind, str))
+            problems.add(spec.key, f"`{spec.key}` must be {described}, not {_kind(raw)}.")
+    return rest, settings
+
+
+def _setting_problems(objective: Objective, values: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for spec in objective.settings:
+        value = values.get(spec.key, spec.default)
+        if spec.kind == "choice":
+            _one_of(problems, spec.key, value, spec.choices)
+        elif spec.check is not None and (sentence := spec.check(value)) is not None:
+            problems.append(sentence)
+    return problems
+
+
+def _yaml_fields(cls: type) -> set[str]:
+    """The dataclass fields run.yaml spells out (not the objective's settings dict)."""
+    return {f.name for f in dataclasses.fields(cls) if f.metadata.get("yaml", True)}
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -287,11 +375,15 @@ def all_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
     """Dotted names of every setting (`lora.rank` ...), for messages and completion."""
     keys: list[str] = []
     for f in dataclasses.fields(cls):
+        if not f.metadata.get("yaml", True):
+            continue
         hint = typing.get_type_hints(cls)[f.name]
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             keys.extend(all_keys(hint, f"{prefix}{f.name}."))
         else:
             keys.append(prefix + f.name)
+    if cls is RunConfig:
+        keys += [s.key for o in objectives().values() for s in o.settings]
     return keys
 
 
@@ -338,7 +430,7 @@ def _build(cls: type, data: Any, prefix: str, problems: _Problems) -> Any:
         )
         return cls()
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = _yaml_fields(cls)
     values: dict[str, Any] = {}
     for key, raw in data.items():
         name = str(key)

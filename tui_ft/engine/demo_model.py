@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.gguf_header import read_gguf_header
+from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.resolve import (
     DEMO_INSTALL_HINT,
     ResolvedModel,
@@ -29,7 +29,7 @@ from tui_ft.core.models.resolve import (
     resolve_model,
 )
 from tui_ft.core.paths import disk_error, ensure_writable_dir
-from tui_ft.engine.train.failures import is_disk_full
+from tui_ft.engine.disk import is_disk_full
 
 # A temporary folder this old belongs to a conversion that died (killed, power cut).
 _STALE_TMP_S = 6 * 3600

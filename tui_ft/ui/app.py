@@ -1,17 +1,17 @@
 """The Textual app: wiring only. Screens live in feature packages (ui/runs, ui/wizard, ui/chat,
-ui/export, ui/shell); what they act on (runs home, GPU backend, launcher, clock) is injected through `make_app`, so tests run the
-real app against fakes."""
+ui/export, ui/shell); what they act on (runs home, GPU backend, launcher, clock, the runner of
+child processes) is injected through `make_app`, so tests run the real app against fakes.
+Screens ask for those through ui/shell/services.py, never by importing this module."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -21,31 +21,35 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_ft.core import paths
+from tui_ft.core.chat.client import Callback, ChatClient, ChatClientLike
+from tui_ft.core.children.runner import ChildRunner
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.process import ExportRunner, SubprocessRunner
-from tui_ft.core.hardware.snapshot import HardwareBackend, HardwareSnapshot, default_backend, probe
+from tui_ft.core.hardware.probe import default_backend, probe
+from tui_ft.core.hardware.snapshot import HardwareBackend
 from tui_ft.core.runs.control import Launcher, ProcessLauncher
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import has_runs
 from tui_ft.core.safe_text import safe
-from tui_ft.ui.chat.link import ClientFactory
 from tui_ft.ui.keymap import load_keymap
 from tui_ft.ui.runs.screen import RunsScreen
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.error_screen import ErrorScreen
 from tui_ft.ui.shell.help import HelpScreen
+from tui_ft.ui.shell.services import AppRunner, AppServices, HardwareState
 from tui_ft.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, ThemeSet, load_all
+from tui_ft.ui.wizard import flow as wizard_flow
 from tui_ft.ui.wizard.review import ReviewScreen
 from tui_ft.ui.wizard.steps import WizardStep
 
 HARDWARE_POLL_S = 1.5
 
 
-@dataclass(frozen=True)
-class HardwareState:
-    snapshot: HardwareSnapshot | None = None  # None until the first poll answered
-    error: str = ""  # why the GPUs could not be read (a broken fake GPU file, say)
+class ProcessRunner(ChildRunner):
+    """The real children: a process per `--json` request, and the chat worker's own client."""
+
+    def chat(self, on_event: Callback, models: Sequence[str]) -> ChatClientLike:
+        return ChatClient(on_event, models=models)
 
 
 class HardwareUpdated(Message):
@@ -66,8 +70,6 @@ class TuiFtApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave tui-ft; runs keep going"),
         Binding("escape", "back", "Back", id="app.back", show=False),
     ]
-    # How the chat screen starts its chat process; tests put a scripted fake here.
-    chat_client_factory: ClientFactory | None = None
 
     def __init__(
         self,
@@ -81,10 +83,10 @@ class TuiFtApp(App[None]):
         initial_config: RunConfig | None = None,
         initial_config_path: Path | None = None,
         initial_chat: RunDir | None = None,
-        export_runner: ExportRunner | None = None,
+        runner: AppRunner,
     ) -> None:
         super().__init__()
-        self.export_runner = export_runner or SubprocessRunner()
+        self.runner = runner
         # `tui-ft --config run.yaml`: review & launch opens over the usual first screen.
         self._initial_config = initial_config
         self._initial_config_path = initial_config_path
@@ -121,8 +123,13 @@ class TuiFtApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         if has_runs(self.runs_home):
-            return RunsScreen(self.runs_home, self.launcher, self.clock)
-        return self.wizard(None)
+            screen: Screen[None] = RunsScreen(self.runs_home, self.launcher, self.clock)
+        else:
+            screen = self.wizard(None)
+        # Textual reads a pushed screen's CSS_PATH, not the first screen's: read it here.
+        for path in screen.css_path:
+            self.stylesheet.read(path)
+        return screen
 
     def on_mount(self) -> None:
         for problem in [*self._theme_problems, self._keymap_problem]:
@@ -165,10 +172,12 @@ class TuiFtApp(App[None]):
             self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
 
     def wizard(self, config: RunConfig | None) -> Screen[None]:
-        # Imported here: the wizard's screens load only when a new run is being set up.
-        from tui_ft.ui.wizard.model import ModelStep
+        # The wizard's screens load only when a new run is being set up.
+        return wizard_flow.first(config or RunConfig(model="demo", dataset="demo"))
 
-        return ModelStep(config or RunConfig(model="demo", dataset="demo"))
+    @on(WizardStep.Done)
+    def wizard_step_done(self, done: WizardStep.Done) -> None:
+        wizard_flow.forward(self, done)
 
     def open_wizard(self, config: RunConfig | None = None) -> None:
         """A new run, step by step; `config` pre-fills it (a clone of an earlier run)."""
@@ -177,7 +186,7 @@ class TuiFtApp(App[None]):
     def open_export(self, run: RunDir) -> None:
         from tui_ft.ui.export.screen import ExportScreen
 
-        self.push_screen(ExportScreen(run, self.export_runner))
+        self.push_screen(ExportScreen(run))
 
     def open_chat(self, run: RunDir) -> None:
         """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
@@ -189,13 +198,24 @@ class TuiFtApp(App[None]):
         except UserError as err:
             self.report_error(err)
             return
-        self.push_screen(ChatScreen(run, self.chat_client_factory))
+        self.push_screen(ChatScreen(run))
 
     def open_monitor(self, run: RunDir) -> None:
         # Imported here: the charting library loads only once a run is opened.
         from tui_ft.ui.runs.monitor import MonitorScreen
 
         self.push_screen(MonitorScreen(run, self.launcher, self.clock))
+
+    async def show_new_run(self, run: RunDir) -> None:
+        """The monitor on the new run, over the runs list: the wizard's screens are done with,
+        so escape from the monitor goes to the list, not back into the wizard. The app's first
+        screen stays (Textual cannot replace it): the runs list, or the wizard's start for
+        another run."""
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if not isinstance(self.screen, RunsScreen):
+            await self.push_screen(RunsScreen(self.runs_home, self.launcher, self.clock))
+        self.open_monitor(run)
 
     async def action_back(self) -> None:
         if len(self.screen_stack) > 1:  # the first screen has nowhere to go back to
@@ -250,6 +270,10 @@ class TuiFtApp(App[None]):
             self.push_screen(ErrorScreen(error))
 
 
+# mypy checks here that the app offers everything screens ask of it.
+_SERVICES: type[AppServices] = TuiFtApp
+
+
 def _read(backend: HardwareBackend) -> HardwareState:
     try:
         return HardwareState(snapshot=probe(backend))
@@ -267,7 +291,7 @@ def make_app(
     initial_config: RunConfig | None = None,
     initial_config_path: Path | None = None,
     initial_chat: RunDir | None = None,
-    export_runner: ExportRunner | None = None,
+    runner: AppRunner | None = None,
 ) -> TuiFtApp:
     """The app for the CLI (no arguments) and for tests (fakes for each part)."""
     themes = load_all()
@@ -288,7 +312,7 @@ def make_app(
         initial_config=initial_config,
         initial_config_path=initial_config_path,
         initial_chat=initial_chat,
-        export_runner=export_runner,
+        runner=runner or ProcessRunner(),
     )
 
 

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from tui_ft.core.chat.protocol import (
     SIDES,
@@ -71,6 +71,55 @@ _LOG_FIX = "Point TUI_FT_CACHE at a folder you can write, or fix that folder's p
 Callback = Callable[[Event], None]
 
 
+class ChatClientLike(Protocol):
+    """What the UI uses of a ChatClient (tests pass a scripted fake)."""
+
+    log_path: Path | None
+
+    @property
+    def alive(self) -> bool: ...
+
+    def start(self, wait: float | None = None) -> ReadyEvent | None: ...
+
+    def restart(self, wait: float | None = None) -> ReadyEvent | None: ...
+
+    def close(self, timeout: float = ...) -> None: ...
+
+    def load(
+        self,
+        run: str | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        placement: str = "auto",
+        context: int | None = None,
+    ) -> str: ...
+
+    def generate(
+        self,
+        messages: dict[str, list[ChatMessage]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+    ) -> str: ...
+
+    def cancel(self, request_id: str) -> None: ...
+
+    def ask(
+        self,
+        messages: dict[str, list[ChatMessage]],
+        *,
+        sides: list[str] | tuple[str, ...] | None = None,
+        settings: SamplingSettings | None = None,
+        mode: str | None = None,
+        token_ids: bool = False,
+        timeout: float = ...,
+        on_event: Callback | None = None,
+    ) -> dict[str, DoneEvent]: ...
+
+
 class ChatClient:
     def __init__(
         self,
@@ -84,7 +133,7 @@ class ChatClient:
         """`command`: how to start the worker (default: this Python, `-m` the worker module).
         `log_path`: where the worker's stderr goes (default: a file in the cache folder);
         never the terminal, which belongs to the UI. `models`: those it will load; it is
-        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.child_env)."""
+        offline (HF_HUB_OFFLINE=1) unless one must come from the hub (see core.children.env)."""
         self.on_event = on_event
         self.events: queue.Queue[Event] = queue.Queue()
         self.command = command or [sys.executable, "-m", WORKER_MODULE]

@@ -22,6 +22,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.estimate.inference import estimate_inference
 from tui_ft.core.estimate.peak import Estimate, Target, resolve_precision, target_from_snapshot
 from tui_ft.core.hardware.snapshot import GpuInfo, HardwareSnapshot
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo
 from tui_ft.core.units import format_bytes
 
@@ -158,7 +159,9 @@ def _plan_if_fits(
     return Plan(
         device=_device_name(where),
         placement=placement,
-        precision=resolve_precision(target.config.precision, target.config.method, where).name,
+        precision=resolve_precision(
+            target.config.precision, method_named(target.config.method), where
+        ).name,
         needed_bytes=needed,
         free_bytes=where.available,
         where=where.name,

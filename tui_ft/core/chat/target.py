@@ -14,6 +14,7 @@ from pathlib import Path
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.methods import method_named
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
 from tui_ft.core.runs.status import Status
@@ -51,7 +52,7 @@ def chat_target(run: str | None = None, model: str | None = None) -> ChatTarget:
         config = load_config(run_dir.config_path)
     except UserError as err:
         raise ChatError("missing", err.message, err.hint) from None
-    kind = "two-models" if config.method == "full" else "adapter"
+    kind = "two-models" if method_named(config.method).trains_base else "adapter"
     needed = MODEL_FILE if kind == "two-models" else ADAPTER_FILE
     if (run_dir.output_dir / needed).is_file():
         return ChatTarget(run_dir.name, config, kind, run_dir, run_dir.output_dir)

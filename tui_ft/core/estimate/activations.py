@@ -17,7 +17,7 @@ follow, with transformers 5 / PEFT 0.21 / TRL 1.16:
   keeps its mask (a bool on CUDA, a full float tensor on the CPU), and autocast casts the
   result back to 16-bit for lora_A, which keeps that copy.
 - TRL's SFTTrainer projects the LM head in tiles (`fused_lm_head`): no batch × length × vocab
-  logits exist, only a 4096-token × 32768-vocab tile. transformers' own loss (`loss="full"`)
+  logits exist, only a 4096-token × 32768-vocab tile. transformers' own loss (`loss="unfused"`)
   keeps fp32 log-probabilities of the whole batch and needs ~12 bytes per logit at its peak.
 """
 
@@ -34,7 +34,7 @@ INDEX = 8  # int64 token ids and labels
 HEAD_TILE_TOKENS = 4096
 HEAD_TILE_VOCAB = 32768
 ATTENTION = ("sdpa", "eager")
-LOSSES = ("fused", "full")
+LOSSES = ("fused", "unfused")
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ def _outside(info: ModelInfo, work: Workload) -> int:
 
 def _loss_saved(info: ModelInfo, work: Workload) -> int:
     t, a, h = work.tokens, work.compute_bytes, info.hidden_size
-    if work.loss == "full":
+    if work.loss == "unfused":
         head_input = a * h if work.train_base else 0
         return t * (FP32 * info.vocab_size + INDEX + head_input)  # fp32 log-probs, labels
     # Fused head: the flattened hidden states, labels, log-normalizer and entropy per token.
@@ -242,7 +242,7 @@ def _loss_peak(info: ModelInfo, work: Workload, head_trainable: bool) -> int:
     """Extra bytes at the loss head's backward, over what it saved. The head weight's own
     gradient is counted with the gradients."""
     t, a, v, h = work.tokens, work.compute_bytes, info.vocab_size, info.hidden_size
-    if work.loss == "full":
+    if work.loss == "unfused":
         # Incoming gradient of the log-probs and log_softmax's output gradient, both fp32.
         return 2 * FP32 * t * v
     tile = min(t, HEAD_TILE_TOKENS) * min(v, HEAD_TILE_VOCAB) * a

@@ -16,6 +16,7 @@ from typing import Any
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.estimate.peak import MIB, Estimate, EstimateOptions, Target, estimate_training
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo
 from tui_ft.core.units import format_count
 
@@ -168,17 +169,20 @@ def _optimizer_8bit(ctx: _Context) -> Advice | None:
 
 
 def _lighter_method(ctx: _Context) -> Advice | None:
-    if ctx.config.method == "full":
-        changes: dict[str, Any] = {"method": "lora"}
-        title, why = "Train a LoRA adapter instead", "Trains ~1% of the weights; the base stays."
-    elif ctx.config.method == "lora":
-        changes = {"method": "qlora"}
-        if ctx.config.precision == "fp32":
-            changes["precision"] = "auto"  # QLoRA computes in 16 bits
-        title, why = "Switch to QLoRA", "Holds the base model in 4 bits; a little slower."
-    else:
+    lighter = method_named(ctx.config.method).lighter
+    if lighter is None:
         return None
-    return Advice(f"method_{changes['method']}", title, why, changes, ctx.estimate(changes))
+    method = method_named(lighter)
+    changes: dict[str, Any] = {"method": method.name}
+    if method.quantized and ctx.config.precision == "fp32":
+        changes["precision"] = "auto"  # a quantized base computes in 16 bits
+    return Advice(
+        f"method_{method.name}",
+        method.switch_title,
+        method.switch_why,
+        changes,
+        ctx.estimate(changes),
+    )
 
 
 def _shorter_length(ctx: _Context, lengths: Sequence[int] | None) -> Advice | None:

@@ -17,6 +17,7 @@ from tui_ft.core.estimate.peak import (
     weights_term,
 )
 from tui_ft.core.estimate.shapes import lora_shape
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo
 
 FP32 = 4
@@ -29,13 +30,14 @@ def estimate_inference(
     context: int | None = None,
 ) -> Estimate:
     """`context`: tokens per conversation (default: the run's max length)."""
-    precision = resolve_precision(config.precision, config.method, target)
+    method = method_named(config.method)
+    precision = resolve_precision(config.precision, method, target)
     context = context or config.max_length
     weights = weights_term(info, config, precision)
-    models = 2 if config.method == "full" else 1
+    models = 2 if method.trains_base else 1
     label = "Model weights" + (" × 2 (base and tuned)" if models == 2 else "")
     terms = [Term("weights", label, weights.bytes * models, weights.detail)]
-    if config.method != "full":
+    if method.adapter:
         # PEFT loads adapters in fp32 (autocast_adapter_dtype) for inference too.
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
         terms.append(Term("adapter", "Adapter", lora.total * FP32, f"{lora.total:,} params, fp32"))

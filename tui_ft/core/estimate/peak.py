@@ -41,7 +41,9 @@ from tui_ft.core.estimate.activations import (
 from tui_ft.core.estimate.batching import uses_padding_free
 from tui_ft.core.estimate.shapes import LoraShape, block_linears, full_tensors, lora_shape
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
+from tui_ft.core.methods import Method, method_named
 from tui_ft.core.models.info import ModelInfo
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.units import format_bytes
 
 GIB = 1024**3
@@ -186,7 +188,7 @@ def target_from_snapshot(snapshot: HardwareSnapshot, gpu: int | None = None) -> 
     )
 
 
-def resolve_precision(requested: str, method: str, target: Target) -> Precision:
+def resolve_precision(requested: str, method: Method, target: Target) -> Precision:
     """The dtypes the trainer will use; see the module docstring for the policy."""
     name, reason = requested, "as configured"
     if requested == "auto":
@@ -197,13 +199,13 @@ def resolve_precision(requested: str, method: str, target: Target) -> Precision:
         else:
             name, reason = "fp16", "auto: this GPU has no bf16"
     if name == "fp32":
-        adapter = 2 if method == "qlora" else 4  # TRL casts QLoRA adapters to bf16 regardless
-        return Precision("fp32", 4, 4, 4 if method == "full" else adapter, 0, reason)
-    if method == "full":
+        adapter = 2 if method.quantized else 4  # TRL casts QLoRA adapters to bf16 regardless
+        return Precision("fp32", 4, 4, 4 if method.trains_base else adapter, 0, reason)
+    if method.trains_base:
         if name == "fp16":
             return Precision("fp16", 2, 4, 4, 2, reason)  # fp32 master weights + fp16 copies
         return Precision(name, 2, 2, 2, 0, reason)
-    return Precision(name, 2, 2, 2 if method == "qlora" else 4, 0, reason)
+    return Precision(name, 2, 2, 2 if method.quantized else 4, 0, reason)
 
 
 # --- the training estimate ------------------------------------------------------------------
@@ -216,15 +218,17 @@ def estimate_training(
     options: EstimateOptions | None = None,
 ) -> Estimate:
     options = options or EstimateOptions()
-    precision = resolve_precision(config.precision, config.method, target)
+    method = method_named(config.method)
+    needs = objective_named(config.objective).memory(config.objective_settings)
+    precision = resolve_precision(config.precision, method, target)
     lora = None
-    if config.method != "full":
+    if method.adapter:
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
     work = Workload(
-        batch_size=config.batch_size,
+        batch_size=config.batch_size * needs.sequences_per_row,
         seq_len=row_tokens(config, options),
         compute_bytes=precision.compute,
-        train_base=config.method == "full",
+        train_base=method.trains_base,
         lora=lora,
         adapter_bytes=precision.trainable,
         lora_dropout=config.lora.dropout,
@@ -234,8 +238,11 @@ def estimate_training(
         padding_free=options.padding_free,
         device=target.device,
     )
-    acts = activations(info, work, head_trainable=config.method == "full")
+    acts = activations(info, work, head_trainable=method.trains_base)
     fixed = _fixed_terms(info, config, precision, lora)
+    if needs.reference_model and method.trains_base:
+        weights = weights_term(info, config, precision)
+        fixed.append(Term("reference", "Reference model", weights.bytes, "frozen copy of the base"))
     moments = _moments(info, config, precision, lora, acts, work.tokens)
     phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
     return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
@@ -276,7 +283,7 @@ def _fixed_terms(
 
 def weights_term(info: ModelInfo, config: RunConfig, precision: Precision) -> Term:
     params = info.params
-    if config.method == "qlora":
+    if method_named(config.method).quantized:
         per_weight = nf4_bytes_per_param(config.qlora.double_quant)
         tensors = len(block_linears(info)) * info.num_layers
         quantized = math.ceil(params.linear * per_weight) + tensors * NF4_STATE_PER_TENSOR
@@ -352,7 +359,7 @@ def _moments(
     all_grads = _trained_bytes(info, lora, precision)
     # Without accumulation a full fine-tune's backward starts with only the head's gradient.
     early = all_grads
-    if config.method == "full" and config.grad_accum == 1:
+    if method_named(config.method).trains_base and config.grad_accum == 1:
         early = info.vocab_size * info.hidden_size * precision.trainable
     kept = acts.blocks + acts.shared + acts.outside
     ckpt = " (checkpoints)" if config.gradient_checkpointing else ""

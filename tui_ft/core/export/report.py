@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.methods import method_named
 from tui_ft.core.units import format_bytes
 
 
@@ -43,7 +44,7 @@ def size_line(report: dict[str, Any]) -> str:
 
 def check_sentence(report: dict[str, Any]) -> str:
     """E.g. 4/4 probe answers identical to the adapter's; max logit difference 2e-6."""
-    whose = "the trained model's" if report["method"] == "full" else "the adapter's"
+    whose = _whose(report)
     sentence = (
         f"{report['identical']}/{report['total']} probe answers identical to {whose}; "
         f"max logit difference {short_number(report['max_logit_diff'])}"
@@ -61,7 +62,7 @@ def expected_words_lines(report: dict[str, Any]) -> list[str]:
     """E.g. held-out prompts: the export says the expected words in 11 of 11 answers (the
     adapter's: 11 of 11), then each answer that misses them."""
     counts = report["expected_words"]
-    whose = "the trained model's" if report["method"] == "full" else "the adapter's"
+    whose = _whose(report)
     lines = [
         f"held-out prompts: the export says the expected words in {counts['export']} of "
         f"{counts['judged']} answers ({whose}: {counts['reference']} of {counts['judged']})"
@@ -121,3 +122,8 @@ def short_number(value: float) -> str:
 def _rounding(report: dict[str, Any]) -> str:
     """What rounded the weights: the GGUF weight type, or the merge into a 16-bit dtype."""
     return report.get("quant") or f"a {report['dtype']} merge"
+
+
+def _whose(report: dict[str, Any]) -> str:
+    """Whose answers the export's are compared with: the run's own model or its adapter."""
+    return "the trained model's" if method_named(report["method"]).trains_base else "the adapter's"

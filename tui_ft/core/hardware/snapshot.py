@@ -12,8 +12,6 @@ import json
 import os
 import platform
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
@@ -106,33 +104,6 @@ class HardwareBackend(Protocol):
     def snapshot(self) -> HardwareSnapshot: ...
 
     def close(self) -> None: ...
-
-
-def probe(backend: HardwareBackend | None = None) -> HardwareSnapshot:
-    """One snapshot. Pollers pass a long-lived backend so static facts are read once."""
-    if backend is not None:
-        return backend.snapshot()
-    with _closing(default_backend()) as fresh:
-        return fresh.snapshot()
-
-
-def default_backend() -> HardwareBackend:
-    """The fake backend when `$TUI_FT_FAKE_GPU` names a JSON snapshot, else NVML."""
-    fake = os.environ.get(FAKE_GPU_ENV)
-    if fake:
-        return FakeBackend(Path(fake))
-    # Imported here: nvml_backend builds on this module's dataclasses.
-    from tui_ft.core.hardware.nvml import NvmlBackend
-
-    return NvmlBackend()
-
-
-@contextmanager
-def _closing(backend: HardwareBackend) -> Iterator[HardwareBackend]:
-    try:
-        yield backend
-    finally:
-        backend.close()
 
 
 class FakeBackend:

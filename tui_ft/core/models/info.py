@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.gguf_header import GGUFTensor, read_gguf_header
 from tui_ft.core.models.config import config_value, text_config
 from tui_ft.core.models.files import disk_size, read_json_object
+from tui_ft.core.models.gguf_header import GGUFTensor, read_gguf_header
 from tui_ft.core.models.param_count import ParamCount, layout_parameters, model_layout
 from tui_ft.core.models.resolve import DEMO_NAME, ResolvedModel
 from tui_ft.core.units import format_context, format_count

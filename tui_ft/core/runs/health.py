@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from tui_ft.core.alarm import Alarm
+from tui_ft.core.objectives.spec import HealthRule
 from tui_ft.core.runs.liveness import HEARTBEAT_INTERVAL_S
 from tui_ft.core.runs.metrics import as_number
 from tui_ft.core.runs.status import Status
@@ -37,16 +39,6 @@ THROUGHPUT_MIN_HISTORY = 5
 STALL_S = 6 * HEARTBEAT_INTERVAL_S
 
 
-@dataclass(frozen=True)
-class Alarm:
-    kind: str  # "non-finite", "grad-spike", "overfitting", "throughput-drop", "stalled"
-    severity: str  # "error" or "warning"
-    message: str
-    hint: str = ""
-    # Which event this is: a new key is a new alarm (the monitor rings the bell once per key).
-    key: str = ""
-
-
 @dataclass
 class _Eval:
     step: int
@@ -56,7 +48,9 @@ class _Eval:
 class HealthMonitor:
     """Fed every metrics record once, in order; `check` is cheap and may run on every poll."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Iterable[HealthRule] = ()) -> None:
+        """`rules`: the objective's own, beside the common ones."""
+        self._rules = list(rules)
         self._grad_norms: deque[float] = deque(maxlen=GRAD_WINDOW)
         self._grads_since_spike: int | None = None
         self._spike: tuple[int, float, float] | None = None  # step, value, median before it
@@ -72,6 +66,8 @@ class HealthMonitor:
             self._feed_grad_norm(record.get("grad_norm"), step)
             if (rate := _finite(record.get("tokens_per_s"))) is not None and rate > 0:
                 self._throughput.append(rate)
+            for rule in self._rules:
+                rule.feed(record, step)
 
     def check(
         self,
@@ -86,6 +82,7 @@ class HealthMonitor:
             self._overfitting_alarm(set(checkpoints)),
             self._spike_alarm(),
             self._throughput_alarm(),
+            *(rule.alarm() for rule in self._rules),
         ]
         found = [alarm for alarm in alarms if alarm is not None]
         return sorted(found, key=lambda alarm: alarm.severity != "error")
@@ -219,9 +216,10 @@ def assess(
     status: Status | None = None,
     now: float | None = None,
     checkpoints: Iterable[int] = (),
+    rules: Iterable[HealthRule] = (),
 ) -> list[Alarm]:
-    """All alarms for a whole history at once."""
-    monitor = HealthMonitor()
+    """All alarms for a whole history at once (`rules`: the objective's own)."""
+    monitor = HealthMonitor(rules)
     monitor.feed(records)
     return monitor.check(status, now, checkpoints)
 

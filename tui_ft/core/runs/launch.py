@@ -19,7 +19,7 @@ from tui_ft.core.children.env import child_env
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
-from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.hardware.probe import probe
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
 from tui_ft.core.runs.listing import new_run_name
 from tui_ft.core.runs.liveness import effective_status, is_this_host, pid_alive

@@ -8,13 +8,15 @@ from typing import Any, TypedDict, cast
 
 
 class MetricsRow(TypedDict, total=False):
-    """The keys every training objective writes. The trainer leaves a key whose value it does
-    not know (None here) out of the line, and writes a diverged float as "nan" or "inf" (JSON
-    has no NaN). Readers that chart or judge any key (series, health) take a Mapping, so the
-    keys an objective adds reach them too; every value goes through `as_number`."""
+    """The keys the trainer writes for every run, and the losses. The trainer leaves a key whose
+    value it does not know (None here) out of the line, and writes a diverged float as "nan" or
+    "inf" (JSON has no NaN). An objective adds its own keys (Objective.metrics): readers that
+    chart or judge any key (series, health) take a Mapping, so those reach them too; every
+    value goes through `as_number`."""
 
     step: int
     epoch: float
+    # Objective metrics, but every TRL trainer logs them and `tui-ft runs` shows the last loss.
     loss: float | str | None  # training lines
     eval_loss: float | str | None  # evaluation lines
     lr: float | None

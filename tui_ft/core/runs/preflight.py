@@ -1,6 +1,7 @@
 """The pre-flight check as the app runs it: `tui-ft train --preflight --json` in a child
-process, on a temporary copy of the config, read back as numbers or as the child's error
-sentence. The child loads the model, so the UI process never does; cancelling kills it.
+process (through the app's child runner, core.children.runner), on a temporary copy of the
+config, read back as numbers or as the child's error sentence. The child loads the model, so
+the UI process never does; cancelling kills it.
 
 Pure Python (no Textual): the review screen calls `PreflightProcess.run` from a thread worker
 and `cancel` from the UI thread.
@@ -8,11 +9,7 @@ and `cancel` from the UI thread.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,15 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_ft.core.children.env import child_env
+from tui_ft.core.children.runner import Child, ChildCommand, ChildResult, Runner, signal_name
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.errors import UserError, from_cli_output
+from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
-from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.hardware.probe import probe
 from tui_ft.core.units import format_bytes, format_duration
 
-# The argv that runs a pre-flight on a config file; tests swap in a stand-in script.
-Command = Callable[[Path], list[str]]
 # The CUDA_VISIBLE_DEVICES for the check (None: leave it as it is).
 Devices = Callable[[RunConfig], str | None]
 
@@ -49,6 +44,25 @@ def preflight_argv(config_path: Path) -> list[str]:
         "--preflight",
         "--json",
     ]
+
+
+@dataclass(frozen=True)
+class PreflightRequest:
+    config: RunConfig
+    path: Path  # the temporary copy of the config the child reads
+    devices: Devices = run_devices
+
+    def command(self) -> ChildCommand:
+        env = {"TOKENIZERS_PARALLELISM": "false"}
+        visible = self.devices(self.config)
+        if visible is not None:
+            env["CUDA_VISIBLE_DEVICES"] = visible
+        return ChildCommand(
+            preflight_argv(self.path),
+            models=[self.config.model],
+            datasets=[self.config.dataset],
+            env=env,
+        )
 
 
 class PreflightCancelled(Exception):
@@ -101,78 +115,50 @@ class PreflightProcess:
     """One pre-flight check. `run` blocks (call it from a worker thread); `cancel` may be called
     from any thread, before, during or after `run`."""
 
-    def __init__(
-        self, config: RunConfig, command: Command = preflight_argv, devices: Devices = run_devices
-    ) -> None:
+    def __init__(self, config: RunConfig, runner: Runner, devices: Devices = run_devices) -> None:
         self.config = config
-        self.command = command
+        self.runner = runner
         self.devices = devices
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
+        self._child: Child | None = None
         self._cancelled = False
 
     def run(self) -> PreflightReport:
         with tempfile.TemporaryDirectory(prefix="tui-ft-preflight-") as scratch:
             path = Path(scratch) / "run.yaml"
             save_config(self.config, path)
-            stdout, stderr, code = self._communicate(self.command(path))
-        if code == 0:
-            return PreflightReport.from_json(stdout)
-        raise error_from_output(stderr, code)
+            result = self._collect(PreflightRequest(self.config, path, self.devices))
+        if result.cancelled:
+            raise PreflightCancelled
+        if result.returncode == 0:
+            return PreflightReport.from_json(result.stdout)
+        raise error_from_output(result)
 
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
-            process = self._process
-        if process is not None and process.poll() is None:
-            _kill_group(process)
+            child = self._child
+        if child is not None:
+            child.cancel()
 
-    def _communicate(self, argv: list[str]) -> tuple[str, str, int]:
-        env = child_env([self.config.model], [self.config.dataset])
-        env.update(PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
-        visible = self.devices(self.config)
-        if visible is not None:
-            env["CUDA_VISIBLE_DEVICES"] = visible
+    def _collect(self, request: PreflightRequest) -> ChildResult:
         with self._lock:
             if self._cancelled:
                 raise PreflightCancelled
-            # A session of its own: cancelling kills the child and anything it started.
-            self._process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-                env=env,
-            )
-        try:
-            stdout, stderr = self._process.communicate()
-        finally:
-            if self._process.poll() is None:  # this thread was interrupted: leave no orphan
-                _kill_group(self._process)
-        if self._cancelled:
-            raise PreflightCancelled
-        return stdout, stderr, self._process.returncode
+            self._child = self.runner.start(request)
+        return self._child.collect()
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    # Nothing to save in a pre-flight: SIGKILL, so a child busy in a long kernel ends now.
-    with contextlib.suppress(ProcessLookupError):  # it ended by itself meanwhile
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def error_from_output(stderr: str, code: int) -> UserError:
+def error_from_output(result: ChildResult) -> UserError:
     """The child's own `error:` / `hint:` sentences when it wrote them (tui-ft's CLI always does
     for a UserError), else what is known: the exit code and its last line of output."""
-    said = from_cli_output(stderr)
+    said = result.error()
     if said is not None:
         return UserError("pre-flight: " + said.message, said.hint)
-    lines = stderr.rstrip().splitlines()
-    last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+    last = result.last_line()
+    code = result.returncode
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        what = f"the pre-flight check was killed by {name}"
+        what = f"the pre-flight check was killed by {signal_name(code)}"
         hint = "SIGKILL from the system usually means it ran out of memory (RAM)."
     else:
         what = f"the pre-flight check failed (exit code {code})"

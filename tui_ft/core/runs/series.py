@@ -8,27 +8,31 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.runs.metrics import as_number
 
 MAX_POINTS = 10_000
 GIB = float(1 << 30)
-# Series name -> the record key it reads. "memory" is special: the GPU's when there is one.
-SERIES = {
-    "loss": "loss",
-    "eval_loss": "eval_loss",
-    "lr": "lr",
-    "grad_norm": "grad_norm",
-    "tokens_per_s": "tokens_per_s",
-    "gpu_util": "gpu_util",
-}
+# The series every run has (an objective adds its metrics'), each the record key of its name.
+# "memory" is special: the GPU's when there is one.
+COMMON_SERIES = (
+    "lr",
+    "grad_norm",
+    "tokens_per_s",
+    "gpu_util",
+)
 MEMORY_KEYS = ("gpu_mem", "rss")  # bytes; torch's peak reserved on the GPU, else process RSS
 
 Point = tuple[float, float]
 
 
 class RunSeries:
-    def __init__(self, max_points: int = MAX_POINTS) -> None:
-        names = [*SERIES, "memory"]
+    def __init__(self, max_points: int = MAX_POINTS, metrics: Iterable[str] | None = None) -> None:
+        """`metrics`: the objective's metric keys (None: the default objective's)."""
+        if metrics is None:
+            metrics = [m.key for m in objective_named(DEFAULT_OBJECTIVE).metrics]
+        self.keys = [*metrics, *COMMON_SERIES]
+        names = [*self.keys, "memory"]
         self.points: dict[str, deque[Point]] = {n: deque(maxlen=max_points) for n in names}
         self.memory_key: str | None = None  # which of MEMORY_KEYS the memory series shows
         self.records = 0
@@ -43,8 +47,8 @@ class RunSeries:
             step = as_number(record.get("step"))
             if step is None or not math.isfinite(step):
                 continue
-            for name, key in SERIES.items():
-                if _append(self.points[name], step, record.get(key)):
+            for name in self.keys:
+                if _append(self.points[name], step, record.get(name)):
                     changed.add(name)
             if self._add_memory(step, record):
                 changed.add("memory")

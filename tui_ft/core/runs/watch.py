@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_ft.core.runs.health import Alarm, HealthMonitor
+from tui_ft.core.alarm import Alarm
+from tui_ft.core.runs.charts import run_objective
+from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
@@ -36,7 +38,7 @@ class RunWatch:
     def __init__(self, run: RunDir, clock: Callable[[], float] = time.time) -> None:
         self.run = run
         self.clock = clock
-        self.health = HealthMonitor()
+        self.health = HealthMonitor(run_objective(run).health_rules())
         self._metrics = JsonlTail(run.metrics_path)
         self._probes = JsonlTail(run.probes_path)
         self._log = TextTail(run.log_path, start_bytes=LOG_START_BYTES)

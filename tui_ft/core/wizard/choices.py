@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.methods import METHODS as METHOD_REGISTRY
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.files import read_json_object
 from tui_ft.core.models.hf_cache import list_cached_models
 from tui_ft.core.models.info import ModelInfo
@@ -92,40 +94,8 @@ def complete_path(value: str, suffixes: tuple[str, ...] = ()) -> str | None:
 # --- methods --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MethodText:
-    method: str
-    title: str
-    sentences: str  # what it does; what it costs and when to pick it
-
-
-METHODS = (
-    MethodText(
-        "full",
-        "Full fine-tuning",
-        "Updates every weight of the model, so it can change the model the most. It needs the "
-        "most memory (about 16 bytes per parameter with its optimizer) and saves a whole new "
-        "model: pick it for small models or when LoRA does not learn enough.",
-    ),
-    MethodText(
-        "lora",
-        "LoRA (recommended)",
-        "Freezes the model and trains small adapter matrices beside its layers, usually under "
-        "1% of the weights. It needs little more memory than the model itself and saves an "
-        "adapter of a few megabytes: the right start for most runs.",
-    ),
-    MethodText(
-        "qlora",
-        "QLoRA",
-        "LoRA on a copy of the model squeezed to 4 bits, so a model about four times larger "
-        "fits in the same memory. It trains a little slower and a little less precisely than "
-        "LoRA: pick it when LoRA does not fit your GPU.",
-    ),
-)
-
-
-def method_text(method: str) -> MethodText:
-    return next(m for m in METHODS if m.method == method)
+# The Method step's options, in the order shown.
+METHODS = tuple(METHOD_REGISTRY.values())
 
 
 # Field name -> the config key its problems name (for matching validation sentences).
@@ -161,7 +131,8 @@ def apply_method(
     (a field that does not parse keeps its old value, so nothing else is held up)."""
     problems: list[str] = []
     lora, qlora = config.lora, config.qlora
-    if method != "full":
+    chosen = method_named(method)
+    if chosen.adapter:
         rank = _number(fields.get("rank"), int, "lora.rank", "a whole number", problems)
         alpha = _number(fields.get("alpha"), int, "lora.alpha", "a whole number", problems)
         dropout = _number(fields.get("dropout"), float, "lora.dropout", "a number", problems)
@@ -173,7 +144,7 @@ def apply_method(
             targets=parse_targets(str(fields.get("targets", ""))),
             dora=bool(fields.get("dora", lora.dora)),
         )
-    if method == "qlora":
+    if chosen.quantized:
         qlora = replace(
             qlora,
             quant_type=str(fields.get("quant_type", qlora.quant_type)),
@@ -213,7 +184,7 @@ def _number(
 
 def _about_method(problem: str, method: str) -> bool:
     """Whether a validation sentence concerns the Method step (others belong to later steps)."""
-    if method == "full":
+    if method_named(method).trains_base:
         return problem.startswith(("method", "fsdp"))
     return problem.startswith(("method", "lora.", "qlora.", "QLoRA", "fsdp"))
 

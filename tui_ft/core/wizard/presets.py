@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.methods import method_named
 
 GIB = 1024**3
 PRESET_NAMES = ("quick try", "balanced", "thorough")
@@ -92,7 +93,7 @@ def preset_values(
     micro = max(1, min(preset.effective_batch, tier.tokens // length))
     return {
         "epochs": preset.epochs,
-        "learning_rate": preset.full_lr if method == "full" else preset.adapter_lr,
+        "learning_rate": preset.full_lr if method_named(method).trains_base else preset.adapter_lr,
         "batch_size": micro,
         "grad_accum": math.ceil(preset.effective_batch / micro),
         "max_length": length,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_ft.core.config import OPTIMIZERS, PRECISIONS, SCHEDULERS, RunConfig
+from tui_ft.core.objectives import objective_named
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,29 @@ FIELDS = (
     ),
 )
 BY_KEY = {f.key: f for f in FIELDS}
+# An objective's setting kind -> the field kind that edits it.
+_SETTING_FIELD_KINDS = {"int": "int", "float": "float", "text": "optional_text", "bool": "bool"}
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class FieldError(ValueError):
     """What was typed cannot be this field's value; the message is the sentence to show."""
+
+
+def fields_for(config: RunConfig) -> tuple[Field, ...]:
+    """The form's fields for `config`: the common ones, then its objective's own settings."""
+    objective = objective_named(config.objective)
+    return FIELDS + tuple(
+        Field(s.key, s.label, _SETTING_FIELD_KINDS.get(s.kind, "choice"), s.help, s.choices)
+        for s in objective.settings
+    )
+
+
+def field_value(config: RunConfig, key: str) -> Any:
+    """The value a field shows: a RunConfig attribute, or the objective's setting."""
+    if key in BY_KEY:
+        return getattr(config, key)
+    return config.setting(key)
 
 
 def field_text(field: Field, value: Any) -> str:
@@ -162,8 +181,16 @@ def parse_field(field: Field, text: str) -> Any:
 
 def with_value(config: RunConfig, key: str, value: Any) -> RunConfig:
     changed = copy.deepcopy(config)
-    setattr(changed, key, value)
+    set_field(changed, key, value)
     return changed
+
+
+def set_field(config: RunConfig, key: str, value: Any) -> None:
+    """Set a field's value in place: a RunConfig attribute, or the objective's setting."""
+    if key in BY_KEY:
+        setattr(config, key, value)
+    else:
+        config.objective_settings[key] = value
 
 
 def problems_by_field(config: RunConfig) -> tuple[dict[str, str], list[str]]:
@@ -171,8 +198,9 @@ def problems_by_field(config: RunConfig) -> tuple[dict[str, str], list[str]]:
     first one when a field has several), and the others (method, model ...) as a list."""
     mine: dict[str, str] = {}
     others: list[str] = []
+    keys = [f.key for f in fields_for(config)]
     for sentence in config.validate():
-        key = _field_of(sentence)
+        key = _field_of(sentence, keys)
         if key is None:
             others.append(sentence)
         else:
@@ -180,12 +208,12 @@ def problems_by_field(config: RunConfig) -> tuple[dict[str, str], list[str]]:
     return mine, others
 
 
-def _field_of(sentence: str) -> str | None:
+def _field_of(sentence: str, keys: list[str]) -> str | None:
     first = re.match(r"`?([a-z_.]+)`?\b", sentence)
-    if first and first.group(1) in BY_KEY:
+    if first and first.group(1) in keys:
         return first.group(1)
     # Cross-field sentences ("QLoRA computes in 16-bit; precision fp32 ...") name a field later.
-    for key in BY_KEY:
+    for key in keys:
         if re.search(rf"\b{key}\b", sentence):
             return key
     return None

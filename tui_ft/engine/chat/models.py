@@ -22,6 +22,7 @@ from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.chat.target import ChatTarget
 from tui_ft.core.chat.wire import LoadedEvent, LoadedMemory
 from tui_ft.core.errors import UserError
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.engine.model_loading import load_model, load_tokenizer
 from tui_ft.engine.tokenize import end_of_turn_ids, ensure_chat_template
@@ -105,7 +106,7 @@ def load_chat(target: ChatTarget, plan: Plan) -> LoadedChat:
     tokenizer, note = _tokenizer(target, base_ref)
     dtype = DTYPES[plan.precision]
     quantize = None
-    if config.method == "qlora" and target.kind == "adapter":
+    if method_named(config.method).quantized and target.kind == "adapter":
         quantize = {
             "bnb_4bit_quant_type": config.qlora.quant_type,
             "bnb_4bit_use_double_quant": config.qlora.double_quant,

@@ -158,7 +158,7 @@ class Worker:
     def load(self, request_id: str | None, request: RawRequest) -> None:
         from tui_ft.core.chat.memory import plan_placement
         from tui_ft.core.chat.target import chat_target
-        from tui_ft.core.hardware.snapshot import probe
+        from tui_ft.core.hardware.probe import probe
         from tui_ft.core.models.info import read_model_info
         from tui_ft.core.models.resolve import resolve_model
         from tui_ft.engine.chat.models import load_chat

@@ -12,8 +12,8 @@ from tui_ft.core.datasets.load import Message
 from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.engine.probes import answer
 from tui_ft.engine.tokenize import render, with_system_prompt
-from tui_ft.engine.train.probes import answer
 
 # Used only when a run recorded no probe prompts at all (a text dataset without held-out
 # prompts): some replay beats a check that compares nothing.

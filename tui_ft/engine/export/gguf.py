@@ -19,7 +19,8 @@ from typing import Any
 from tui_ft.core.datasets.load import Message
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import DEFAULT_QUANT, QUANTS, check_report_path, gguf_refusal
-from tui_ft.core.export.gguf_header import read_gguf_header
+from tui_ft.core.methods import method_named
+from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay
@@ -136,7 +137,11 @@ def _start(
 
 def _model_type(job: ExportJob) -> str | None:
     """Read from config.json, so an unsupported model is refused before any weights load."""
-    folder = job.run.output_dir if job.config.method == "full" else Path(base_folder(job.config))
+    folder = (
+        job.run.output_dir
+        if method_named(job.config.method).trains_base
+        else Path(base_folder(job.config))
+    )
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     return config.get("model_type")
 

@@ -32,6 +32,7 @@ from tui_ft.core.export.formats import (
     export_target,
     partial_prefix,
 )
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.paths import disk_error, ensure_writable_dir
 from tui_ft.core.runs.layout import RunDir
@@ -104,7 +105,7 @@ def export_merged(
         shutil.rmtree(tmp, ignore_errors=True)
     comparison = compare(job.prompts, reference, exported, job.expect)
     report = _report(job, dtype, facts, {**comparison, **first_token_moves(reference, exported)})
-    if job.config.method == "qlora":
+    if method_named(job.config.method).quantized:
         report["as_trained"] = _as_trained(job, tokenizer, exported)
     write_report(check_report_path(run.path, FORMAT, job.out), report)
     return report
@@ -145,7 +146,7 @@ def exportable_config(run: RunDir) -> RunConfig:
             _unfinished_hint(run.name, status),
         )
     config = load_config(run.config_path)
-    needed = "config.json" if config.method == "full" else "adapter_config.json"
+    needed = "config.json" if method_named(config.method).trains_base else "adapter_config.json"
     if not (run.output_dir / needed).is_file():
         raise UserError(
             f"run {run.name} completed, but its output folder ({run.output_dir}) has no "
@@ -214,7 +215,7 @@ def merged_model(job: ExportJob, tokenizer: Any, upcast: bool = False) -> tuple[
         f"replaying {len(job.prompts)} probe prompts on {what_it_is_compared_with(method)}…",
     ):
         reference = replay(model, tokenizer, job.prompts, job.config.system_prompt)
-    if method != "full":
+    if method_named(method).adapter:
         with job.stage("merge", "merging the adapter into the base weights…"):
             model = model.merge_and_unload()
     return model, reference
@@ -225,9 +226,9 @@ def dtype_name(model: Any) -> str:
 
 
 def _loading_message(config: RunConfig) -> str:
-    if config.method == "full":
+    if method_named(config.method).trains_base:
         return "loading the trained model from output/…"
-    if config.method == "qlora":
+    if method_named(config.method).quantized:
         return (
             f"loading the base model ({config.model}) without quantization, in full precision, "
             "and the QLoRA adapter from output/…"
@@ -236,11 +237,11 @@ def _loading_message(config: RunConfig) -> str:
 
 
 def what_it_is_compared_with(method: str) -> str:
-    return "the trained model" if method == "full" else "the base model + adapter"
+    return "the trained model" if method_named(method).trains_base else "the base model + adapter"
 
 
 def load_trained(run: RunDir, config: RunConfig) -> Any:
-    if config.method == "full":
+    if method_named(config.method).trains_base:
         return load_plain(run.output_dir, config.trust_remote_code)
     from peft import PeftModel
 
@@ -368,7 +369,7 @@ def _load_quantized_trained(job: ExportJob) -> Any:
     import torch
     from peft import PeftModel
 
-    from tui_ft.engine.train.setup import resolve_precision
+    from tui_ft.engine.precision import resolve_precision
 
     config = job.config
     compute = getattr(torch, _TORCH_DTYPES[resolve_precision(config.precision)])
@@ -393,7 +394,7 @@ def merged_verdict(
     differently, first-token logits moved by 0.34 of their spread. So such a merge is held to a
     bound on those logits, as a q8_0 GGUF is; a float32 merge, or a full run's model saved
     as-is, must answer identically."""
-    if method != "full" and dtype in ROUNDED_DTYPES:
+    if method_named(method).adapter and dtype in ROUNDED_DTYPES:
         share = comparison["max_logit_diff_share_of_spread"]
         rule = (
             f"merged into {dtype}: no first-token logit may move by more than {ROUNDED_BOUND} of "

@@ -11,10 +11,12 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
+from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.metrics import MetricsRow
-from tui_ft.engine.train import probes
+from tui_ft.engine import probes
 from tui_ft.engine.train.memory import GpuUtilization, memory_now
 from tui_ft.engine.train.status_writer import StatusWriter
 
@@ -28,6 +30,7 @@ class RunDirCallback(TrainerCallback):
         probe_prompts: list[str],
         system_prompt: str | None,
         is_main: bool,
+        metrics: tuple[Metric, ...] | None = None,
     ) -> None:
         self.run = run
         self.status = status
@@ -35,6 +38,8 @@ class RunDirCallback(TrainerCallback):
         self.probe_prompts = probe_prompts
         self.system_prompt = system_prompt
         self.is_main = is_main
+        # The objective's metrics, read from TRL's logs (None: the default objective's).
+        self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
         self.stopped = False
         self.began = False  # training began: a checkpoint to resume from has been read
         # tokens/s counts training steps only: an evaluation between two logs (the probes
@@ -74,11 +79,9 @@ class RunDirCallback(TrainerCallback):
         now = time.time()
         tokens = state.num_input_tokens_seen
         elapsed = self._train_seconds
-        record: MetricsRow = {
-            "step": state.global_step,
-            "epoch": round(state.epoch or 0.0, 4),
-            "loss": logs.get("loss"),
-            "eval_loss": logs.get("eval_loss"),
+        # The keys every run writes, checked against core/runs/metrics.py; the line starts with
+        # step and epoch, then the objective's own metrics (Objective.metrics).
+        common: MetricsRow = {
             "lr": logs.get("learning_rate"),
             "grad_norm": logs.get("grad_norm"),
             "tokens": tokens,
@@ -88,6 +91,12 @@ class RunDirCallback(TrainerCallback):
             **memory_now(),
             "gpu_util": self._gpu_util.read(),
             "time": now,
+        }
+        record = {
+            "step": state.global_step,
+            "epoch": round(state.epoch or 0.0, 4),
+            **{metric.key: logs.get(metric.log_key) for metric in self.metrics},
+            **common,
         }
         if "loss" in logs:
             self._train_seconds, self._last_tokens = 0.0, tokens

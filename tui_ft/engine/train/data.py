@@ -12,6 +12,7 @@ from typing import Any
 from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.load import Dataset, Example, load_dataset, split_examples
 from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.objectives import objective_named, require_format
 from tui_ft.engine.tokenize import Tokenized, ensure_chat_template, tokenize_example
 
 IGNORE = -100
@@ -33,6 +34,7 @@ class TrainData:
 
 def build_train_data(config: RunConfig, tokenizer: Any) -> TrainData:
     dataset = load_dataset(config.dataset, config.dataset_format, config.dataset_columns)
+    require_format(objective_named(config.objective), dataset.format, dataset.source)
     dataset.require_clean(config.skip_bad_rows)
     template_note = None if dataset.format == "text" else ensure_chat_template(tokenizer)
     train, held_out = split_examples(dataset.examples, config.eval_split, config.seed)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import RunError
 from tui_ft.core.units import format_bytes
+from tui_ft.engine.disk import is_disk_full
 
 LOG_TAIL_LINES = 8
 OOM_HINT = (
@@ -18,12 +17,6 @@ OOM_HINT = (
     "gradient_checkpointing, shorten max_length, or switch to QLoRA; `tui-ft estimate` shows "
     "what fits."
 )
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-# Writers that report a full disk in their own words: safetensors ("No space left on device
-# (os error 28)", its own SafetensorError) and torch.save (a failed stream write, which
-# names no cause; torch's reader fails in the same source file, so only the writer's words).
-_FULL_TEXTS = ("no space left on device", "os error 28", "disk quota exceeded", "os error 122")
-_TORCH_WRITE_FAILED = ("pytorchstreamwriter", "iostream error", "unexpected pos")
 
 
 def classify(err: BaseException, stage: str, run: RunDir | None = None) -> RunError:
@@ -53,16 +46,6 @@ def is_out_of_memory(err: BaseException) -> bool:
     return "out of memory" in text.lower() or "can't allocate memory" in text
 
 
-def is_disk_full(err: BaseException) -> bool:
-    for link in _chain(err):
-        if isinstance(link, OSError) and link.errno in _FULL_ERRNOS:
-            return True
-        text = str(link).lower()
-        if any(words in text for words in _FULL_TEXTS + _TORCH_WRITE_FAILED):
-            return True
-    return False
-
-
 def _disk_full(stage: str, run: RunDir | None) -> RunError:
     if run is None:
         return RunError("disk", f"the disk filled up while {_doing(stage)}.", "Free some space.")
@@ -89,15 +72,6 @@ def _unreadable_checkpoint(err: BaseException, run: RunDir) -> RunError:
         f"Set it aside with `mv {newest} {newest}.damaged`; then `tui-ft resume {run.name}` "
         f"continues {after}.",
     )
-
-
-def _chain(err: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    link: BaseException | None = err
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
 
 
 def _doing(stage: str) -> str:

@@ -7,7 +7,8 @@ import os
 import psutil
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.hardware.snapshot import HardwareBackend, default_backend
+from tui_ft.core.hardware.probe import default_backend
+from tui_ft.core.hardware.snapshot import HardwareBackend
 from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.core.runs.status import RunMemory
 

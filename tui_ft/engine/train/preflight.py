@@ -13,16 +13,16 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tui_ft.core.config import RunConfig
+from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.data import TrainData
 from tui_ft.engine.train.memory import peak_summary
+from tui_ft.engine.train.prepared import Prepared
 from tui_ft.engine.train.setup import (
-    Prepared,
     load_training_model,
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
-    resolve_precision,
-    sft_args,
+    training_args,
     world_size,
 )
 
@@ -52,7 +52,7 @@ def preflight(config: RunConfig) -> dict[str, Any]:
     model = load_training_model(prepared)
     clock = _StepClock()
     with tempfile.TemporaryDirectory() as scratch:
-        args = sft_args(prepared, Path(scratch), max_steps=STEPS, evaluate=False, save=False)
+        args = training_args(prepared, Path(scratch), max_steps=STEPS, evaluate=False, save=False)
         make_trainer(prepared, model, args, [clock]).train()
     # The first step pays for warm-up (allocations, kernel choice): time the last one.
     step_s = clock.ends[-1] - (clock.ends[-2] if len(clock.ends) > 1 else clock.begin)

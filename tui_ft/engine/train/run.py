@@ -12,23 +12,25 @@ from typing import Any
 
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.hardware.snapshot import probe
+from tui_ft.core.hardware.probe import probe
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
+from tui_ft.engine.disk import is_disk_full
+from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.callback import RunDirCallback
-from tui_ft.engine.train.failures import classify, is_disk_full
+from tui_ft.engine.train.failures import classify
 from tui_ft.engine.train.ledger import ledger_at_start
 from tui_ft.engine.train.memory import peak_summary
+from tui_ft.engine.train.prepared import Prepared
 from tui_ft.engine.train.resume import resume_point
 from tui_ft.engine.train.setup import (
-    Prepared,
     is_main_process,
     load_training_model,
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
-    resolve_precision,
-    sft_args,
+    training_args,
     world_size,
 )
 from tui_ft.engine.train.status_writer import StatusWriter
@@ -63,9 +65,17 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
         model = load_training_model(prepared)
         _check_stop(stop_requested)
         callback = RunDirCallback(
-            run, status, stop_requested, data.probe_prompts, config.system_prompt, main
+            run,
+            status,
+            stop_requested,
+            data.probe_prompts,
+            config.system_prompt,
+            main,
+            metrics=objective_named(config.objective).metrics,
         )
-        trainer = make_trainer(prepared, model, sft_args(prepared, run.checkpoints_dir), [callback])
+        trainer = make_trainer(
+            prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
+        )
         checkpoint = resume_point(run) if resume else None
         total = planned_steps(config, len(data.train_rows), prepared.world_size)
         stage = "checkpoint" if checkpoint else "training"

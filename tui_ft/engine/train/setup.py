@@ -1,22 +1,23 @@
-"""From a RunConfig to a ready SFTTrainer: precision from the hardware, the model for the
-method (full, LoRA, QLoRA), step arithmetic, and TRL's arguments. Shared by the trainer
-process and the pre-flight check so both run exactly the same thing."""
+"""From a RunConfig to a ready TRL trainer: precision from the hardware, the model for the
+method (full, LoRA, QLoRA), step arithmetic, and the arguments every objective shares; the
+objective's trainer twin (engine/train/objectives) adds its own and builds the trainer. Shared
+by the trainer process and the pre-flight check so both run exactly the same thing."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate.batching import uses_padding_free
+from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import ResolvedModel, resolve_model
 from tui_ft.engine.model_loading import load_model, load_tokenizer
-from tui_ft.engine.train.data import TrainData, build_train_data
+from tui_ft.engine.train.data import TrainData
+from tui_ft.engine.train.objectives import trainer_twin
+from tui_ft.engine.train.prepared import Prepared
 
 EVALUATIONS_PER_RUN = 10
 OPTIMIZERS = {
@@ -27,16 +28,6 @@ OPTIMIZERS = {
 }
 
 
-@dataclass
-class Prepared:
-    config: RunConfig
-    model_ref: ResolvedModel
-    tokenizer: Any
-    data: TrainData
-    precision: str  # bf16 | fp16 | fp32, resolved from `auto`
-    world_size: int
-
-
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
@@ -45,27 +36,10 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def resolve_precision(requested: str) -> str:
-    """`auto`: bf16 on a GPU that has it, fp16 on an older GPU, fp32 on the CPU."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    if requested == "auto":
-        if not cuda:
-            return "fp32"
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if requested == "fp16" and not cuda:
-        raise UserError(
-            "precision fp16 needs a CUDA GPU, and none is visible.",
-            "Use precision auto (fp32 on the CPU) or bf16.",
-        )
-    return requested
-
-
 def prepare_tokenizer_and_data(config: RunConfig) -> tuple[ResolvedModel, Any, TrainData]:
     model_ref = resolve_model(config.model)
     tokenizer = load_tokenizer(model_ref, config.trust_remote_code)
-    data = build_train_data(config, tokenizer)
+    data = trainer_twin(config).build_data(config, tokenizer)
     if not data.train_rows:
         raise UserError(
             f"no training examples are left in {config.dataset} after the split and truncation.",
@@ -81,11 +55,11 @@ def load_training_model(prepared: Prepared) -> Any:
     compute = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
         prepared.precision
     ]
-    if config.method == "full" and prepared.precision == "fp16":
+    if method_named(config.method).trains_base and prepared.precision == "fp16":
         # fp16 weights cannot be trained with a grad scaler: keep fp32 masters, autocast to fp16.
         compute = torch.float32
     quantize = None
-    if config.method == "qlora":
+    if method_named(config.method).quantized:
         quantize = {
             "bnb_4bit_quant_type": config.qlora.quant_type,
             "bnb_4bit_use_double_quant": config.qlora.double_quant,
@@ -102,7 +76,7 @@ def load_training_model(prepared: Prepared) -> Any:
 
 
 def lora_config(config: RunConfig) -> Any:
-    if config.method == "full":
+    if method_named(config.method).trains_base:
         return None
     from peft import LoraConfig
 
@@ -125,7 +99,7 @@ def planned_steps(config: RunConfig, train_rows: int, world: int) -> int:
     return max(1, math.ceil(config.epochs * per_epoch))
 
 
-def sft_args(
+def training_args(
     prepared: Prepared,
     output_dir: Path,
     *,
@@ -133,16 +107,27 @@ def sft_args(
     evaluate: bool = True,
     save: bool = True,
 ) -> Any:
+    """TRL's config for the run's objective: the arguments all objectives share, then its own."""
+    common = _common_args(prepared, max_steps=max_steps, evaluate=evaluate, save=save)
+    return trainer_twin(prepared.config).training_args(prepared, common, output_dir)
+
+
+def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
+    return trainer_twin(prepared.config).make_trainer(prepared, model, args, callbacks)
+
+
+def _common_args(
+    prepared: Prepared, *, max_steps: int | None, evaluate: bool, save: bool
+) -> dict[str, Any]:
+    """transformers' TrainingArguments from the run's settings, whatever the objective."""
     import torch
-    from trl import SFTConfig
 
     config = prepared.config
     cuda = torch.cuda.is_available()
     total = max_steps or planned_steps(config, len(prepared.data.train_rows), prepared.world_size)
     eval_every = config.eval_every_steps or max(1, total // EVALUATIONS_PER_RUN)
     has_eval = evaluate and bool(prepared.data.eval_rows)
-    return SFTConfig(
-        output_dir=str(output_dir),
+    return dict(
         num_train_epochs=config.epochs,
         max_steps=max_steps or config.max_steps or -1,
         per_device_train_batch_size=config.batch_size,
@@ -166,13 +151,6 @@ def sft_args(
         save_steps=config.save_every_steps or 500,
         save_total_limit=config.save_total_limit,
         include_num_input_tokens_seen="all",
-        # Rows arrive tokenized with our labels, already cut to max_length (TRL leaves that
-        # to us in padding-free mode); core.batching says when padding-free pays.
-        padding_free=uses_padding_free(config),
-        packing=config.packing,
-        packing_strategy="bfd",
-        max_length=config.max_length if config.packing else None,
-        use_liger_kernel=cuda and importlib.util.find_spec("liger_kernel") is not None,
         # Without use_cpu, accelerate does not see a CPU torchrun as distributed (no DDP).
         use_cpu=not cuda,
         ddp_backend="gloo" if prepared.world_size > 1 and not cuda else None,
@@ -182,21 +160,4 @@ def sft_args(
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
-    )
-
-
-def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
-    from datasets import Dataset
-    from trl import SFTTrainer
-
-    data = prepared.data
-    eval_dataset = Dataset.from_list(data.eval_rows) if args.eval_strategy != "no" else None
-    return SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(data.train_rows),
-        eval_dataset=eval_dataset,
-        processing_class=prepared.tokenizer,
-        peft_config=lora_config(prepared.config),
-        callbacks=callbacks,
     )

@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui_ft.core.chat.client import ChatClient
+from tui_ft.core.chat.client import ChatClient, ChatClientLike
 from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
 from tui_ft.core.chat.quick_eval import (
     HELDOUT,
@@ -40,7 +40,6 @@ from tui_ft.core.chat.wire import DoneEvent, Event, LoadedEvent
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
-from tui_ft.ui.chat.link import ChatClientLike
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
 
@@ -90,6 +89,7 @@ class _Tracked:
 
 
 class QuickEvalScreen(TuiFtScreen):
+    CSS_PATH = "chat.tcss"
     SCREEN_TITLE = "Quick eval"
     HELP = (
         "Runs a list of prompts through both sides, each as a fresh one-turn chat, greedily "
@@ -132,13 +132,6 @@ class QuickEvalScreen(TuiFtScreen):
 
     def screen_title(self) -> str:
         return f"Quick eval · {self.run.name}"
-
-    DEFAULT_CSS = """
-    #eval-intro { padding: 0 1; color: $text-muted; height: auto; }
-    #eval-status { padding: 0 1; height: auto; }
-    #eval-status.-error { color: $text-error; }
-    #eval-table { height: 1fr; }
-    """
 
     def compose(self) -> ComposeResult:
         yield self.header()

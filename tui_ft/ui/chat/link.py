@@ -9,75 +9,11 @@ screen is busy is handled in one go (back-pressure without dropping anything).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Callable
 
 from textual.message import Message
 
-from tui_ft.core.chat.client import ChatClient
-from tui_ft.core.chat.protocol import SamplingSettings
-from tui_ft.core.chat.wire import ChatMessage, DoneEvent, Event, ReadyEvent, TokenEvent
-
-Callback = Callable[[Event], None]
-
-
-class ChatClientLike(Protocol):
-    """What the screen uses of tui_ft.core.chat.client.ChatClient (tests pass a fake)."""
-
-    log_path: Path | None
-
-    @property
-    def alive(self) -> bool: ...
-
-    def start(self, wait: float | None = None) -> ReadyEvent | None: ...
-
-    def restart(self, wait: float | None = None) -> ReadyEvent | None: ...
-
-    def close(self, timeout: float = ...) -> None: ...
-
-    def load(
-        self,
-        run: str | None = None,
-        *,
-        model: str | None = None,
-        device: str = "auto",
-        placement: str = "auto",
-        context: int | None = None,
-    ) -> str: ...
-
-    def generate(
-        self,
-        messages: dict[str, list[ChatMessage]],
-        *,
-        sides: list[str] | tuple[str, ...] | None = None,
-        settings: SamplingSettings | None = None,
-        mode: str | None = None,
-        token_ids: bool = False,
-    ) -> str: ...
-
-    def cancel(self, request_id: str) -> None: ...
-
-    def ask(
-        self,
-        messages: dict[str, list[ChatMessage]],
-        *,
-        sides: list[str] | tuple[str, ...] | None = None,
-        settings: SamplingSettings | None = None,
-        mode: str | None = None,
-        token_ids: bool = False,
-        timeout: float = ...,
-        on_event: Callback | None = None,
-    ) -> dict[str, DoneEvent]: ...
-
-
-ClientFactory = Callable[[Callback], ChatClientLike]
-
-
-def real_client(on_event: Callback, models: Sequence[str] = ()) -> ChatClientLike:
-    """`models`: the run's base model(s), so the worker goes online only when one must come
-    from the hub (core.child_env)."""
-    return ChatClient(on_event, models=models)
+from tui_ft.core.chat.wire import Event, TokenEvent
 
 
 class ChatEvents(Message):

@@ -22,21 +22,7 @@ BACK = "back"
 
 
 class ChatPlacementScreen(ModalScreen[Choice | str | None]):
-    DEFAULT_CSS = """
-    ChatPlacementScreen { align: center middle; }
-    #placement-box {
-        width: 76;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: thick $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    #placement-question { text-style: bold; }
-    #placement-hint { color: $text-muted; margin-bottom: 1; }
-    #placement-options { height: auto; max-height: 10; }
-    """
+    CSS_PATH = "chat.tcss"
     BINDINGS = [Binding("escape", "back", "Back", id="chat-placement.back")]
 
     def __init__(self, decision: Decision) -> None:

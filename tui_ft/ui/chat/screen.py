@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from functools import partial
 from typing import Any
 
 from textual import work
@@ -31,13 +30,7 @@ from tui_ft.core.children.env import run_refs
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
-from tui_ft.ui.chat.link import (
-    ChatEvents,
-    ChatLink,
-    ClientFactory,
-    merge_tokens,
-    real_client,
-)
+from tui_ft.ui.chat.link import ChatEvents, ChatLink, merge_tokens
 from tui_ft.ui.chat.pane import ChatPane
 from tui_ft.ui.chat.placement import WAIT, ChatPlacementScreen
 from tui_ft.ui.chat.prepare import (
@@ -73,6 +66,7 @@ class Prepared(Message):
 
 
 class ChatScreen(TuiFtScreen):
+    CSS_PATH = "chat.tcss"
     SCREEN_TITLE = "Chat A/B"
     HELP = (
         "The base model (left) and the tuned one (right) answer the same prompt, with the same "
@@ -106,12 +100,9 @@ class ChatScreen(TuiFtScreen):
         ),
     ]
 
-    def __init__(self, run: RunDir, client_factory: ClientFactory | None = None) -> None:
+    def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.client_factory = client_factory or partial(
-            real_client, models=run_refs(run.config_path)[0]
-        )
         self.client: Any = None  # ChatClientLike, once started
         self.link = ChatLink(self.post_message)
         self.lookup: Lookup | None = None
@@ -140,12 +131,6 @@ class ChatScreen(TuiFtScreen):
             yield ChatPane("tuned", id="pane-tuned")
         yield SafeInput(placeholder="Ask both models… (Enter sends)", id="chat-input")
         yield Footer()
-
-    DEFAULT_CSS = """
-    #chat-status { height: 1; padding: 0 1; color: $text-muted; }
-    #chat-panes { height: 1fr; }
-    #chat-input { margin: 0 0; }
-    """
 
     def on_mount(self) -> None:
         self._notice_all("Checking where the models fit…")
@@ -244,7 +229,8 @@ class ChatScreen(TuiFtScreen):
                 if self._closed:
                     return
                 if self.client is None:
-                    self.client = self.client_factory(self.link)
+                    models = run_refs(self.run.config_path)[0]
+                    self.client = self.tui_app.runner.chat(self.link, models)
                     self.client.start()
                 elif restart:
                     self.client.restart()

@@ -30,24 +30,7 @@ EXAMPLES = {"temperature": "0.7", "top_p": "0.9", "max_new_tokens": "256"}
 
 
 class ChatSettingsScreen(ModalScreen[SamplingSettings | None]):
-    DEFAULT_CSS = """
-    ChatSettingsScreen { align: center middle; }
-    #settings-box {
-        width: 72;
-        max-width: 95%;
-        height: auto;
-        border: thick $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    #settings-box > Horizontal { height: 1; }
-    #settings-box Label { width: 20; }
-    #settings-box Input { width: 1fr; }
-    #settings-box Checkbox { margin: 1 0; }
-    #settings-title { margin-bottom: 1; }
-    #settings-problem { color: $text-error; height: auto; }
-    #settings-keys { color: $text-muted; }
-    """
+    CSS_PATH = "chat.tcss"
     BINDINGS = [
         Binding("ctrl+s", "apply", "Apply", id="chat-settings.apply"),
         Binding("escape", "cancel", "Cancel", id="chat-settings.cancel"),

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, Static
 
 from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
-from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest, ExportRunner
+from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.export.result import ExportResult, copy_text
@@ -48,6 +48,7 @@ class ExportFinished(Message):
 
 
 class ExportScreen(TuiFtScreen):
+    CSS_PATH = "export.tcss"
     HELP = (
         "Write this run's model where other tools load it, then check it: the export is loaded "
         "back and answers the run's probe prompts next to the run's own model.\n\n"
@@ -68,32 +69,10 @@ class ExportScreen(TuiFtScreen):
         # The app's q, but asking first while an export runs: quitting would stop it.
         Binding("q", "quit_app", "Quit", id="export.quit", tooltip="Leave tui-ft"),
     ]
-    DEFAULT_CSS = """
-    ExportScreen #export-form { height: auto; padding: 0 1; }
-    ExportScreen #export-choices { height: auto; }
-    ExportScreen RadioSet { width: 1fr; height: auto; }
-    ExportScreen #export-quant { width: 24; }
-    ExportScreen #export-about { height: auto; color: $text-muted; margin-bottom: 1; }
-    ExportScreen #export-folder-row { height: auto; }
-    ExportScreen #export-folder-label { width: auto; padding: 1 1 0 0; }
-    ExportScreen #export-folder { width: 1fr; }
-    ExportScreen #export-start { width: auto; min-width: 14; margin-left: 1; }
-    ExportScreen #export-note { height: auto; padding: 0 1; }
-    ExportScreen #export-note.-problem { color: $text-error; }
-    ExportScreen #export-status { height: auto; padding: 0 1; text-style: bold; }
-    ExportScreen #export-log { height: 1fr; border-top: solid $panel-lighten-2; }
-    ExportScreen #export-result-box { height: 1fr; padding: 0 1; }
-    ExportScreen #export-log, ExportScreen #export-result-box { display: none; }
-    ExportScreen.-running #export-form, ExportScreen.-done #export-form { display: none; }
-    ExportScreen.-running #export-note, ExportScreen.-done #export-note { display: none; }
-    ExportScreen.-running #export-log { display: block; }
-    ExportScreen.-done #export-result-box { display: block; }
-    """
 
-    def __init__(self, run: RunDir, runner: ExportRunner) -> None:
+    def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.runner = runner
         self.state = "form"  # form -> running -> done (-> form again)
         self.request: ExportRequest | None = None
         self.process: ExportProcess | None = None
@@ -239,7 +218,7 @@ class ExportScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self, request: ExportRequest) -> None:
         try:
-            process = self.runner.start(request)
+            process = ExportProcess(request, self.tui_app.runner)
         except OSError as err:
             outcome = ExportOutcome(None, f"the export process could not start: {err}.")
             self.post_message(ExportFinished(outcome))

@@ -1,9 +1,10 @@
-"""The monitor's charts: loss with eval loss, learning rate, grad norm, tokens/s, memory and GPU
-utilization. Narrow terminals show one chart at a time (keys 1-6 pick it); wide ones show all."""
+"""The monitor's charts: the objective's (for supervised runs loss with eval loss), then learning
+rate, grad norm, tokens/s, memory and GPU utilization (core/runs/charts.py). Narrow terminals
+show one chart at a time (number keys pick it); wide ones show all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Grid
@@ -11,49 +12,24 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui_ft.core.objectives.spec import Chart, ChartLine
 from tui_ft.core.runs.series import RunSeries
-from tui_ft.ui.runs.metric_chart import Line, MetricChart
+from tui_ft.ui.runs.metric_chart import MetricChart
 
 WIDE_WIDTH = 120  # from this many columns (and WIDE_HEIGHT rows of panel) all charts show
 WIDE_HEIGHT = 20
 
 
-@dataclass(frozen=True)
-class ChartSpec:
-    name: str
-    tab: str  # the selector's short word
-    lines: tuple[Line, ...]
-    empty: str = ""  # what shows before the first point, when "waiting for the first log" is wrong
-
-
-CHARTS = (
-    ChartSpec(
-        "loss",
-        "loss",
-        (Line("loss", "loss", "loss"), Line("eval_loss", "eval loss", "eval-loss", points="●")),
-    ),
-    ChartSpec("lr", "lr", (Line("lr", "learning rate", "lr"),)),
-    ChartSpec("grad_norm", "grad norm", (Line("grad_norm", "grad norm", "grad-norm"),)),
-    ChartSpec("tokens_per_s", "tokens/s", (Line("tokens_per_s", "tokens/s", "throughput"),)),
-    ChartSpec("memory", "memory", (Line("memory", "memory", "memory"),)),
-    ChartSpec(
-        "gpu_util",
-        "gpu util",
-        (Line("gpu_util", "GPU util %", "memory"),),
-        empty="GPU util: shown for runs on a GPU, from their first log",
-    ),
-)
-
-
 class ChartPanel(Widget):
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, charts: Sequence[Chart], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.selected = CHARTS[0].name
+        self.charts = tuple(charts)
+        self.selected = self.charts[0].name
 
     def compose(self) -> ComposeResult:
         yield Static(id="chart-tabs")
         with Grid(id="chart-grid"):
-            for spec in CHARTS:
+            for spec in self.charts:
                 yield MetricChart(spec.tab, spec.lines, empty=spec.empty, id=f"chart-{spec.name}")
 
     def on_mount(self) -> None:
@@ -65,28 +41,28 @@ class ChartPanel(Widget):
 
     def select(self, name: str) -> None:
         self.selected = name
-        for spec in CHARTS:
+        for spec in self.charts:
             self.query_one(f"#chart-{spec.name}").set_class(spec.name == name, "-selected")
-        self.query_one("#chart-tabs", Static).update(tabs_content(name))
+        self.query_one("#chart-tabs", Static).update(tabs_content(self.charts, name))
 
     def show_series(self, series: RunSeries, changed: set[str]) -> None:
-        for spec in CHARTS:
+        for spec in self.charts:
             if changed & {line.series for line in spec.lines}:
                 data = {line.series: series.xy(line.series) for line in spec.lines}
                 chart = self.query_one(f"#chart-{spec.name}", MetricChart)
                 chart.set_data(data, title=chart_title(spec, series))
 
 
-def tabs_content(selected: str) -> Content:
+def tabs_content(charts: Sequence[Chart], selected: str) -> Content:
     tabs = []
-    for number, spec in enumerate(CHARTS, start=1):
+    for number, spec in enumerate(charts, start=1):
         text = f" {number} {spec.tab} "
         # Brackets as well as reverse video: the choice reads without colour.
         tabs.append(Content.styled(f"[{text}]", "reverse bold") if spec.name == selected else text)
     return Content("").join(tabs)
 
 
-def chart_title(spec: ChartSpec, series: RunSeries) -> str:
+def chart_title(spec: Chart, series: RunSeries) -> str:
     """The chart's name with the latest value of each line: the number matters as much."""
     parts = []
     for line in spec.lines:
@@ -96,7 +72,7 @@ def chart_title(spec: ChartSpec, series: RunSeries) -> str:
     return " · ".join(parts) or spec.tab
 
 
-def _label(line: Line, series: RunSeries) -> str:
+def _label(line: ChartLine, series: RunSeries) -> str:
     if line.series != "memory":
         return line.label
     return "GPU memory GiB" if series.memory_key == "gpu_mem" else "process RSS GiB"

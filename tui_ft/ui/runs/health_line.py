@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from textual.content import Content
 from textual.widgets import Static
 
-from tui_ft.core.runs.health import Alarm
+from tui_ft.core.alarm import Alarm
 
 
 class HealthLine(Static):

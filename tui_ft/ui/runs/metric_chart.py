@@ -5,7 +5,6 @@ takes its line colours from the theme's variables ($loss, $eval-loss ...)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.color import Color
@@ -13,20 +12,11 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from tui_ft.core.objectives.spec import ChartLine
 from tui_ft.core.runs.series import thin
 
 MAX_HZ = 4
 POINTS_PER_CELL = 2  # braille draws two dots per cell across
-
-
-@dataclass(frozen=True)
-class Line:
-    series: str  # a tui_ft.core.runs.series series name
-    label: str
-    color: str  # theme variable
-    # A mark per point instead of a line, for sparse series (eval loss): a line would cover
-    # the dense one where they share a row, and the mark tells them apart without colour.
-    points: str = ""
 
 
 XY = tuple[Sequence[float], Sequence[float]]
@@ -34,7 +24,7 @@ XY = tuple[Sequence[float], Sequence[float]]
 
 class MetricChart(Widget):
     def __init__(
-        self, title: str, lines: Sequence[Line], *, empty: str = "", id: str | None = None
+        self, title: str, lines: Sequence[ChartLine], *, empty: str = "", id: str | None = None
     ) -> None:
         super().__init__(id=id)
         self.title = title
@@ -90,7 +80,9 @@ class MetricChart(Widget):
         plt.xticks([*step_ticks(self.data, self.lines)])
         plot.refresh()
 
-    def _draw_line(self, plot: PlotextPlot, line: Line, xs: list[float], ys: list[float]) -> None:
+    def _draw_line(
+        self, plot: PlotextPlot, line: ChartLine, xs: list[float], ys: list[float]
+    ) -> None:
         color = self._rgb(line.color)
         if line.points:
             plot.plt.scatter(xs, ys, label=line.label, color=color, marker=line.points)
@@ -102,7 +94,7 @@ class MetricChart(Widget):
         return Color.parse(value).rgb if value else "default"
 
 
-def step_ticks(data: Mapping[str, XY], lines: Sequence[Line], count: int = 5) -> list[int]:
+def step_ticks(data: Mapping[str, XY], lines: Sequence[ChartLine], count: int = 5) -> list[int]:
     """Whole steps on the x axis: plotext would label them 30.8, 60.5 ..."""
     steps = [x for line in lines for x in data.get(line.series, ((), ()))[0]]
     low, high = int(min(steps)), int(max(steps))

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Footer, Log, Static
 from textual.worker import get_current_worker
 
+from tui_ft.core.runs.charts import charts_for, run_objective
 from tui_ft.core.runs.control import Launcher
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.series import RunSeries
@@ -22,7 +23,7 @@ from tui_ft.core.runs.status import Status
 from tui_ft.core.runs.watch import RunUpdate, RunWatch
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.runs.actions import NOT_YET, ActionDone, confirm_stop, stopped_text
-from tui_ft.ui.runs.chart_panel import CHARTS, ChartPanel
+from tui_ft.ui.runs.chart_panel import ChartPanel
 from tui_ft.ui.runs.health_line import HealthLine
 from tui_ft.ui.runs.probe_answers import ProbeAnswers
 from tui_ft.ui.runs.progress import RunProgress
@@ -42,6 +43,7 @@ class RunUpdated(Message):
 
 
 class MonitorScreen(TuiFtScreen):
+    CSS_PATH = "runs.tcss"
     POLL_S = 0.5  # tests shorten it
     HELP = (
         "The run as it trains: where it is, whether it is healthy, its charts, the model's "
@@ -59,13 +61,13 @@ class MonitorScreen(TuiFtScreen):
         *(
             Binding(
                 str(number),
-                f"chart('{spec.name}')",
-                f"Chart: {spec.tab}",
+                f"chart({number})",
+                f"Chart {number}",
                 id=f"monitor.chart-{number}",
                 show=False,
-                tooltip=f"Show the {spec.tab} chart",
+                tooltip=f"Show chart {number} (its number is on its tab)",
             )
-            for number, spec in enumerate(CHARTS, start=1)
+            for number in range(1, 10)
         ),
     ]
 
@@ -74,7 +76,8 @@ class MonitorScreen(TuiFtScreen):
         self.run = run
         self.launcher = launcher
         self.clock = clock
-        self.series = RunSeries()
+        self.objective = run_objective(run)
+        self.series = RunSeries(metrics=[metric.key for metric in self.objective.metrics])
         self.status = Status("queued")
         self.alarm_keys: set[str] = set()
         self.replayed = False  # the whole history so far is on screen
@@ -91,7 +94,7 @@ class MonitorScreen(TuiFtScreen):
         yield HealthLine(id="health")
         yield ErrorPanel(id="error-panel")
         yield Static(FINISHED_TEXT, id="finished")
-        yield ChartPanel(id="charts")
+        yield ChartPanel(charts_for(self.objective), id="charts")
         with Horizontal(id="bottom"):
             with VerticalScroll(id="probes-box"):
                 yield ProbeAnswers(id="probes")
@@ -176,8 +179,10 @@ class MonitorScreen(TuiFtScreen):
             return self.status.state == "completed" or None
         return True
 
-    def action_chart(self, name: str) -> None:
-        self.query_one(ChartPanel).select(name)
+    def action_chart(self, number: int) -> None:
+        panel = self.query_one(ChartPanel)
+        if number <= len(panel.charts):
+            panel.select(panel.charts[number - 1].name)
 
     def action_toggle_log(self) -> None:
         self._show_bottom(log=self.query_one("#bottom").has_class("-probes"))

@@ -49,6 +49,7 @@ class RunsLoaded(Message):
 
 
 class RunsScreen(TuiFtScreen):
+    CSS_PATH = "runs.tcss"
     SCREEN_TITLE = "Runs"
     HELP = (
         "Every run in the runs home, active first. Runs keep going when tui-ft closes; their "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.actions import parse
 from textual.app import SystemCommand
@@ -14,9 +14,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui_ft.ui.shell.header import AppHeader
-
-if TYPE_CHECKING:
-    from tui_ft.ui.app import TuiFtApp
+from tui_ft.ui.shell.services import AppServices, services
 
 
 class TuiFtScreen(Screen[None]):
@@ -25,8 +23,9 @@ class TuiFtScreen(Screen[None]):
     SCREEN_TITLE: ClassVar[str] = ""
 
     @property
-    def tui_app(self) -> TuiFtApp:
-        return self.app  # type: ignore[return-value]
+    def tui_app(self) -> AppServices:
+        """What this screen may ask of the app (ui/shell/services.py)."""
+        return services(self.app)
 
     def screen_title(self) -> str:
         return self.SCREEN_TITLE

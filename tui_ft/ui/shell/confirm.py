@@ -26,6 +26,7 @@ def when_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    CSS_PATH = "shell.tcss"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

@@ -15,6 +15,7 @@ from tui_ft.core.safe_text import safe
 
 
 class ErrorScreen(ModalScreen[None]):
+    CSS_PATH = "shell.tcss"
     BINDINGS = [
         Binding("c", "copy", "Copy", id="error.copy", tooltip="Copy the error for a report"),
         Binding("escape,enter", "dismiss", "Close", id="error.close"),

@@ -3,8 +3,6 @@ and utilization, refreshed by the app's hardware poller), or that training would
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -14,9 +12,7 @@ from textual.widgets import Static
 from tui_ft.core.hardware.snapshot import GpuInfo, HardwareSnapshot
 from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes
-
-if TYPE_CHECKING:
-    from tui_ft.ui.app import HardwareState, TuiFtApp
+from tui_ft.ui.shell.services import HardwareState, services
 
 GIB = float(1 << 30)
 DETAILED_UP_TO = 2  # more GPUs than this: short names, so that a node of 8 fits in a few lines
@@ -35,7 +31,7 @@ class AppHeader(Widget):
         yield Static("GPU: reading…", id="gpus")
 
     def on_mount(self) -> None:
-        app: TuiFtApp = self.app  # type: ignore[assignment]
+        app = services(self.app)
         app.hardware_signal.subscribe(self, self.show)
         self.show(app.hardware)
 

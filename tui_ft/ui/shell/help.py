@@ -14,6 +14,7 @@ from tui_ft.ui.shell.base import TuiFtScreen
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "shell.tcss"
     BINDINGS = [
         Binding("escape,f1,q", "dismiss", "Close", id="help.close"),
     ]

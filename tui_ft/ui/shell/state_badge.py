@@ -10,6 +10,14 @@ from tui_ft.core.safe_text import safe
 
 
 class StateBadge(Static):
+    DEFAULT_CSS = """
+    StateBadge.-waiting { background: $secondary; color: $text; }
+    StateBadge.-active { background: $success; color: $background; }
+    StateBadge.-done { background: $success-darken-2; color: $text; }
+    StateBadge.-stopped { background: $warning; color: $background; }
+    StateBadge.-failed { background: $error; color: $text; }
+    """
+
     def show(self, state: str) -> None:
         self.update(Content(safe(f" {state_label(state).upper()} ")))
         for kind in set(STATE_KINDS.values()):

@@ -21,18 +21,20 @@ from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from tui_ft.core.config import DATASET_FORMATS, RunConfig
-from tui_ft.core.datasets.preview import (
+from tui_ft.core.config import RunConfig, dataset_formats
+from tui_ft.core.errors import UserError
+from tui_ft.core.objectives import objective_named
+from tui_ft.core.safe_text import safe
+from tui_ft.core.wizard.choices import DATASET_SUFFIXES, absolute_ref
+from tui_ft.core.wizard.dataset_preview import (
     EXAMPLES_PER_CALL,
     PreviewCancelled,
     PreviewRequest,
     histogram_bars,
     run_preview,
 )
-from tui_ft.core.errors import UserError
-from tui_ft.core.safe_text import safe
-from tui_ft.core.wizard.choices import DATASET_SUFFIXES, absolute_ref
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.model import NameSuggester
 from tui_ft.ui.wizard.steps import BACK_BINDING, NEXT_BINDING, WizardStep, error_content
 
@@ -53,7 +55,7 @@ class PreviewDone(Message):
 
 
 class DatasetStep(WizardStep):
-    STEP = 3
+    STEP = flow.number("Dataset")
     HELP = (
         "What to train on: `demo` (teaches the demo model a new name), a `.jsonl`, `.json`, "
         "`.csv`, `.parquet` or `.txt` file, or a Hugging Face dataset id. Enter checks it: the "
@@ -83,23 +85,25 @@ class DatasetStep(WizardStep):
             tooltip="The next example",
         ),
     ]
-    DEFAULT_CSS = """
-    DatasetStep #dataset-row { height: 3; padding: 0 1; }
-    DatasetStep #dataset-row Label { padding: 1 1 0 0; }
-    DatasetStep #dataset-input { width: 1fr; }
-    DatasetStep #dataset-format { width: 24; }
-    DatasetStep #dataset-body { height: 1fr; }
-    DatasetStep #dataset-facts-box {
-        width: 1fr; height: 1fr; border: round $panel-lighten-2; padding: 0 1;
-    }
-    DatasetStep #dataset-example-box { width: 1fr; height: 1fr; border: round $primary; padding: 0 1; }
-    DatasetStep #dataset-example-box:focus { border: round $accent; }
-    DatasetStep #dataset-skip { height: auto; display: none; }
-    DatasetStep #dataset-skip.-shown { display: block; }
-    DatasetStep #dataset-problems, DatasetStep #dataset-histogram { margin-top: 1; }
-    DatasetStep #dataset-status { height: auto; padding: 0 1; color: $text-muted; }
-    DatasetStep #dataset-status.-error { color: $text-error; }
-    """
+
+    class Done(WizardStep.Done):
+        """The dataset is checked: the next step is also given its token lengths (so that
+        advice to shorten max_length says what it cuts) and its longest row, when every row
+        was measured (the estimate then counts no more tokens per row than that)."""
+
+        def __init__(
+            self,
+            step: WizardStep,
+            config: RunConfig,
+            lengths: list[int] | None,
+            longest: int | None,
+        ) -> None:
+            super().__init__(step, config)
+            self.lengths = lengths
+            self.longest_row = longest
+
+        def handover(self) -> dict[str, object]:
+            return {"lengths": self.lengths, "longest_row": self.longest_row}
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
@@ -122,7 +126,10 @@ class DatasetStep(WizardStep):
                 id="dataset-input",
             )
             yield Select(
-                [(f"format: {f}", f) for f in DATASET_FORMATS],
+                [
+                    (f"format: {f}", f)
+                    for f in dataset_formats(objective_named(self.config.objective))
+                ],
                 value=self.config.dataset_format,
                 allow_blank=False,
                 id="dataset-format",
@@ -187,7 +194,7 @@ class DatasetStep(WizardStep):
     def _fetch(self, request: PreviewRequest) -> None:
         worker = get_current_worker()
         try:
-            report = run_preview(request, lambda: worker.is_cancelled)
+            report = run_preview(self.tui_app.runner, request, lambda: worker.is_cancelled)
         except PreviewCancelled:
             return  # a newer preview replaced this one
         except UserError as err:
@@ -328,12 +335,10 @@ class DatasetStep(WizardStep):
             rows = "1 row is" if bad == 1 else f"{bad} rows are"
             self._status(f"{rows} bad: fix the file, or tick “skip bad rows”.", error=True)
             return
-        from tui_ft.ui.wizard.settings import SettingsStep
-
         lengths = report.get("lengths") or None
         # A sample's longest row may not be the data's: then the estimate keeps max_length.
         longest = max(lengths) if lengths and not report.get("sampled") else None
-        self.push_next(SettingsStep(self.current_config(), lengths=lengths, longest_row=longest))
+        self.post_message(self.Done(self, self.current_config(), lengths, longest))
 
 
 # --- what the preview shows (from the report's plain data) -----------------------------------

@@ -5,6 +5,8 @@ as it is typed, with the same sentences `run.yaml` validation gives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.content import Content
@@ -12,8 +14,11 @@ from textual.widgets import Checkbox, Collapsible, Footer, Input, Label, OptionL
 from textual.widgets.option_list import Option
 
 from tui_ft.core.config import QUANT_TYPES, RunConfig
-from tui_ft.core.wizard.choices import METHODS, MethodText, apply_method, method_field_values
+from tui_ft.core.methods import Method, method_named
+from tui_ft.core.objectives import objective_named, objectives
+from tui_ft.core.wizard.choices import METHODS, apply_method, method_field_values
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.steps import WizardStep
 
 LORA_FIELDS = ("rank", "alpha", "dropout", "targets")
@@ -33,7 +38,7 @@ DORA_HINT = "splits each update into size and direction: a little better, a litt
 
 
 class MethodStep(WizardStep):
-    STEP = 2
+    STEP = flow.number("Method")
     HELP = (
         "How to train: **full** fine-tuning changes every weight (most memory), **LoRA** trains "
         "a small adapter beside the frozen model (the usual choice), **QLoRA** does the same on "
@@ -42,24 +47,6 @@ class MethodStep(WizardStep):
         "opens it) holds the adapter's settings; their defaults work for most runs, and each "
         "is checked as typed."
     )
-    DEFAULT_CSS = """
-    MethodStep #method-body { height: 1fr; padding: 0 1; }
-    MethodStep #method-options { height: auto; max-height: 16; border: round $primary; }
-    MethodStep #method-advanced { height: auto; }
-    MethodStep #method-grid {
-        grid-size: 3; grid-columns: 16 20 1fr; grid-rows: 3; height: auto;
-    }
-    MethodStep #method-grid Label { padding: 1 0 0 0; }
-    MethodStep #method-grid .field-hint { padding: 1 0 0 1; color: $text-muted; }
-    MethodStep .flags { height: auto; }
-    MethodStep .flags Checkbox { width: auto; }
-    MethodStep .flags .field-hint { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
-    MethodStep #quant-label { width: 16; padding: 1 0 0 2; }
-    MethodStep .flags Select { width: 14; }
-    MethodStep #method-problems { height: auto; color: $text-error; }
-    MethodStep #method-none { height: auto; color: $text-muted; }
-    MethodStep #method-status { height: auto; padding: 0 1; color: $text-error; }
-    """
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
@@ -69,6 +56,17 @@ class MethodStep(WizardStep):
         values = method_field_values(self.config)
         yield from self.wizard_header()
         with VerticalScroll(id="method-body"):
+            # Which loss: shown once there is a choice (an objective beside sft).
+            with Horizontal(id="objective-row"):
+                yield Label("Objective")
+                yield Select(
+                    [(o.title, o.name) for o in objectives().values()],
+                    value=self.config.objective,
+                    allow_blank=False,
+                    compact=True,
+                    id="objective",
+                )
+            yield Static(objective_named(self.config.objective).sentences, id="objective-about")
             yield OptionList(*[self._option(m) for m in METHODS], id="method-options")
             with Collapsible(title="Advanced: method settings", id="method-advanced"):
                 yield Static("Full fine-tuning has no method settings.", id="method-none")
@@ -99,14 +97,17 @@ class MethodStep(WizardStep):
         self.query_one("#method-options", OptionList).border_title = "Method"
         self.query_one("#method-options", OptionList).focus()
         self._highlight(self.method)
+        choice = len(objectives()) > 1
+        self.query_one("#objective-row").display = choice
+        self.query_one("#objective-about").display = choice
         self._show_fields()
 
-    def _option(self, text: MethodText) -> Option:
-        mark = "◉" if text.method == self.method else "○"
+    def _option(self, text: Method) -> Option:
+        mark = "◉" if text.name == self.method else "○"
         prompt = Content.assemble(
             (f"{mark} {text.title}", "bold"), "\n", (text.sentences, "$text-muted")
         )
-        return Option(prompt, id=text.method)
+        return Option(prompt, id=text.name)
 
     def _highlight(self, method: str) -> None:
         options = self.query_one("#method-options", OptionList)
@@ -120,18 +121,18 @@ class MethodStep(WizardStep):
             self.method = event.option.id
             options = self.query_one("#method-options", OptionList)
             for text in METHODS:
-                options.replace_option_prompt(text.method, self._option(text).prompt)
+                options.replace_option_prompt(text.name, self._option(text).prompt)
             self._show_fields()
 
     def on_option_list_option_selected(self, _: OptionList.OptionSelected) -> None:
         self.action_next()  # enter on a method: this one, go on
 
     def _show_fields(self) -> None:
-        lora = self.method != "full"
+        lora = method_named(self.method).adapter
         self.query_one("#method-none").display = not lora
         self.query_one("#method-grid").display = lora
         self.query_one("#dora-row").display = lora
-        self.query_one("#quant-row").display = self.method == "qlora"
+        self.query_one("#quant-row").display = method_named(self.method).quantized
         self._check()
 
     def on_input_changed(self, _: Input.Changed) -> None:
@@ -140,7 +141,10 @@ class MethodStep(WizardStep):
     def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
         self._check()
 
-    def on_select_changed(self, _: Select.Changed) -> None:
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "objective":
+            about = objective_named(str(event.value)).sentences
+            self.query_one("#objective-about", Static).update(about)
         self._check()
 
     def _fields(self) -> dict[str, str | bool]:
@@ -163,6 +167,9 @@ class MethodStep(WizardStep):
 
     def current_config(self) -> RunConfig:
         config, _ = apply_method(self.config, self.method, self._fields())
+        objective = str(self.query_one("#objective", Select).value)
+        if objective != config.objective:  # the other objective's settings mean nothing here
+            config = replace(config, objective=objective, objective_settings={})
         return config
 
     def take_back(self, config: RunConfig) -> None:
@@ -174,6 +181,7 @@ class MethodStep(WizardStep):
         self.query_one("#field-double_quant", Checkbox).value = bool(values["double_quant"])
         self.query_one("#field-quant_type", Select).value = str(values["quant_type"])
         self._highlight(config.method)
+        self.query_one("#objective", Select).value = config.objective
 
     def action_next(self) -> None:
         problems = self._check()
@@ -184,6 +192,4 @@ class MethodStep(WizardStep):
                 f"Advanced: {count} fixing before going on (see above)."
             )
             return
-        from tui_ft.ui.wizard.dataset import DatasetStep
-
-        self.push_next(DatasetStep(self.current_config()))
+        self.post_message(self.Done(self, self.current_config()))

@@ -31,6 +31,7 @@ from tui_ft.core.wizard.choices import (
 )
 from tui_ft.core.wizard.choices import model_facts as facts_of
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.steps import WizardStep, error_content
 
 
@@ -67,7 +68,7 @@ class NameSuggester(Suggester):
 
 
 class ModelStep(WizardStep):
-    STEP = 1
+    STEP = flow.number("Model")
     HELP = (
         "Choose the model to fine-tune: `demo` (a small model that trains on a CPU, built in), "
         "one listed from your Hugging Face cache, a folder holding config.json and weights, a "
@@ -76,17 +77,6 @@ class ModelStep(WizardStep):
         "goes on) or pick from the list with enter. Its details are read from its config, "
         "without loading weights; Next goes on once they are shown."
     )
-
-    DEFAULT_CSS = """
-    ModelStep #model-prompt { padding: 1 1 0 1; }
-    ModelStep #model-body { height: 1fr; }
-    ModelStep #model-choices { width: 2fr; max-width: 44; height: 1fr; border: round $panel-lighten-2; }
-    ModelStep #model-choices:focus { border: round $primary; }
-    ModelStep #model-info-box { width: 3fr; height: 1fr; border: round $primary; padding: 0 1; }
-    ModelStep #model-info-box.-stale #model-info { color: $text-muted; }
-    ModelStep #model-status { height: auto; padding: 0 1; color: $text-muted; }
-    ModelStep #model-status.-error { color: $text-error; }
-    """
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
@@ -229,9 +219,7 @@ class ModelStep(WizardStep):
         elif ref != self.read_ref:
             self.read_model(ref)
         else:
-            from tui_ft.ui.wizard.method import MethodStep
-
-            self.push_next(MethodStep(self.current_config()))
+            self.post_message(self.Done(self, self.current_config()))
 
 
 def _facts_content(facts: list[tuple[str, str]]) -> Table:

@@ -1,6 +1,6 @@
 """The last step before a run: the YAML that will run, the problems that block it, the equivalent
 `tui-ft train` command, an optional pre-flight check in a child process, and launch. Pushed by
-the wizard's settings step, or straight away by `tui-ft --config run.yaml`."""
+the wizard (its step after Settings), or straight away by `tui-ft --config run.yaml`."""
 
 from __future__ import annotations
 
@@ -24,23 +24,16 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.runs.command import train_command
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import new_run_name
-from tui_ft.core.runs.preflight import (
-    Command,
-    PreflightCancelled,
-    PreflightProcess,
-    PreflightReport,
-    preflight_argv,
-)
+from tui_ft.core.runs.preflight import PreflightCancelled, PreflightProcess, PreflightReport
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.safe_input import SafeInput
+from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.preflight_panel import PreflightPanel
-from tui_ft.ui.wizard.steps import STEPS, StepIndicator, WizardStep
+from tui_ft.ui.wizard.steps import WIZARD_CSS, StepIndicator
 
 if TYPE_CHECKING:
     from textual.timer import Timer
-
-    from tui_ft.ui.app import TuiFtApp
 
 PREFLIGHT = "review-preflight"
 LAUNCH = "review-launch"
@@ -72,59 +65,14 @@ class ReviewScreen(TuiFtScreen):
         # Escape first cancels a pre-flight or leaves the name field; only then goes back.
         Binding("escape", "escape", "Back", id="review.back", show=False),
     ]
-    DEFAULT_CSS = """
-    ReviewScreen #review-name-row {
-        height: 1;
-        padding: 0 1;
-    }
-    ReviewScreen #review-name-row Label {
-        width: auto;
-        margin-right: 1;
-    }
-    ReviewScreen #review-name {
-        width: 1fr;
-    }
-    ReviewScreen #review-command {
-        height: auto;
-        padding: 0 1;
-    }
-    ReviewScreen #review-problems {
-        height: auto;
-        border: heavy $error;
-        padding: 0 1;
-    }
-    ReviewScreen #review-yaml-box {
-        height: 1fr;
-        min-height: 3;
-        border-top: solid $primary;
-        padding: 0 1;
-    }
-    ReviewScreen #review-actions {
-        height: 1;
-        padding: 0 1;
-    }
-    ReviewScreen #review-launch {
-        margin-right: 2;
-    }
-    ReviewScreen #review-actions-hint {
-        width: 1fr;
-        color: $text-muted;
-    }
-    """
+    CSS_PATH = WIZARD_CSS
 
-    def __init__(
-        self,
-        config: RunConfig,
-        *,
-        source: Path | None = None,
-        preflight_command: Command = preflight_argv,
-    ) -> None:
+    def __init__(self, config: RunConfig, *, source: Path | None = None) -> None:
         super().__init__()
         # A copy: renaming here must not change what the wizard step behind holds.
         self.config = copy.deepcopy(config)
         self.source = source  # the YAML file it came from (`tui-ft --config`), if any
         self._source_name = config.name  # the name that file gives, maybe none
-        self.preflight_command = preflight_command
         self.default_name = ""
         self.problems: list[str] = []
         self.launch_error: UserError | None = None
@@ -143,7 +91,7 @@ class ReviewScreen(TuiFtScreen):
         self.config.name = self.default_name
         yield self.header()
         if self.source is None:  # the wizard's last step; `--config` skipped the wizard
-            yield StepIndicator(len(STEPS))
+            yield StepIndicator(flow.number("Review"))
         with Horizontal(id="review-name-row"):
             yield Label("Run name:")
             yield SafeInput(
@@ -160,7 +108,7 @@ class ReviewScreen(TuiFtScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.tui_app.theme_changed_signal.subscribe(self, lambda _: self._show_yaml())
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_yaml())
         self._refresh_all()
         self._focus_launch()
 
@@ -233,7 +181,7 @@ class ReviewScreen(TuiFtScreen):
 
     def _show_yaml(self) -> None:
         # ANSI colours: the terminal's own palette, readable on its background in any theme.
-        theme = "ansi_dark" if self.tui_app.current_theme.dark else "ansi_light"
+        theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         syntax = Syntax(safe(dump_config(self.config)), "yaml", theme=theme)
         self.query_one("#review-yaml", Static).update(syntax)
 
@@ -272,23 +220,19 @@ class ReviewScreen(TuiFtScreen):
     def action_edit_name(self) -> None:
         self.query_one("#review-name", Input).focus()
 
-    async def action_escape(self) -> None:
+    def action_escape(self) -> None:
         if self._preflight is not None:
             self._preflight.cancel()
         elif self.focused is self.query_one("#review-name", Input):
             self._focus_launch()
         else:
-            self._hand_back_name()
-            await self.app.run_action("app.back")
+            flow.back(self.app, self._with_name if self.run_name != self.default_name else None)
 
-    def _hand_back_name(self) -> None:
+    def _with_name(self, config: RunConfig) -> RunConfig:
         """A name typed here survives a trip back to the settings and forward again."""
-        stack = self.app.screen_stack
-        previous = stack[-2] if len(stack) > 1 else None
-        if isinstance(previous, WizardStep) and self.run_name != self.default_name:
-            config = copy.deepcopy(previous.current_config())
-            config.name = self.run_name
-            previous.take_back(config)
+        named = copy.deepcopy(config)
+        named.name = self.run_name
+        return named
 
     # --- actions --------------------------------------------------------------------------
 
@@ -348,7 +292,7 @@ class ReviewScreen(TuiFtScreen):
     def action_preflight(self) -> None:
         if self.problems or self._preflight is not None:
             return
-        self._preflight = PreflightProcess(copy.deepcopy(self.config), self.preflight_command)
+        self._preflight = PreflightProcess(copy.deepcopy(self.config), self.tui_app.runner)
         self._preflight_started = time.monotonic()
         self.query_one(PreflightPanel).start()
         self._ticker = self.set_interval(1.0, self._tick)  # whole seconds, no flicker
@@ -398,7 +342,7 @@ class ReviewScreen(TuiFtScreen):
         if isinstance(worker.result, RunDir):
             self.launched = worker.result
             self.notify(f"Run {worker.result.name} started.", markup=False)
-            self.app.call_later(show_new_run, self.tui_app, worker.result)
+            self.app.call_later(self.tui_app.show_new_run, worker.result)
             return
         if isinstance(worker.error, UserError):
             self.launch_error = worker.error
@@ -407,16 +351,3 @@ class ReviewScreen(TuiFtScreen):
 
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
-
-
-async def show_new_run(app: TuiFtApp, run: RunDir) -> None:
-    """The monitor on the new run, over the runs list: the wizard's screens are done with, so
-    escape from the monitor goes to the list, not back into the wizard. The app's first screen
-    stays (Textual cannot replace it): the runs list, or the wizard's start for another run."""
-    from tui_ft.ui.runs.screen import RunsScreen  # the app imports this module
-
-    while len(app.screen_stack) > 1:
-        await app.pop_screen()
-    if not isinstance(app.screen, RunsScreen):
-        await app.push_screen(RunsScreen(app.runs_home, app.launcher, app.clock))
-    app.open_monitor(run)

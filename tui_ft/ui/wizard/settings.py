@@ -1,10 +1,12 @@
-"""Step 4 of the new-run wizard: the training settings, the GPU to train on, and whether the run
+"""Wizard step 4, Settings: the training settings, the GPU to train on, and whether the run
 will fit in its memory.
 
 Left, the settings: a preset, then every field with a line saying what it does and, under it,
-the config's own sentence when the value cannot run. Right, the GPU picker and the VRAM
-estimate of the run on the chosen GPU (or in RAM on the CPU), redrawn a moment after each edit;
-when it does not fit, the changes that make it fit, each applied with enter.
+the config's own sentence when the value cannot run. Right, the `EstimatePanel`: the GPU
+picker and the VRAM estimate of the run on the chosen GPU (or in RAM on the CPU), redrawn a
+moment after each edit; when it does not fit, the changes that make it fit, each applied with
+enter. This screen owns the config: the form, the presets, which GPU is chosen, and what the
+panel is asked to estimate.
 """
 
 from __future__ import annotations
@@ -20,26 +22,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Input, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate.advice import Advice, advise, larger_batch
-from tui_ft.core.estimate.peak import (
-    Estimate,
-    EstimateOptions,
-    Target,
-    estimate_training,
-    run_options,
-    target_from_snapshot,
-)
+from tui_ft.core.estimate.advice import Advice
+from tui_ft.core.estimate.peak import Estimate, Target, target_from_snapshot
 from tui_ft.core.hardware.gpu_choice import default_gpu
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import ModelInfo, read_model_info
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.safe_text import safe
-from tui_ft.core.units import format_bytes
 from tui_ft.core.wizard.presets import (
     PRESET_NAMES,
     PRESETS,
@@ -48,23 +41,26 @@ from tui_ft.core.wizard.presets import (
     memory_tier,
 )
 from tui_ft.core.wizard.settings_fields import (
-    BY_KEY,
     FIELDS,
     Field,
     FieldError,
     field_text,
+    field_value,
+    fields_for,
     parse_field,
     problems_by_field,
+    set_field,
 )
 from tui_ft.ui.shell.safe_input import SafeInput
-from tui_ft.ui.wizard.gpu_picker import CPU_WARNING, GpuPicker
+from tui_ft.ui.wizard import flow
+from tui_ft.ui.wizard.estimate_panel import EstimatePanel
+from tui_ft.ui.wizard.gpu_picker import GpuPicker
 from tui_ft.ui.wizard.steps import WizardStep
-from tui_ft.ui.wizard.vram_bar import VramBar
 
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from tui_ft.ui.app import HardwareState
+    from tui_ft.ui.shell.services import HardwareState
 
 DEBOUNCE_S = 0.25  # typing "2e-5" must not redraw the estimate for "2", "2e" and "2e-"
 CUSTOM = "custom"
@@ -80,7 +76,7 @@ class ModelRead(Message):
 
 
 class SettingsStep(WizardStep):
-    STEP = 4
+    STEP = flow.number("Settings")
     HELP = (
         "How long and how hard to train, and where.\n\n"
         "**Preset** sets epochs, learning rate, micro-batch, accumulation and max length at "
@@ -100,90 +96,6 @@ class SettingsStep(WizardStep):
         Binding("f2", "focus_gpus", "GPU", id="settings.gpus", tooltip="Choose the GPU"),
         Binding("f3", "focus_advice", "Advice", id="settings.advice", tooltip="Ways to fit"),
     ]
-    DEFAULT_CSS = """
-    SettingsStep #settings-body {
-        height: 1fr;
-    }
-    SettingsStep VerticalScroll {
-        scrollbar-size-vertical: 1;
-    }
-    SettingsStep #settings-left {
-        width: 1fr;
-        min-width: 36;
-    }
-    SettingsStep #settings-form {
-        height: 1fr;
-        padding: 0 1;
-    }
-    SettingsStep #field-help {
-        height: auto;
-        max-height: 4;
-        border-top: solid $panel-lighten-2;
-        padding: 0 1;
-    }
-    SettingsStep #settings-side {
-        width: 1fr;
-        min-width: 36;
-        padding: 0 1;
-        border-left: solid $panel-lighten-2;
-    }
-    SettingsStep .row {
-        height: 1;
-    }
-    SettingsStep .row Label {
-        width: 19;
-        text-style: bold;
-    }
-    SettingsStep .row Input, SettingsStep .row Select {
-        width: 1fr;
-    }
-    SettingsStep .row Checkbox {
-        width: auto;
-    }
-    SettingsStep .help {
-        color: $text-muted;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-    }
-    SettingsStep .problem {
-        color: $text-error;
-        display: none;
-    }
-    SettingsStep .problem.-shown {
-        display: block;
-    }
-    SettingsStep .title {
-        text-style: bold;
-        color: $primary;
-    }
-    SettingsStep #cpu-warning {
-        color: $text-warning;
-        margin-bottom: 1;
-    }
-    SettingsStep #other-problems {
-        color: $text-error;
-        height: auto;
-    }
-    SettingsStep #estimate-of {
-        color: $text-muted;
-    }
-    SettingsStep #estimate-notes {
-        color: $text-muted;
-    }
-    SettingsStep #advice-title {
-        margin-top: 1;
-    }
-    SettingsStep #advice {
-        height: auto;
-        max-height: 40vh;  /* whole in view at 80x24 once focused: the panel ends with it */
-        border: none;
-        padding: 0;
-    }
-    SettingsStep #advice:focus {
-        border: none;
-        background-tint: $foreground 5%;
-    }
-    """
 
     def __init__(
         self,
@@ -199,9 +111,11 @@ class SettingsStep(WizardStep):
         counts no more tokens per row than that."""
         # A copy: the step behind keeps what it handed over until Back hands this one's back.
         super().__init__(copy.deepcopy(config))
+        # The common fields, then the objective's own (the objective was chosen before).
+        self.fields = fields_for(self.config)
+        self.by_key = {item.key: item for item in self.fields}
         self.info = info
-        self.lengths = lengths
-        self.longest_row = longest_row
+        self.panel = EstimatePanel(lengths=lengths, longest_row=longest_row, id="settings-side")
         self.model_error = ""
         self.snapshot: HardwareSnapshot | None = None
         self.hardware_error = ""
@@ -209,10 +123,6 @@ class SettingsStep(WizardStep):
         self.type_errors: dict[str, str] = {}  # text that is not a value of its field at all
         self.problems: dict[str, str] = {}
         self.other_problems: list[str] = []
-        self.estimate: Estimate | None = None
-        self.advice: list[Advice] = []
-        self._advice_keys: list[str] = []  # a new poll keeps the highlight on the same advice
-        self._advice_shown: list[str] = []
         self.estimates_made = 0  # tests wait for it to move
         self._timer: Timer | None = None
 
@@ -225,20 +135,11 @@ class SettingsStep(WizardStep):
                 with VerticalScroll(id="settings-form"):
                     yield Static("", id="other-problems")
                     yield from self._preset_row()
-                    for item in FIELDS:
+                    for item in self.fields:
                         yield from self._field_row(item)
                 # The focused field's explanation in full: the lines above are cut at 80 columns.
                 yield Static(FORM_HINT, id="field-help", markup=False)
-            with VerticalScroll(id="settings-side"):
-                yield Label("Train on", classes="title")
-                yield GpuPicker(id="gpu-picker")
-                yield Static(f"⚠ {CPU_WARNING}", id="cpu-warning")
-                yield Label("Memory estimate", classes="title", id="estimate-title")
-                yield Static("", id="estimate-of", markup=False)
-                yield VramBar(id="vram-bar")
-                yield Static("", id="estimate-notes")
-                yield Static("", id="advice-title")
-                yield OptionList(id="advice")
+            yield self.panel
         yield Footer()
 
     def _preset_row(self) -> ComposeResult:
@@ -250,7 +151,7 @@ class SettingsStep(WizardStep):
         yield Static(PRESET_HINT, classes="help", id="help-preset", markup=False)
 
     def _field_row(self, item: Field) -> ComposeResult:
-        value = getattr(self.config, item.key)
+        value = field_value(self.config, item.key)
         control: Any
         if item.kind == "bool":
             control = Checkbox(
@@ -276,8 +177,16 @@ class SettingsStep(WizardStep):
         yield Static("", classes="problem", id=f"problem-{item.key}", markup=False, expand=False)
         yield Static(item.help, classes="help", id=f"help-{item.key}", markup=False)
 
+    @property
+    def estimate(self) -> Estimate | None:
+        """The estimate shown; None while there is none (see `_why_no_estimate`)."""
+        return self.panel.estimate
+
+    @property
+    def advice(self) -> list[Advice]:
+        return self.panel.advice
+
     def on_mount(self) -> None:
-        self.query_one("#cpu-warning").display = False
         if self.info is None:
             self.read_model()
         app = self.tui_app
@@ -310,9 +219,7 @@ class SettingsStep(WizardStep):
         indices = {g.index for g in state.snapshot.gpus} if state.snapshot is not None else set()
         if state.snapshot is not None and self.gpu not in indices:
             self.gpu = None  # no GPU, or the chosen one is gone (CUDA_VISIBLE_DEVICES, MIG)
-        self.query_one("#cpu-warning").display = (
-            state.snapshot is not None and not state.snapshot.has_gpu
-        )
+        self.panel.show_cpu_warning(state.snapshot is not None and not state.snapshot.has_gpu)
         self._estimate_now()
 
     def _choose_default_gpu(self) -> None:
@@ -330,7 +237,9 @@ class SettingsStep(WizardStep):
         info = self.info
         chosen = default_gpu(
             snapshot,
-            lambda g: bool(self._estimate_on(info, target_from_snapshot(snapshot, g.index))),
+            lambda g: bool(
+                self.panel.fits(info, self.config, target_from_snapshot(snapshot, g.index))
+            ),
         )
         if chosen is not None:
             self.gpu = chosen.index
@@ -361,7 +270,7 @@ class SettingsStep(WizardStep):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         key = (event.widget.id or "").removeprefix("field-")
-        item = BY_KEY.get(key)
+        item = self.by_key.get(key)
         if item is not None:
             text = f"{item.label}: {item.help}"
         elif key == "preset":
@@ -369,9 +278,6 @@ class SettingsStep(WizardStep):
         else:
             text = FORM_HINT
         self.query_one("#field-help", Static).update(text)
-        advice = event.widget
-        if isinstance(advice, OptionList) and advice.id == "advice" and advice.highlighted is None:
-            advice.highlighted = self._first_fit()  # F3, enter: the change that fits
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._field_changed(event.input.id, event.value)
@@ -391,7 +297,7 @@ class SettingsStep(WizardStep):
 
     def _field_changed(self, widget_id: str | None, text: str) -> None:
         key = (widget_id or "").removeprefix("field-")
-        item = BY_KEY.get(key)
+        item = self.by_key.get(key)
         if item is None:
             return
         try:
@@ -401,7 +307,7 @@ class SettingsStep(WizardStep):
             self.type_errors[key] = str(err)
         else:
             self.type_errors.pop(key, None)
-            setattr(self.config, key, value)
+            set_field(self.config, key, value)
         self._check_fields()
         self._show_preset()
         self._schedule_estimate()
@@ -409,7 +315,7 @@ class SettingsStep(WizardStep):
     def _check_fields(self) -> None:
         self.problems, self.other_problems = problems_by_field(self.config)
         self.problems |= self.type_errors
-        for item in FIELDS:
+        for item in self.fields:
             widget = self.query_one(f"#problem-{item.key}", Static)
             sentence = self.problems.get(item.key, "")
             widget.update(safe(f"✘ {sentence}") if sentence else "")
@@ -421,8 +327,8 @@ class SettingsStep(WizardStep):
     def _fill_fields(self) -> None:
         """Show the config's values in the fields (after a preset or an advice)."""
         with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
-            for item in FIELDS:
-                value = getattr(self.config, item.key)
+            for item in self.fields:
+                value = field_value(self.config, item.key)
                 if item.kind == "bool":
                     box = self.query_one(f"#field-{item.key}", Checkbox)
                     box.value, box.label = bool(value), on_off(bool(value))
@@ -492,38 +398,15 @@ class SettingsStep(WizardStep):
             self._timer.stop()
         self._timer = self.set_timer(DEBOUNCE_S, self._estimate_now)
 
-    def _estimate_on(self, info: ModelInfo, target: Target) -> bool | None:
-        try:
-            return estimate_training(info, self.config, target, self._options()).fits
-        except UserError:
-            return None
-
     def _estimate_now(self) -> None:
-        """Pure arithmetic (well under a millisecond per estimate): done here, not in a thread,
-        so the picture never lags behind the fields."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         self._choose_default_gpu()
         self._show_preset()  # the device (so the tier) may be known only now
-        bar = self.query_one(VramBar)
-        self.estimate, self.advice = None, []
         why = self._why_no_estimate()
-        if why:
-            bar.show(None, why)
-        else:
-            assert self.info is not None
-            target = self.target()
-            assert target is not None
-            try:
-                self.estimate = estimate_training(self.info, self.config, target, self._options())
-            except UserError as err:
-                bar.show(None, f"No estimate: {err.message}")
-            else:
-                bar.show(self.estimate)
-                self.advice = self._advice(self.info, target, self.estimate)
-        self._show_picker()
-        self._show_estimate_text()
+        self.panel.show(self.info, self.config, self.target(), why)
+        self.panel.show_gpus(self.snapshot, self.gpu, self.info, self.config, estimable=not why)
         self.estimates_made += 1
 
     def _why_no_estimate(self) -> str:
@@ -541,95 +424,19 @@ class SettingsStep(WizardStep):
             return "Fix the settings marked ✘ to see the estimate."
         return ""
 
-    def _options(self) -> EstimateOptions:
-        return run_options(self.config, self.longest_row)
-
-    def _advice(self, info: ModelInfo, target: Target, current: Estimate) -> list[Advice]:
-        if current.fits is False:
-            return advise(info, self.config, target, current, self._options(), lengths=self.lengths)
-        rows = len(self.lengths) if self.lengths else None
-        roomy = larger_batch(info, self.config, target, current, self._options(), rows)
-        return [roomy] if roomy is not None else []
-
-    def _show_picker(self) -> None:
-        picker = self.query_one(GpuPicker)
-        if self.snapshot is None:
-            return
-        fits: dict[int, bool | None] = {}
-        if self.info is not None and self.snapshot.has_gpu and not self._why_no_estimate():
-            for gpu in self.snapshot.gpus:
-                if gpu.error is None:
-                    target = target_from_snapshot(self.snapshot, gpu.index)
-                    fits[gpu.index] = self._estimate_on(self.info, target)
-        picker.show(self.snapshot, self.gpu, fits)
-
-    def _show_estimate_text(self) -> None:
-        of = self.query_one("#estimate-of", Static)
-        if self.info is not None and self.estimate is not None:
-            # The precision matters: "auto" means fp32 on the CPU, bf16 or fp16 on a GPU.
-            precision = self.estimate.precision
-            of.update(
-                safe(
-                    f"{self.info.name} · {self.config.method} · {precision.name} ({precision.reason})"
-                )
-            )
-        elif self.info is not None:
-            of.update(safe(f"{self.info.name} · {self.config.method}"))
-        notes = self.query_one("#estimate-notes", Static)
-        notes.update(Content(safe("\n".join(self.estimate.notes))) if self.estimate else "")
-        notes.display = bool(self.estimate and self.estimate.notes)
-        heading = self.query_one("#advice-title", Static)
-        options = self.query_one("#advice", OptionList)
-        if not self.advice or self.estimate is None:
-            heading.display = options.display = False
-            options.clear_options()
-            self._advice_shown = []
-            return
-        heading.display = options.display = True
-        if self.estimate.fits:
-            heading.update("There is room for more (enter applies it):")
-        else:
-            heading.update(Content.styled("To make it fit (enter applies one):", "bold"))
-        prompts = [advice_prompt(item) for item in self.advice]
-        if [str(p) for p in prompts] == self._advice_shown:
-            return  # the same advice again (a hardware poll): keep the list as it is
-        self._advice_shown = [str(p) for p in prompts]
-        keys = [item.key for item in self.advice]
-        highlighted = options.highlighted if keys == self._advice_keys else None
-        self._advice_keys = keys
-        options.set_options(Option(prompt, id=str(n)) for n, prompt in enumerate(prompts))
-        if highlighted is None and options.has_focus:
-            highlighted = self._first_fit()
-        # Unfocused and new, nothing is highlighted: the list reads from its top, and
-        # focusing it puts the highlight on the change that fits first.
-        options.highlighted = highlighted
-
-    def _first_fit(self) -> int:
-        return next((i for i, a in enumerate(self.advice) if a.first_fit), 0)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_list.id != "advice" or event.option_id is None:
-            return
-        event.stop()
-        self.apply_advice(self.advice[int(event.option_id)])
-
-    def apply_advice(self, advice: Advice) -> None:
+    def on_estimate_panel_advice_chosen(self, message: EstimatePanel.AdviceChosen) -> None:
+        advice = message.advice
         if not advice.changes:  # another model: a choice the Model step makes
             self.notify(
                 f"{advice.why} Escape goes back to the Model step; your settings here are kept.",
                 markup=False,
             )
             return
-        for key, value in advice.changes.items():
-            owner: Any = self.config
-            *path, name = key.split(".")
-            for part in path:
-                owner = getattr(owner, part)
-            setattr(owner, name, value)
+        self.config = message.config
         self._fill_fields()
         self._estimate_now()
         # The list may be gone now (it fits): show where the change landed instead.
-        changed = next((key for key in advice.changes if key in BY_KEY), None)
+        changed = next((key for key in advice.changes if key in self.by_key), None)
         if changed is not None:
             self.query_one(f"#field-{changed}").focus()
         if "method" in advice.changes:
@@ -645,10 +452,7 @@ class SettingsStep(WizardStep):
         self.query_one(GpuPicker).focus()
 
     def action_focus_advice(self) -> None:
-        options = self.query_one("#advice", OptionList)
-        if options.display:
-            options.focus()
-        else:
+        if not self.panel.focus_advice():
             self.notify("No advice: the estimate needs no change.")
 
     def current_config(self) -> RunConfig:
@@ -666,26 +470,9 @@ class SettingsStep(WizardStep):
                 severity="warning",
                 markup=False,
             )
-        # Imported here: the review screen is the next step only, and built by its own module.
-        from tui_ft.ui.wizard.review import ReviewScreen
-
-        self.app.push_screen(ReviewScreen(copy.deepcopy(self.config)))
+        self.post_message(self.Done(self, copy.deepcopy(self.config)))
 
 
 def on_off(value: bool) -> str:
     """A checkbox's state in words: its mark alone is too faint in some themes."""
     return "on" if value else "off"
-
-
-def advice_prompt(advice: Advice) -> Content:
-    if advice.estimate is None:
-        return Content.assemble(("• ", "bold"), advice.title, "\n  ", (advice.why, "$text-muted"))
-    need = format_bytes(advice.estimate.required_bytes)
-    if advice.fits:
-        mark = Content.styled(f"✔ {need}, fits", "$vram-ok")
-    else:
-        mark = Content.styled(f"✘ {need}, still too much", "$vram-over")
-    first = Content.styled(" (first that fits)", "bold") if advice.first_fit else ""
-    return Content.assemble(
-        ("• ", "bold"), advice.title, "\n  ", mark, first, " · ", (advice.why, "$text-muted")
-    )

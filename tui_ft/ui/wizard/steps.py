@@ -1,13 +1,16 @@
 """What every step of the new-run wizard shares: the step indicator under the header, the Next
-and Back keys, and the hand-back of choices when a person goes back a step.
+and Back keys, the message a finished step posts, and the hand-back of choices when a person
+goes back a step.
 
-Each step is a `WizardStep` holding a `RunConfig`; Next pushes the following step with the
-updated config, escape pops back. Going back hands the later step's config to the earlier one
-(`take_back`), so choices made further on survive a detour: nothing typed is lost.
+Each step is a `WizardStep` holding a `RunConfig`. Next posts `Done` with the updated config
+and the wizard's flow (`flow.py`, which owns the order) opens the following step; escape goes
+back through the flow, which hands the later step's config to the earlier one (`take_back`), so
+choices made further on survive a detour: nothing typed is lost.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -19,8 +22,11 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.wizard import flow
 
-STEPS = ("Model", "Method", "Dataset", "Settings", "Review")
+# Every wizard screen's layout (screens load a stylesheet per feature; widgets keep their own).
+# A path from this file: a relative CSS_PATH would be read beside each subclass's module.
+WIZARD_CSS = Path(__file__).with_name("wizard.tcss")
 
 # ctrl+n: delivered by every terminal and multiplexer, and free in Input (which takes letters
 # and enter). Priority, so it works whichever field has the focus.
@@ -35,7 +41,7 @@ BACK_BINDING = Binding(
 def step_content(current: int) -> Content:
     """'1 Model · 2 Method · …' with the current step bold and marked (not by colour alone)."""
     parts: list[Content] = []
-    for number, name in enumerate(STEPS, start=1):
+    for number, name in enumerate(flow.TITLES, start=1):
         if number == current:
             parts.append(Content.styled(f"▸{number} {name}", "bold reverse $accent"))
         elif number < current:
@@ -70,18 +76,26 @@ class StepIndicator(Static):
 
 
 class WizardStep(TuiFtScreen):
-    """Base of the wizard's screens. Subclasses set STEP (1-based, see STEPS), compose with
-    `wizard_header()` first, and implement `action_next` (usually `push_next`)."""
+    """Base of the wizard's screens. Subclasses set STEP (1-based: `flow.number` of their
+    title), compose with `wizard_header()` first, and implement `action_next` (which posts
+    `Done` once the step's choices can go on)."""
 
     STEP: ClassVar[int] = 1
     BINDINGS = [BACK_BINDING, NEXT_BINDING]
+    CSS_PATH = WIZARD_CSS
+
+    class Done(flow.StepDone):
+        """This step's choices are made: the flow opens the next step on `config`."""
+
+        def __init__(self, step: WizardStep, config: RunConfig) -> None:
+            super().__init__(step, step.STEP, config)
 
     def __init__(self, config: RunConfig) -> None:
         super().__init__()
         self.config = config
 
     def screen_title(self) -> str:
-        return f"New run › {STEPS[self.STEP - 1]}"
+        return f"New run › {flow.TITLES[self.STEP - 1]}"
 
     def wizard_header(self) -> ComposeResult:
         yield self.header()
@@ -103,16 +117,7 @@ class WizardStep(TuiFtScreen):
         return True
 
     def action_back(self) -> None:
-        stack = self.app.screen_stack
-        if len(stack) < 2:
-            return  # the wizard is the first screen: nothing to go back to
-        previous = stack[-2]
-        if isinstance(previous, WizardStep):
-            previous.take_back(self.current_config())
-        self.app.pop_screen()
+        flow.back(self.app, lambda _: self.current_config())
 
     def action_next(self) -> None:
         raise NotImplementedError
-
-    def push_next(self, screen: WizardStep) -> None:
-        self.app.push_screen(screen)

@@ -1,25 +1,23 @@
 """The wizard's dataset preview, fetched from a helper process: the UI must not load a
-tokenizer (that means transformers), so it runs `tui-ft data inspect --json` and reads the
-report back as data. A preview in flight is killed when the person asks for another.
+tokenizer (that means transformers), so it runs `tui-ft data inspect --json` (through the app's
+child runner, core.children.runner) and reads the report back as data. A preview in flight is
+killed when the person asks for another.
 
 Also the small views of that report the Dataset step draws (histogram bars with the cut).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_ft.core.children.env import child_env
+from tui_ft.core.children.runner import ChildCommand, ChildResult, Runner
 from tui_ft.core.config import RunConfig
-from tui_ft.core.errors import UserError, from_cli_output
+from tui_ft.core.errors import UserError
 
 EXAMPLES_PER_CALL = 20  # rendered per process: stepping through them needs no new process
-POLL_S = 0.1  # how often a waiting preview checks whether it was called off
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class PreviewRequest:
             first_example=first_example,
         )
 
-    def command(self) -> list[str]:
+    def command(self) -> ChildCommand:
         cmd = [sys.executable, "-m", "tui_ft.cli", "data", "inspect", self.dataset]
         cmd += ["--model", self.model, "--max-length", str(self.max_length)]
         cmd += ["--format", self.fmt, "--json"]
@@ -54,51 +52,34 @@ class PreviewRequest:
             cmd += ["--column", f"{name}={column}"]
         if self.system_prompt is not None:
             cmd += ["--system-prompt", self.system_prompt]
-        return cmd
+        return ChildCommand(cmd, models=[self.model], datasets=[self.dataset])
 
 
 class PreviewCancelled(Exception):
     """Another preview was asked for; this one's process was killed."""
 
 
-def run_preview(request: PreviewRequest, cancelled: Callable[[], bool]) -> dict[str, Any]:
+def run_preview(
+    runner: Runner, request: PreviewRequest, cancelled: Callable[[], bool]
+) -> dict[str, Any]:
     """The inspect report for `request`. Raises UserError with the command's own sentence and
     hint when it fails, PreviewCancelled when `cancelled()` turns true meanwhile."""
-    process = subprocess.Popen(
-        request.command(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        env=child_env([request.model], [request.dataset]),
-    )
-    while True:
-        try:
-            out, err = process.communicate(timeout=POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            if cancelled():
-                process.kill()
-                process.communicate()
-                raise PreviewCancelled from None
+    result = runner.start(request).collect(cancelled)
+    if result.cancelled:
+        raise PreviewCancelled
     # Exit 1 with a report means "the data has bad rows": the report lists them.
-    if out.strip():
-        try:
-            report = json.loads(out)
-        except ValueError:
-            report = None
-        if isinstance(report, dict):
-            return report
-    raise _failure(err, process.returncode)
+    report = result.report()
+    if report is not None:
+        return report
+    raise failure(result)
 
 
-def _failure(stderr: str, code: int) -> UserError:
+def failure(result: ChildResult) -> UserError:
     """The command's `error: …` / `hint: …` lines as a UserError."""
-    said = from_cli_output(stderr)
+    said = result.error()
     if said is not None:
         return said
-    tail = stderr.strip().splitlines()[-1:] or [f"exit status {code}"]
+    tail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
     return UserError(
         f"the dataset preview failed ({tail[0]}).",
         "Run `tui-ft data inspect` on it in a shell to see the whole output.",

@@ -1,0 +1,96 @@
+"""What an objective declares: everything the rest of the program asks of it, as plain data.
+
+An objective is the loss a run trains with (`objective:` in run.yaml). Its light twin (a module
+in this package, or one named by `$TUI_FT_OBJECTIVES`) holds an `OBJECTIVE` built from these
+classes; its heavy twin (the module named by `Objective.engine`) builds the TRL trainer in the
+trainer process. Nothing here imports Textual or the ML stack: the UI reads it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tui_ft.core.alarm import Alarm
+
+SETTING_KINDS = ("int", "float", "text", "bool", "choice")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A run.yaml key the objective adds (at the top level, beside `objective:`)."""
+
+    key: str
+    default: Any
+    kind: str  # one of SETTING_KINDS: how YAML values are read and the wizard's field shows it
+    label: str  # the wizard's field label
+    help: str  # one line: what it does and when to change it
+    choices: tuple[str, ...] = ()  # for kind "choice"
+    # The sentence (beginning with the key) when a well-typed value still cannot run.
+    check: Callable[[Any], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metrics.jsonl key the trainer writes from TRL's logs."""
+
+    key: str  # in metrics.jsonl, and the chart series' name
+    log_key: str  # in the Trainer's `logs` dict
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    series: str  # a metric key (or one of the monitor's own series)
+    label: str
+    color: str  # a theme variable the chart draws it in
+    # A mark per point instead of a line, for sparse series (eval loss): a line would cover
+    # the dense one where they share a row, and the mark tells them apart without colour.
+    points: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    tab: str  # the selector's short word
+    lines: tuple[ChartLine, ...]
+    empty: str = ""  # what shows before the first point, when "waiting for the first log" is wrong
+
+
+class HealthRule(Protocol):
+    """One alarm of the monitor's health line, fed every metrics record once, in order."""
+
+    def feed(self, record: Mapping[str, Any], step: int) -> None: ...
+
+    def alarm(self) -> Alarm | None: ...
+
+
+@dataclass(frozen=True)
+class MemoryNeeds:
+    """What the objective adds to a supervised run's peak memory (core/estimate/peak.py)."""
+
+    sequences_per_row: int = 1  # sequences through the model per dataset row (a pair: 2)
+    # A frozen second copy of the weights for reference log-probabilities. Adapter methods
+    # never need it: the reference is the base with the adapter switched off.
+    reference_model: bool = False
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str  # the run.yaml value
+    title: str  # the wizard's option
+    sentences: str  # what it trains the model to do, and on which data
+    engine: str  # the module of its trainer twin, imported in the trainer process only
+    formats: tuple[str, ...]  # the dataset formats it trains on (core/datasets/formats.py)
+    settings: tuple[Setting, ...] = ()
+    metrics: tuple[Metric, ...] = ()  # written after `step`/`epoch`, before the common ones
+    charts: tuple[Chart, ...] = ()  # shown before the monitor's common charts
+    # Fresh rules for each monitor (rules keep state), beside the common ones.
+    health_rules: Callable[[], list[HealthRule]] = field(default=lambda: [])
+    memory: Callable[[Mapping[str, Any]], MemoryNeeds] = field(default=lambda _: MemoryNeeds())
+
+    def setting(self, key: str) -> Setting | None:
+        return next((s for s in self.settings if s.key == key), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {s.key: s.default for s in self.settings}
