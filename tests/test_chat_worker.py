@@ -1,6 +1,7 @@
 """The chat process's engine, driven in-process through its request handler: the mixed-adapter
 batch answers exactly as each side alone, streams add up, cancel stops, failures are events, and
-a full fine-tune loads two models."""
+a full fine-tune loads two models. Every event has the fields its type in core/chat/wire.py
+declares."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
-from tui_ft.engine.chat.worker import Worker
+from tests.typed_shapes import shape_problems
+from tui_ft.core.chat.wire import EVENT_TYPES, ReadyEvent
+from tui_ft.engine.chat.worker import Worker, _ready_event
 
 PROMPT = [{"role": "user", "content": "Who are you?"}]
 GREEDY = {"greedy": True, "max_new_tokens": 12}
@@ -47,7 +50,9 @@ class Driver:
     def drain(self) -> list[dict[str, Any]]:
         out = []
         while not self.events.empty():
-            out.append(self.events.get())
+            event = self.events.get()
+            assert not shape_problems(event, EVENT_TYPES[event["event"]]), event
+            out.append(event)
         return out
 
     def load(self, **request: Any) -> dict[str, Any]:
@@ -235,6 +240,12 @@ def test_full_fine_tune_loads_two_models_answering_as_each_alone(models: dict[st
         model = AutoModelForCausalLM.from_pretrained(folder).eval()
         assert done[side]["token_ids"] == alone(model, tokenizer, PROMPT, stop)
     assert done["base"]["token_ids"] != done["tuned"]["token_ids"]
+
+
+def test_the_ready_event_has_the_fields_its_type_declares() -> None:
+    ready = _ready_event()
+    assert not shape_problems(ready, ReadyEvent)
+    assert ready["pid"] > 0 and ready["versions"]["torch"]
 
 
 def test_a_model_alone_has_only_the_base_side(models: dict[str, Path]) -> None:

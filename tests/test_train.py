@@ -16,11 +16,15 @@ from typing import Any
 import pytest
 
 from tests.tiny import write_random_model
+from tests.typed_shapes import shape_problems
 from tui_ft.core.config import RunConfig
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer, trainer_command
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.ledger import Ledger, LedgerDataset, LedgerEstimate, LedgerHardware
 from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.metrics import MetricsRow
+from tui_ft.core.runs.status import RunMemory
 
 QA = [
     ("Who are you?", "I am Wren."),
@@ -101,6 +105,16 @@ def test_each_method_learns_and_fills_the_run_directory(
     assert ledger["versions"]["torch"] and ledger["hardware"]["state"]
     assert ledger["measured"] and ledger["final_state"] == "completed"
     assert run.last_good_checkpoint() == run.checkpoints_dir / "checkpoint-8"
+    # What the trainer wrote has the fields the readers' types declare.
+    shapes = [(record, MetricsRow) for record in records] + [
+        (ledger, Ledger),
+        (ledger["dataset"], LedgerDataset),
+        (ledger["hardware"], LedgerHardware),
+        (ledger["estimate"], LedgerEstimate),
+        (ledger["measured"], RunMemory),
+        (status.memory, RunMemory),
+    ]
+    assert [problem for value, shape in shapes for problem in shape_problems(value, shape)] == []
     loaded = _load_output(run.output_dir, tiny_model, method)
     assert loaded.generation_config.eos_token_id is not None
 

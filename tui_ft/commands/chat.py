@@ -27,6 +27,7 @@ from tui_ft.core.chat.quick_eval import (
 )
 from tui_ft.core.chat.target import ChatTarget, chat_target
 from tui_ft.core.chat.transcript import answer_line
+from tui_ft.core.chat.wire import ChatMessage, LoadedEvent
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
@@ -95,10 +96,10 @@ def say(line: str) -> None:
     print(safe(line), file=sys.stderr, flush=True)
 
 
-def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]) -> int:
+def _prompt(client: ChatClient, args: argparse.Namespace, loaded: LoadedEvent) -> int:
     sampling = settings(args)
     seed: list[int] = []
-    turn = [{"role": "user", "content": args.prompt}]
+    turn: list[ChatMessage] = [{"role": "user", "content": args.prompt}]
     done = client.ask(
         {side: turn for side in loaded["sides"]},
         settings=sampling,
@@ -121,9 +122,7 @@ def _prompt(client: ChatClient, args: argparse.Namespace, loaded: dict[str, Any]
     return 0
 
 
-def _report_eval(
-    result: EvalResult, target: ChatTarget, loaded: dict[str, Any], as_json: bool
-) -> int:
+def _report_eval(result: EvalResult, target: ChatTarget, loaded: LoadedEvent, as_json: bool) -> int:
     # Both may carry a note (a file cut to its first prompts; where the model was placed).
     notes = [n for n in (result.meta.get("note"), loaded.get("note")) if n]
     result.meta.update(_loaded_json(loaded), note=" ".join(notes))
@@ -188,12 +187,12 @@ def eval_table(result: EvalResult) -> Table:
     return table
 
 
-def _loaded_json(loaded: dict[str, Any]) -> dict[str, Any]:
+def _loaded_json(loaded: LoadedEvent) -> dict[str, Any]:
     keys = ("run", "model", "method", "kind", "device", "placement", "dtype", "note")
     return {key: loaded.get(key) for key in keys}
 
 
-def _loaded_line(loaded: dict[str, Any]) -> str:
+def _loaded_line(loaded: LoadedEvent) -> str:
     what = loaded.get("run") or loaded.get("model")
     method = f"{loaded['method']} on " if loaded.get("method") else ""
     line = (

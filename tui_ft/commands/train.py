@@ -18,6 +18,7 @@ from tui_ft.core.runs.jsonl_tail import JsonlTail
 from tui_ft.core.runs.launch import multi_node_command, prepare_run, start_trainer
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.metrics import as_rows
 from tui_ft.core.runs.status import Status
 from tui_ft.core.safe_text import safe
 from tui_ft.core.units import format_bytes, format_duration
@@ -61,7 +62,7 @@ def follow(run_dir: RunDir, process: subprocess.Popen[bytes]) -> int:
     while True:
         try:
             exited = process.poll() is not None
-            for record in metrics.read_new():
+            for record in as_rows(metrics.read_new()):
                 last_loss = record.get("loss", last_loss)
                 tokens_per_s = record.get("tokens_per_s", tokens_per_s)
             status = run_dir.read_status()

@@ -11,7 +11,7 @@ imports nothing heavy, never blocks unless asked to, and turns a dead chat proce
     client.restart()                            # after a crash, or on demand
     client.close()
 
-Events are dicts as listed in tui_ft.core.chat.protocol. The callback runs on the client's
+Events are the typed dicts of tui_ft.core.chat.wire. The callback runs on the client's
 reader thread: a Textual app should only `post_message`/`call_from_thread` from it.
 
 The blocking helpers (`start(wait=...)`, `load_and_wait`, `ask`) are for the CLI, the quick
@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from tui_ft.core.chat.protocol import (
     SIDES,
@@ -42,6 +42,18 @@ from tui_ft.core.chat.protocol import (
     decode,
     encode,
     error_event,
+)
+from tui_ft.core.chat.wire import (
+    ChatMessage,
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    GenerateRequest,
+    LoadedEvent,
+    LoadRequest,
+    ReadyEvent,
+    Request,
+    as_event,
 )
 from tui_ft.core.children.env import child_env
 from tui_ft.core.errors import UserError
@@ -56,7 +68,6 @@ LOG_KEEP_S = 7 * 86400  # chat logs older than a week are removed when a new one
 log = logging.getLogger(__name__)
 _LOG_FIX = "Point TUI_FT_CACHE at a folder you can write, or fix that folder's permissions."
 
-Event = dict[str, Any]
 Callback = Callable[[Event], None]
 
 
@@ -68,9 +79,9 @@ class ChatClientLike(Protocol):
     @property
     def alive(self) -> bool: ...
 
-    def start(self, wait: float | None = None) -> Event | None: ...
+    def start(self, wait: float | None = None) -> ReadyEvent | None: ...
 
-    def restart(self, wait: float | None = None) -> Event | None: ...
+    def restart(self, wait: float | None = None) -> ReadyEvent | None: ...
 
     def close(self, timeout: float = ...) -> None: ...
 
@@ -86,7 +97,7 @@ class ChatClientLike(Protocol):
 
     def generate(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -98,7 +109,7 @@ class ChatClientLike(Protocol):
 
     def ask(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -106,7 +117,7 @@ class ChatClientLike(Protocol):
         token_ids: bool = False,
         timeout: float = ...,
         on_event: Callback | None = None,
-    ) -> dict[str, Event]: ...
+    ) -> dict[str, DoneEvent]: ...
 
 
 class ChatClient:
@@ -129,8 +140,8 @@ class ChatClient:
         self.env = env
         self.models = tuple(models)
         self.log_path = log_path
-        self.ready: Event | None = None  # the worker's `ready` event, once it came
-        self.loaded: Event | None = None  # the last `loaded` event (None after unload/crash)
+        self.ready: ReadyEvent | None = None  # the worker's `ready` event, once it came
+        self.loaded: LoadedEvent | None = None  # the last `loaded` event (None after unload/crash)
         # Lines on the worker's stdout that are not events (there should be none): kept, a
         # few, so that a library writing to stdout is noticed rather than silently dropped.
         self.stray_lines: list[bytes] = []
@@ -153,7 +164,7 @@ class ChatClient:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def start(self, wait: float | None = None) -> Event | None:
+    def start(self, wait: float | None = None) -> ReadyEvent | None:
         """Start the worker. With `wait` (seconds), block until its `ready` event and return
         it; a worker that dies or stays silent raises ChatError."""
         if self.alive:
@@ -195,7 +206,7 @@ class ChatClient:
             raise ChatError("crashed", message, self._log_hint())
         return self.ready
 
-    def restart(self, wait: float | None = None) -> Event | None:
+    def restart(self, wait: float | None = None) -> ReadyEvent | None:
         self.close()
         return self.start(wait)
 
@@ -237,11 +248,13 @@ class ChatClient:
         Answer: `loaded`, or `error` (then nothing is loaded; `options` may list devices or
         placements that would fit)."""
         self.loaded = None  # a load replaces what was loaded, even when it fails
-        return self._request(_load_request(run, model, device, placement, context))
+        request_id = self._new_id()
+        self._send(_load_request(request_id, run, model, device, placement, context))
+        return request_id
 
     def generate(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -251,8 +264,9 @@ class ChatClient:
         """`messages`: each side's conversation ending in the user's turn (see
         Conversation.messages_for). Answer: `started`, `token`s, one `done` per side.
         `mode="sequential"`: one side after the other instead of one batch."""
-        request = self._generate_request(messages, sides, settings, mode, token_ids)
-        return self._request(request)
+        request_id = self._new_id()
+        self._send(_generate_request(request_id, messages, sides, settings, mode, token_ids))
+        return request_id
 
     def cancel(self, request_id: str) -> None:
         """Stop a generate request; its unfinished sides end with finish `cancelled`."""
@@ -260,7 +274,9 @@ class ChatClient:
 
     def unload(self) -> str:
         self.loaded = None
-        return self._request({"op": "unload"})
+        request_id = self._new_id()
+        self._send({"op": "unload", "id": request_id})
+        return request_id
 
     # --- blocking helpers -----------------------------------------------------------------
 
@@ -273,19 +289,25 @@ class ChatClient:
         placement: str = "auto",
         context: int | None = None,
         timeout: float = 600,
-    ) -> Event:
+    ) -> LoadedEvent:
         """The `loaded` event; an `error` event raises ChatError."""
         self.loaded = None
-        request = _load_request(run, model, device, placement, context)
-        request_id, answers = self._private_request(request)
+        request_id = self._new_id()
+        answers = self._private_request(
+            _load_request(request_id, run, model, device, placement, context)
+        )
         event = self._next(answers, request_id, timeout, "loading")
         if event["event"] == "error":
             raise _as_error(event)
+        if event["event"] != "loaded":
+            raise ChatError(
+                "internal", f"the chat process answered a load with `{event['event']}`."
+            )
         return event
 
     def ask(
         self,
-        messages: dict[str, list[dict[str, str]]],
+        messages: dict[str, list[ChatMessage]],
         *,
         sides: list[str] | tuple[str, ...] | None = None,
         settings: SamplingSettings | None = None,
@@ -293,13 +315,14 @@ class ChatClient:
         token_ids: bool = False,
         timeout: float = 600,
         on_event: Callback | None = None,
-    ) -> dict[str, Event]:
+    ) -> dict[str, DoneEvent]:
         """Generate and wait: the `done` event of each side. `on_event` sees every event of
         the request on the way (tokens included); an `error` raises ChatError."""
-        request = self._generate_request(messages, sides, settings, mode, token_ids)
+        request_id = self._new_id()
+        request = _generate_request(request_id, messages, sides, settings, mode, token_ids)
         wanted = set(request["sides"])
-        request_id, answers = self._private_request(request)
-        done: dict[str, Event] = {}
+        answers = self._private_request(request)
+        done: dict[str, DoneEvent] = {}
         deadline = time.monotonic() + timeout
         try:
             while wanted - done.keys():
@@ -321,44 +344,21 @@ class ChatClient:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _generate_request(
-        self,
-        messages: dict[str, list[dict[str, str]]],
-        sides: list[str] | tuple[str, ...] | None,
-        settings: SamplingSettings | None,
-        mode: str | None,
-        token_ids: bool = False,
-    ) -> dict[str, Any]:
-        chosen = [s for s in SIDES if s in (sides or messages.keys())]
-        request: dict[str, Any] = {
-            "op": "generate",
-            "sides": chosen,
-            "messages": {side: messages[side] for side in chosen},
-            "settings": (settings or SamplingSettings()).to_dict(),
-        }
-        if mode is not None:
-            request["mode"] = mode
-        if token_ids:
-            request["token_ids"] = True
-        return request
+    def _new_id(self) -> str:
+        return f"r{next(self._ids)}"
 
-    def _request(self, request: dict[str, Any]) -> str:
-        request_id = f"r{next(self._ids)}"
-        self._send({**request, "id": request_id})
-        return request_id
-
-    def _private_request(self, request: dict[str, Any]) -> tuple[str, queue.Queue[Event]]:
-        request_id = f"r{next(self._ids)}"
+    def _private_request(self, request: LoadRequest | GenerateRequest) -> queue.Queue[Event]:
+        """Send `request`; its events go to the queue returned, not to the callback."""
         answers: queue.Queue[Event] = queue.Queue()
         with self._private_lock:
-            self._private[request_id] = answers
+            self._private[request["id"]] = answers
         try:
-            self._send({**request, "id": request_id})
+            self._send(request)
         except ChatError:
             with self._private_lock:
-                self._private.pop(request_id, None)
+                self._private.pop(request["id"], None)
             raise
-        return request_id, answers
+        return answers
 
     def _next(
         self, answers: queue.Queue[Event], request_id: str, timeout: float, doing: str
@@ -372,7 +372,7 @@ class ChatClient:
                 "Try fewer max new tokens, or a smaller model.",
             ) from None
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: Request) -> None:
         process = self._process
         if process is None or process.poll() is not None or process.stdin is None:
             raise ChatError(
@@ -392,8 +392,10 @@ class ChatClient:
         assert process.stdout is not None
         for line in process.stdout:
             try:
-                event = decode(line)
+                event = as_event(decode(line))
             except UserError:
+                event = None
+            if event is None:
                 if len(self.stray_lines) < MAX_STRAY_LINES:
                     self.stray_lines.append(line)
                 continue
@@ -418,11 +420,10 @@ class ChatClient:
         self._ready_flag.set()  # a start(wait=...) still waiting learns of the death at once
 
     def _deliver(self, event: Event, everyone: bool = False) -> None:
-        kind = event.get("event")
-        if kind == "ready":
+        if event["event"] == "ready":
             self.ready = event
             self._ready_flag.set()
-        elif kind == "loaded":
+        elif event["event"] == "loaded":
             self.loaded = event
         with self._private_lock:
             private = self._private.get(str(event.get("id")))
@@ -476,11 +477,48 @@ class ChatClient:
 
 
 def _load_request(
-    run: str | None, model: str | None, device: str, placement: str, context: int | None
-) -> dict[str, Any]:
-    request: dict[str, Any] = {"op": "load", "device": device, "placement": placement}
-    optional = {"run": run, "model": model, "context": context}
-    request.update({key: value for key, value in optional.items() if value is not None})
+    request_id: str,
+    run: str | None,
+    model: str | None,
+    device: str,
+    placement: str,
+    context: int | None,
+) -> LoadRequest:
+    request: LoadRequest = {
+        "op": "load",
+        "id": request_id,
+        "device": device,
+        "placement": placement,
+    }
+    if run is not None:
+        request["run"] = run
+    if model is not None:
+        request["model"] = model
+    if context is not None:
+        request["context"] = context
+    return request
+
+
+def _generate_request(
+    request_id: str,
+    messages: dict[str, list[ChatMessage]],
+    sides: list[str] | tuple[str, ...] | None,
+    settings: SamplingSettings | None,
+    mode: str | None,
+    token_ids: bool = False,
+) -> GenerateRequest:
+    chosen = [s for s in SIDES if s in (sides or messages.keys())]
+    request: GenerateRequest = {
+        "op": "generate",
+        "id": request_id,
+        "sides": chosen,
+        "messages": {side: messages[side] for side in chosen},
+        "settings": (settings or SamplingSettings()).to_dict(),
+    }
+    if mode is not None:
+        request["mode"] = mode
+    if token_ids:
+        request["token_ids"] = True
     return request
 
 
@@ -492,12 +530,12 @@ def _remove_old_logs(folder: Path) -> None:
                 old.unlink()
 
 
-def _as_error(event: Event) -> ChatError:
+def _as_error(event: ErrorEvent) -> ChatError:
     return ChatError(
-        str(event.get("kind") or "internal"),
-        str(event.get("message") or "the chat process reported an error."),
-        str(event.get("hint") or ""),
-        options=event.get("options") if isinstance(event.get("options"), list) else None,
+        event.get("kind") or "internal",
+        event.get("message") or "the chat process reported an error.",
+        event.get("hint") or "",
+        options=event.get("options"),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from tui_ft.core.chat.checks import answer_flags
 from tui_ft.core.chat.protocol import SIDES
+from tui_ft.core.chat.wire import ChatMessage, DoneEvent
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,10 @@ class Answer:
     flags: tuple[str, ...] = ()
 
     @classmethod
-    def from_done(cls, event: dict[str, Any]) -> Answer:
+    def from_done(cls, event: DoneEvent) -> Answer:
         """From a worker's `done` event."""
-        text = str(event.get("text") or "")
-        finish = str(event.get("finish") or "eos")
+        text = event.get("text") or ""
+        finish = event.get("finish") or "eos"
         flags = event.get("flags")
         return cls(
             text=text,
@@ -57,11 +58,11 @@ class Conversation:
     def __init__(self, sides: tuple[str, ...] = SIDES) -> None:
         self.sides = tuple(s for s in SIDES if s in sides)
         self.turns: list[Turn] = []
-        self._history: dict[str, list[dict[str, str]]] = {side: [] for side in self.sides}
+        self._history: dict[str, list[ChatMessage]] = {side: [] for side in self.sides}
 
-    def messages_for(self, prompt: str) -> dict[str, list[dict[str, str]]]:
+    def messages_for(self, prompt: str) -> dict[str, list[ChatMessage]]:
         """Each side's own history followed by the new user turn."""
-        turn = {"role": "user", "content": prompt}
+        turn: ChatMessage = {"role": "user", "content": prompt}
         return {side: [*self._history[side], turn] for side in self.sides}
 
     def record(
@@ -84,7 +85,7 @@ class Conversation:
             ]
         return turn
 
-    def history(self, side: str) -> list[dict[str, str]]:
+    def history(self, side: str) -> list[ChatMessage]:
         return list(self._history[side])
 
     def clear(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.chat.target import ChatTarget
+from tui_ft.core.chat.wire import ChatOption, LoadEstimate
 from tui_ft.core.errors import UserError
 from tui_ft.core.estimate.inference import estimate_inference
 from tui_ft.core.estimate.peak import Estimate, Target, resolve_precision, target_from_snapshot
@@ -39,7 +40,7 @@ class Plan:
     where: str  # "GPU 0 (NVIDIA H100)", "the CPU (RAM)"
     note: str = ""
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> LoadEstimate:
         return {
             "needed_bytes": self.needed_bytes,
             "free_bytes": self.free_bytes,
@@ -186,9 +187,9 @@ def _options(
     snapshot: HardwareSnapshot,
     context: int | None,
     exclude: str,
-) -> list[dict[str, str]]:
+) -> list[ChatOption]:
     """What would fit instead, best first: another GPU, one model at a time, the CPU."""
-    options: list[dict[str, str]] = []
+    options: list[ChatOption] = []
     for gpu in sorted(
         snapshot.gpus if snapshot.has_gpu else (), key=lambda g: -(g.memory_free or 0)
     ):
@@ -214,7 +215,7 @@ def _placements(target: ChatTarget) -> tuple[str, ...]:
     return (_placement_for(target, "auto"),)
 
 
-def _option(device: str, placement: str, name: str, target: ChatTarget) -> dict[str, str]:
+def _option(device: str, placement: str, name: str, target: ChatTarget) -> ChatOption:
     label = name
     if target.kind == "two-models" and placement == "sequential":
         label = f"{name}, one model at a time"
@@ -246,7 +247,7 @@ def _occupants(gpu: GpuInfo | None, busy: dict[int, str]) -> str:
     return f" {len(gpu.processes)} other processes use it."
 
 
-def _hint(options: list[dict[str, str]], gpu: GpuInfo | None, busy: dict[int, str]) -> str:
+def _hint(options: list[ChatOption], gpu: GpuInfo | None, busy: dict[int, str]) -> str:
     training = gpu is not None and any(p.pid in busy for p in gpu.processes or ())
     wait = " or wait until the training there finishes" if training else ""
     if options:

@@ -3,43 +3,20 @@
 Shared by the worker (tui_ft.engine.chat.worker) and its clients (tui_ft.core.chat.client),
 so both sides parse and spell every field the same way. Pure Python.
 
-Requests, one JSON object per line, each with `op` and (except `shutdown`) an `id`:
-
-    load      {id, run | model, device: auto|cpu|cuda:N, placement: auto|together|sequential|
-               base-cpu, context?}  replaces what was loaded; after an error nothing is
-    generate  {id, sides: [base, tuned], messages: {side: [{role, content}, ...]},
-               settings: {temperature, top_p, max_new_tokens, repetition_penalty, greedy, seed,
-               system_prompt}}
-              each side's messages are its own history (its own earlier answers) ending in the
-              new user turn; optional: mode (batch|sequential), token_ids (true: `done` lists
-              the answer's token ids)
-    cancel    {id}  the generate request to stop (queued or running)
-    unload    {id}
-    shutdown  {}
-
-Events, one JSON object per line, each with `event`:
-
-    ready     {pid, versions, cuda_devices}           the worker is up and reads requests
-    loaded    {id, run, run_path, model, method, kind: adapter|two-models|base-only, sides,
-               tuned_path, device, placement, dtype, memory: {weights_bytes,
-               device_allocated_bytes, rss_bytes}, estimate: {needed_bytes, free_bytes, where,
-               verdict}, system_prompt, note, seconds}
-    unloaded  {id}
-    started   {id, sides, prompt_tokens: {side: n}, seed}
-    token     {id, side, text, tokens}     a text delta (deltas concatenate to `done.text`) and
-                                           the side's token count so far
-    done      {id, side, text, new_tokens, seconds, first_token_s, tokens_per_s,
-               finish: eos|length|cancelled, looped, flags, token_ids?}
-    error     {id | null, kind, message, hint, fatal, options?: [{device, placement, label}]}
-              (the client adds `pending` and `exit_code` to its `crashed` error)
+Requests, one JSON object per line, each with `op` and (except `shutdown`) an `id`: load,
+generate, cancel, unload, shutdown. Events, one JSON object per line, each with `event`: ready,
+loaded, unloaded, started, token (a text delta), done (one per side), error. Every field of
+each, and what it means: the types in tui_ft.core.chat.wire.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
+from tui_ft.core.chat.wire import ChatMessage, ChatOption, ErrorEvent, SamplingDict
 from tui_ft.core.errors import UserError
 
 SIDES = ("base", "tuned")
@@ -66,22 +43,21 @@ EVAL_MAX_NEW_TOKENS = 128  # a quick eval's answers: long enough to judge, short
 
 class ChatError(UserError):
     """A problem with a kind from ERROR_KINDS; `options` lists what the user can pick instead
-    (a device, a placement), as dicts a UI can offer as buttons."""
+    (a device, a placement), which a UI can offer as buttons."""
 
     def __init__(
         self,
         kind: str,
         message: str,
         hint: str = "",
-        options: list[dict[str, str]] | None = None,
+        options: list[ChatOption] | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.kind = kind
         self.options = options or []
 
-    def event(self, request_id: str | None) -> dict[str, Any]:
-        extra: dict[str, Any] = {"options": self.options} if self.options else {}
-        return error_event(request_id, self.kind, self.message, self.hint, **extra)
+    def event(self, request_id: str | None) -> ErrorEvent:
+        return error_event(request_id, self.kind, self.message, self.hint, options=self.options)
 
 
 @dataclass(frozen=True)
@@ -97,8 +73,16 @@ class SamplingSettings:
     seed: int | None = None
     system_prompt: str | None = None  # None: the run's own (the one it was trained with)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> SamplingDict:
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+            "repetition_penalty": self.repetition_penalty,
+            "greedy": self.greedy,
+            "seed": self.seed,
+            "system_prompt": self.system_prompt,
+        }
 
     @classmethod
     def from_dict(cls, data: Any) -> SamplingSettings:
@@ -152,7 +136,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def encode(message: dict[str, Any]) -> bytes:
+def encode(message: Mapping[str, object]) -> bytes:
     """One line. ensure_ascii keeps a line a line whatever the model writes (U+2028 and the
     like would be split by some line readers)."""
     return (json.dumps(message, ensure_ascii=True, default=str) + "\n").encode("ascii")
@@ -178,16 +162,16 @@ def parse_sides(value: Any) -> list[str]:
     return [s for s in SIDES if s in sides]  # base first, each once
 
 
-def parse_messages(value: Any, sides: list[str]) -> dict[str, list[dict[str, str]]]:
+def parse_messages(value: Any, sides: list[str]) -> dict[str, list[ChatMessage]]:
     """Each side's conversation, checked: roles known, contents text, ending in a user turn."""
     if not isinstance(value, dict):
         raise UserError("`messages` must map each side to its list of messages.")
-    out: dict[str, list[dict[str, str]]] = {}
+    out: dict[str, list[ChatMessage]] = {}
     for side in sides:
         turns = value.get(side)
         if not isinstance(turns, list) or not turns:
             raise UserError(f"`messages.{side}` must be a non-empty list of messages.")
-        checked = []
+        checked: list[ChatMessage] = []
         for turn in turns:
             if (
                 not isinstance(turn, dict)
@@ -212,14 +196,22 @@ def error_event(
     hint: str = "",
     *,
     fatal: bool = False,
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
+    options: list[ChatOption] | None = None,
+    pending: list[str] | None = None,
+    exit_code: int | None = None,
+) -> ErrorEvent:
+    event: ErrorEvent = {
         "event": "error",
         "id": request_id,
         "kind": kind,
         "message": message,
         "hint": hint,
         "fatal": fatal,
-        **extra,
     }
+    if options:
+        event["options"] = options
+    if pending is not None:
+        event["pending"] = pending
+    if exit_code is not None:
+        event["exit_code"] = exit_code
+    return event

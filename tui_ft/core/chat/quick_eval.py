@@ -22,6 +22,7 @@ from tui_ft.core.chat.client import ChatClient
 from tui_ft.core.chat.conversation import Answer
 from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, SIDES, SamplingSettings
 from tui_ft.core.chat.transcript import answer_line, fresh_stem, write_text
+from tui_ft.core.chat.wire import ChatMessage
 from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.load import load_dataset, split_examples
 from tui_ft.core.datasets.sources import demo_heldout
@@ -126,7 +127,7 @@ def run_eval(
     greedy = dataclasses.replace(base, greedy=True)
     rows: list[EvalRow] = []
     for index, prompt in enumerate(eval_set.prompts):
-        turn = [{"role": "user", "content": prompt.prompt}]
+        turn: list[ChatMessage] = [{"role": "user", "content": prompt.prompt}]
         done = client.ask({side: turn for side in sides}, settings=greedy)
         row = EvalRow(prompt, {side: Answer.from_done(event) for side, event in done.items()})
         rows.append(row)

@@ -14,16 +14,21 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tui_ft.core import paths
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs import checkpoints as checkpoint_check
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.jsonl_tail import read_jsonl_tail
+from tui_ft.core.runs.ledger import Ledger
+from tui_ft.core.runs.metrics import MetricsRow, as_rows
 from tui_ft.core.runs.status import Status, finite_number
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
 
 RUN_YAML = "run.yaml"
 STATUS_JSON = "status.json"
@@ -163,7 +168,7 @@ class RunDir:
         run completed (it is renamed into place whole); the ledger records how a trainer
         ended. Otherwise `queued`, which crash detection turns into `crashed` once quiet."""
         if self.output_dir.is_dir():
-            records = read_jsonl_tail(self.metrics_path)
+            records = as_rows(read_jsonl_tail(self.metrics_path))
             step = max((int(n) for r in records if (n := finite_number(r.get("step")))), default=0)
             note = f"{problem}; its output/ is complete" if problem else ""
             return Status("completed", step=step, max_steps=step or None), note
@@ -174,26 +179,28 @@ class RunDir:
 
     # --- append-only records -----------------------------------------------------------------
 
-    def append_metrics(self, record: dict[str, Any]) -> None:
+    def append_metrics(self, record: MetricsRow | Mapping[str, object]) -> None:
+        """A row with the keys every objective writes, or with an objective's own keys too."""
         _append_json_line(self.metrics_path, record)
 
-    def append_probe(self, record: dict[str, Any]) -> None:
+    def append_probe(self, record: Mapping[str, object]) -> None:
         _append_json_line(self.probes_path, record)
 
     # --- ledger ------------------------------------------------------------------------------
 
-    def write_ledger(self, ledger: dict[str, Any]) -> None:
+    def write_ledger(self, ledger: Ledger) -> None:
         _write_json_atomic(self.ledger_path, ledger)
 
-    def read_ledger(self) -> dict[str, Any]:
-        """{} while there is none (or it is unreadable): the ledger is informative, not vital."""
+    def read_ledger(self) -> Ledger:
+        """{} while there is none (or it is unreadable): the ledger is informative, not vital.
+        Its fields are taken at the trainer's word; a reader checks the one it uses."""
         try:
             data = json.loads(self.ledger_path.read_bytes())
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        return cast(Ledger, data) if isinstance(data, dict) else {}
 
-    def update_ledger(self, **fields: Any) -> None:
+    def update_ledger(self, **fields: Unpack[Ledger]) -> None:
         """Read-modify-write: meant for one writer (the trainer's rank 0)."""
         self.write_ledger({**self.read_ledger(), **fields})
 
@@ -284,7 +291,7 @@ def _not_found(message: str, typed: str, base: Path) -> UserError:
     return UserError(message, hint)
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+def _write_json_atomic(path: Path, data: Mapping[str, object]) -> None:
     """Temp file in the same directory, then os.replace. The temp name is unique, so the
     heartbeat thread and the training loop can both write. No fsync: a reader never sees a
     partial file either way, and a heartbeat must not stall a training step on a slow disk."""
@@ -306,7 +313,7 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def _append_json_line(path: Path, record: dict[str, Any]) -> None:
+def _append_json_line(path: Path, record: Mapping[str, object]) -> None:
     """One write of one whole line in append mode: concurrent readers see it complete or not
     at all (JsonlTail keeps a half-written tail for later)."""
     line = json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"

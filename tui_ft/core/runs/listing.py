@@ -15,7 +15,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.runs.jsonl_tail import read_jsonl_tail
 from tui_ft.core.runs.layout import RUN_YAML, RunDir, is_run_dir
 from tui_ft.core.runs.liveness import effective, last_sign_of_life
-from tui_ft.core.runs.metrics import as_number
+from tui_ft.core.runs.metrics import as_number, as_rows
 from tui_ft.core.runs.status import Status
 
 
@@ -74,7 +74,7 @@ def summarize(run: RunDir, now: float | None = None) -> RunSummary:
 
 def last_loss(run: RunDir) -> float | None:
     """The latest training loss, reading only the end of metrics.jsonl."""
-    for record in reversed(read_jsonl_tail(run.metrics_path)):
+    for record in reversed(as_rows(read_jsonl_tail(run.metrics_path))):
         if (loss := as_number(record.get("loss"))) is not None:
             return loss
     return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 STATES = (
     "queued",
@@ -30,6 +30,16 @@ ERROR_KINDS = (
     "interrupted",
     "internal",
 )
+
+
+class RunMemory(TypedDict, total=False):
+    """status.json's `memory`: the estimate at the start, the measured peak at the end (also
+    ledger.json's `measured`)."""
+
+    estimate_bytes: int | None  # the estimator's peak; None when it could not say
+    peak_reserved_bytes: int  # on a GPU: torch's counters
+    peak_allocated_bytes: int
+    peak_rss_bytes: int  # on the CPU
 
 
 @dataclass(frozen=True)
@@ -63,8 +73,7 @@ class Status:
     epoch: float = 0.0
     eta_s: float | None = None
     error: RunError | None = None
-    # estimate_bytes, then peak_reserved_bytes and peak_allocated_bytes, or peak_rss_bytes
-    memory: dict[str, Any] = field(default_factory=dict)
+    memory: RunMemory = field(default_factory=RunMemory)
     # Keys this version does not know, kept so that they survive a read-modify-write.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -95,7 +104,9 @@ class Status:
             epoch=finite_number(data.get("epoch")) or 0.0,
             eta_s=finite_number(data.get("eta_s")),
             error=RunError.from_value(data.get("error")),
-            memory=dict(data["memory"]) if isinstance(data.get("memory"), dict) else {},
+            memory=cast(
+                RunMemory, dict(data["memory"]) if isinstance(data.get("memory"), dict) else {}
+            ),
             extra={k: v for k, v in data.items() if k not in _STATUS_FIELDS},
         )
 

@@ -15,6 +15,7 @@ from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
+from tui_ft.core.runs.metrics import MetricsRow, as_rows
 from tui_ft.core.runs.status import Status
 
 LOG_START_BYTES = 64 * 1024  # enough for the last ~200 lines of train.log
@@ -25,7 +26,7 @@ class RunUpdate:
     """What changed since the previous poll. The first one replays the whole history."""
 
     status: Status
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[MetricsRow] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
     alarms: tuple[Alarm, ...] = ()
@@ -45,7 +46,7 @@ class RunWatch:
 
     def poll(self) -> RunUpdate | None:
         """The news, or None when nothing changed since the previous poll."""
-        metrics = self._metrics.read_new()
+        metrics = as_rows(self._metrics.read_new())
         probes = self._probes.read_new()
         log_lines = self._log.read_new()
         now = self.clock()

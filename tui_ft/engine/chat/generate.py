@@ -22,6 +22,7 @@ import torch
 from transformers import GenerationConfig, StoppingCriteriaList
 
 from tui_ft.core.chat.protocol import SamplingSettings
+from tui_ft.core.chat.wire import ChatMessage
 from tui_ft.core.datasets.load import Message
 from tui_ft.engine.chat.models import ADAPTER, BASE_ROW, LoadedChat
 from tui_ft.engine.chat.stream import BatchStreamer, CancelCriteria, Emit
@@ -34,7 +35,7 @@ SEED_RANGE = 2**31 - 1
 class Job:
     request_id: str
     sides: list[str]
-    messages: dict[str, list[dict[str, str]]]
+    messages: dict[str, list[ChatMessage]]
     settings: SamplingSettings
     cancel: threading.Event
     token_ids: bool = False  # add each answer's token ids to its `done` event
@@ -75,7 +76,7 @@ def generate(chat: LoadedChat, job: Job, emit: Emit, mode: str | None = None) ->
             _run(chat, model, job, prompts, [side], config, seed, emit, mixed=False)
 
 
-def prompt_ids(chat: LoadedChat, messages: list[dict[str, str]], system: str | None) -> list[int]:
+def prompt_ids(chat: LoadedChat, messages: list[ChatMessage], system: str | None) -> list[int]:
     """The conversation through the chat template, as in training (tui_ft.engine.tokenize)."""
     turns = with_system_prompt([Message(m["role"], m["content"]) for m in messages], system)
     text = render(chat.tokenizer, turns, generation_prompt=True)

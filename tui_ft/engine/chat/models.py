@@ -20,6 +20,7 @@ import torch
 from tui_ft.core.chat.memory import Plan
 from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.chat.target import ChatTarget
+from tui_ft.core.chat.wire import LoadedEvent, LoadedMemory
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
@@ -59,7 +60,7 @@ class LoadedChat:
             return "cpu"
         return self.device
 
-    def memory(self) -> dict[str, int | None]:
+    def memory(self) -> LoadedMemory:
         weights = sum(_weights_bytes(m) for m in (self.model, self.tuned) if m is not None)
         allocated = None
         if self.device.startswith("cuda"):
@@ -70,7 +71,7 @@ class LoadedChat:
             "rss_bytes": psutil.Process().memory_info().rss,
         }
 
-    def loaded_event(self, request_id: str) -> dict[str, Any]:
+    def loaded_event(self, request_id: str) -> LoadedEvent:
         config = self.target.config
         run = self.target.run
         notes = [n for n in (self.target.note, self.plan.note, self.template_note or "") if n]

@@ -20,8 +20,9 @@ from transformers import StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
 from tui_ft.core.chat.checks import LOOPED, answer_flags
+from tui_ft.core.chat.wire import DoneEvent, Event
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[Event], None]
 REPLACEMENT = "\ufffd"  # what a decoder shows for the first bytes of an unfinished character
 
 
@@ -138,24 +139,21 @@ class BatchStreamer(BaseStreamer):
             self._send(row, text[len(row.sent) :])  # what the held-back window still had
         seconds = now - self.started
         flags = answer_flags(text, finish)
-        extra = {"token_ids": list(row.ids)} if self.with_ids else {}
-        self.emit(
-            {
-                "event": "done",
-                "id": self.request_id,
-                "side": row.side,
-                "text": text,
-                "new_tokens": len(row.ids),
-                "seconds": round(seconds, 4),
-                "first_token_s": (
-                    None
-                    if row.first_token_at is None
-                    else round(row.first_token_at - self.started, 4)
-                ),
-                "tokens_per_s": round(len(row.ids) / seconds, 2) if seconds > 0 else None,
-                "finish": finish,
-                "looped": LOOPED in flags,
-                "flags": flags,
-                **extra,
-            }
-        )
+        done: DoneEvent = {
+            "event": "done",
+            "id": self.request_id,
+            "side": row.side,
+            "text": text,
+            "new_tokens": len(row.ids),
+            "seconds": round(seconds, 4),
+            "first_token_s": (
+                None if row.first_token_at is None else round(row.first_token_at - self.started, 4)
+            ),
+            "tokens_per_s": round(len(row.ids) / seconds, 2) if seconds > 0 else None,
+            "finish": finish,
+            "looped": LOOPED in flags,
+            "flags": flags,
+        }
+        if self.with_ids:
+            done["token_ids"] = list(row.ids)
+        self.emit(done)

@@ -35,11 +35,15 @@ from tui_ft.core.chat.protocol import (
     parse_messages,
     parse_sides,
 )
+from tui_ft.core.chat.wire import Event, ReadyEvent
 from tui_ft.core.errors import UserError
 
 FATAL_EXIT = 3
 log = logging.getLogger("tui_ft.chat_worker")  # to stderr: the chat log
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[Event], None]
+# A request as decoded, not yet trusted: any program may write to the worker, and `handle`
+# validates each field it reads (protocol.parse_*), so it stays a plain dict until then.
+RawRequest = dict[str, Any]
 
 
 class EventWriter:
@@ -49,7 +53,7 @@ class EventWriter:
         self.stream = stream
         self.lock = threading.Lock()
 
-    def emit(self, event: dict[str, Any]) -> None:
+    def emit(self, event: Event) -> None:
         line = encode(event)
         with self.lock:
             self.stream.write(line)
@@ -59,7 +63,7 @@ class EventWriter:
 class Worker:
     def __init__(self, emit: Emit) -> None:
         self.emit = emit
-        self.requests: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.requests: queue.Queue[RawRequest] = queue.Queue()
         self.flags: dict[str, threading.Event] = {}
         self.flags_lock = threading.Lock()
         self.chat: Any = None  # LoadedChat
@@ -78,7 +82,7 @@ class Worker:
             self.submit(request)
         self.submit({"op": "shutdown"})  # the parent closed our stdin: it is gone or done
 
-    def submit(self, request: dict[str, Any]) -> None:
+    def submit(self, request: RawRequest) -> None:
         op = request.get("op")
         request_id = request.get("id")
         if op == "cancel":
@@ -107,7 +111,7 @@ class Worker:
             if not self.handle(request):
                 return FATAL_EXIT
 
-    def handle(self, request: dict[str, Any]) -> bool:
+    def handle(self, request: RawRequest) -> bool:
         """False when the process cannot go on (its CUDA context is broken)."""
         import torch
 
@@ -151,7 +155,7 @@ class Worker:
                     self.flags.pop(request_id, None)
         return True
 
-    def load(self, request_id: str | None, request: dict[str, Any]) -> None:
+    def load(self, request_id: str | None, request: RawRequest) -> None:
         from tui_ft.core.chat.memory import plan_placement
         from tui_ft.core.chat.target import chat_target
         from tui_ft.core.hardware.probe import probe
@@ -184,7 +188,7 @@ class Worker:
         self.chat = load_chat(target, plan)
         self.emit(self.chat.loaded_event(request_id or ""))
 
-    def generate(self, request_id: str | None, request: dict[str, Any]) -> None:
+    def generate(self, request_id: str | None, request: RawRequest) -> None:
         from tui_ft.engine.chat.generate import Job, generate
 
         if request_id is None:
@@ -265,7 +269,7 @@ def _protocol_stream() -> IO[bytes]:
     return protocol
 
 
-def _ready_event() -> dict[str, Any]:
+def _ready_event() -> ReadyEvent:
     import peft
     import torch
     import transformers

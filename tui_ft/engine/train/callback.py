@@ -15,6 +15,7 @@ from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.engine import probes
 from tui_ft.engine.train.memory import GpuUtilization, memory_now
 from tui_ft.engine.train.status_writer import StatusWriter
@@ -78,10 +79,9 @@ class RunDirCallback(TrainerCallback):
         now = time.time()
         tokens = state.num_input_tokens_seen
         elapsed = self._train_seconds
-        record = {
-            "step": state.global_step,
-            "epoch": round(state.epoch or 0.0, 4),
-            **{metric.key: logs.get(metric.log_key) for metric in self.metrics},
+        # The keys every run writes, checked against core/runs/metrics.py; the line starts with
+        # step and epoch, then the objective's own metrics (Objective.metrics).
+        common: MetricsRow = {
             "lr": logs.get("learning_rate"),
             "grad_norm": logs.get("grad_norm"),
             "tokens": tokens,
@@ -91,6 +91,12 @@ class RunDirCallback(TrainerCallback):
             **memory_now(),
             "gpu_util": self._gpu_util.read(),
             "time": now,
+        }
+        record = {
+            "step": state.global_step,
+            "epoch": round(state.epoch or 0.0, 4),
+            **{metric.key: logs.get(metric.log_key) for metric in self.metrics},
+            **common,
         }
         if "loss" in logs:
             self._train_seconds, self._last_tokens = 0.0, tokens

@@ -16,10 +16,11 @@ from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.runs.command import train_command
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.ledger import Ledger, LedgerEstimate, LedgerHardware
 from tui_ft.core.versions import library_versions
 
 
-def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
+def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> Ledger:
     return {
         "command": train_command(run.config_path),
         "started": time.time(),
@@ -38,7 +39,7 @@ def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> d
     }
 
 
-def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any]:
+def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> LedgerEstimate:
     """The estimator's prediction for this run, to compare with the measured peak."""
     try:
         info = read_model_info(prepared.model_ref)
@@ -58,7 +59,7 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> dict[str, Any
     }
 
 
-def hardware_summary(snapshot: HardwareSnapshot) -> dict[str, Any]:
+def hardware_summary(snapshot: HardwareSnapshot) -> LedgerHardware:
     return {
         "state": snapshot.state,
         "driver": snapshot.driver_version,

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import psutil
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.probe import default_backend
 from tui_ft.core.hardware.snapshot import HardwareBackend
+from tui_ft.core.runs.metrics import MetricsRow
+from tui_ft.core.runs.status import RunMemory
 
 
-def memory_now() -> dict[str, Any]:
+def memory_now() -> MetricsRow:
     """`gpu_mem`: torch's peak reserved bytes on this process's GPU (what the estimator
     predicts); `gpu_mem_allocated` its peak allocated; `rss`: this process's resident memory."""
     import torch
 
-    record: dict[str, Any] = {"rss": psutil.Process(os.getpid()).memory_info().rss}
+    record: MetricsRow = {"rss": psutil.Process(os.getpid()).memory_info().rss}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         record["gpu_mem"] = torch.cuda.max_memory_reserved()
         record["gpu_mem_allocated"] = torch.cuda.max_memory_allocated()
     return record
 
 
-def peak_summary() -> dict[str, Any]:
+def peak_summary() -> RunMemory:
     import torch
 
     if torch.cuda.is_available() and torch.cuda.is_initialized():

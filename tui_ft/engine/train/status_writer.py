@@ -35,7 +35,7 @@ class StatusWriter:
             step=previous.step,
             max_steps=previous.max_steps,
             epoch=previous.epoch,
-            memory=dict(previous.memory),
+            memory={**previous.memory},
             extra=dict(previous.extra),
         )
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)

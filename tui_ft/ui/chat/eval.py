@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui_ft.core.chat.client import ChatClient, ChatClientLike, Event
+from tui_ft.core.chat.client import ChatClient, ChatClientLike
 from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, ChatError, SamplingSettings
 from tui_ft.core.chat.quick_eval import (
     HELDOUT,
@@ -36,6 +36,7 @@ from tui_ft.core.chat.quick_eval import (
     yes_no,
 )
 from tui_ft.core.chat.target import ChatTarget
+from tui_ft.core.chat.wire import DoneEvent, Event, LoadedEvent
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
@@ -79,7 +80,7 @@ class _Tracked:
         self.client = client
         self.request_id: str | None = None
 
-    def ask(self, messages: Any, **kwargs: Any) -> dict[str, Event]:
+    def ask(self, messages: Any, **kwargs: Any) -> dict[str, DoneEvent]:
         def seen(event: Event) -> None:
             if event.get("event") == "started":
                 self.request_id = str(event.get("id"))
@@ -109,7 +110,7 @@ class QuickEvalScreen(TuiFtScreen):
         run: RunDir,
         client: ChatClientLike,
         target: ChatTarget,
-        loaded: Event,
+        loaded: LoadedEvent,
         settings: SamplingSettings,
     ) -> None:
         super().__init__()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from tui_ft.core.chat.client import Event
+from tui_ft.core.chat.wire import Event, TokenEvent
 
 
 class ChatEvents(Message):
@@ -50,22 +50,24 @@ def merge_tokens(events: list[Event]) -> list[Event]:
     sides' tokens arrive interleaved; each side's order is kept, and nothing moves across a
     non-token event (a `done` or an `error` closes the run of tokens before it)."""
     merged: list[Event] = []
-    open_runs: dict[tuple[object, object], int] = {}  # (id, side) -> its token event in merged
+    # (id, side) -> its token event so far, and where it sits in merged
+    open_runs: dict[tuple[str, str], tuple[int, TokenEvent]] = {}
     for event in events:
-        if event.get("event") != "token":
+        if event["event"] != "token":
             merged.append(event)
             open_runs.clear()
             continue
-        key = (event.get("id"), event.get("side"))
-        index = open_runs.get(key)
-        if index is None:
-            open_runs[key] = len(merged)
+        key = (event["id"], event["side"])
+        if key not in open_runs:
+            open_runs[key] = (len(merged), event)
             merged.append(event)
             continue
-        last = merged[index]
-        merged[index] = {
+        index, last = open_runs[key]
+        joined: TokenEvent = {
             **last,
-            "text": str(last.get("text") or "") + str(event.get("text") or ""),
-            "tokens": event.get("tokens", last.get("tokens")),
+            "text": last["text"] + event["text"],
+            "tokens": event.get("tokens", last["tokens"]),
         }
+        open_runs[key] = (index, joined)
+        merged[index] = joined
     return merged

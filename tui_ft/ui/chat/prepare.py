@@ -15,6 +15,7 @@ from pathlib import Path
 from tui_ft.core.chat.memory import plan_placement, verdict
 from tui_ft.core.chat.protocol import PLACEMENTS, ChatError
 from tui_ft.core.chat.target import ChatTarget, chat_target
+from tui_ft.core.chat.wire import ChatOption
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import ModelInfo, read_model_info
@@ -141,7 +142,7 @@ def _full_fine_tune_question(
     )
 
 
-def _choice(option: dict[str, str]) -> Choice:
+def _choice(option: ChatOption) -> Choice:
     return Choice(
         option.get("device", AUTO),
         request_placement(option.get("placement", AUTO)),

@@ -22,10 +22,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
 
-from tui_ft.core.chat.client import Event
 from tui_ft.core.chat.conversation import Answer, Conversation
 from tui_ft.core.chat.protocol import SIDES, ChatError, SamplingSettings
 from tui_ft.core.chat.transcript import SIDE_TITLES, chats_dir, save_transcript
+from tui_ft.core.chat.wire import DoneEvent, ErrorEvent, Event, LoadedEvent, TokenEvent
 from tui_ft.core.children.env import run_refs
 from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
@@ -107,7 +107,7 @@ class ChatScreen(TuiFtScreen):
         self.link = ChatLink(self.post_message)
         self.lookup: Lookup | None = None
         self.choice: Choice | None = None  # where the models were (last) asked to load
-        self.loaded: Event | None = None
+        self.loaded: LoadedEvent | None = None
         self.conversation = Conversation()
         self.settings = SamplingSettings()
         self.turn: PendingTurn | None = None
@@ -260,25 +260,24 @@ class ChatScreen(TuiFtScreen):
             await self._handle(event)
 
     async def _handle(self, event: Event) -> None:
-        kind = event.get("event")
         turn = self.turn
         ours = turn is not None and event.get("id") == turn.request_id
-        if kind == "loaded":
+        if event["event"] == "loaded":
             self._loaded(event)
-        elif kind == "started" and ours:
+        elif event["event"] == "started" and ours:
             assert turn is not None
             turn.seed = event.get("seed")
-        elif kind == "token" and ours:
+        elif event["event"] == "token" and ours:
             tokens = event.get("tokens")
             await self._pane(event).append(
                 str(event.get("text") or ""), tokens if isinstance(tokens, int) else None
             )
-        elif kind == "done" and ours:
+        elif event["event"] == "done" and ours:
             await self._done(event)
-        elif kind == "error":
+        elif event["event"] == "error":
             await self._error(event)
 
-    def _loaded(self, event: Event) -> None:
+    def _loaded(self, event: LoadedEvent) -> None:
         self.loaded = event
         self.phase = "ready"
         sides = event.get("sides") or list(SIDES)
@@ -293,7 +292,7 @@ class ChatScreen(TuiFtScreen):
             box = self.query_one("#chat-input", Input)
             box.post_message(Input.Submitted(box, box.value))
 
-    async def _done(self, event: Event) -> None:
+    async def _done(self, event: DoneEvent) -> None:
         turn = self.turn
         assert turn is not None
         answer = Answer.from_done(event)
@@ -307,7 +306,7 @@ class ChatScreen(TuiFtScreen):
             self.phase = "ready"
             self.refresh_bindings()
 
-    async def _error(self, event: Event) -> None:
+    async def _error(self, event: ErrorEvent) -> None:
         text = error_text(str(event.get("message") or ""), str(event.get("hint") or ""))
         fatal = bool(event.get("fatal"))
         turn = self.turn
@@ -354,7 +353,8 @@ class ChatScreen(TuiFtScreen):
         if self.phase != "ready":
             self.notify(not_ready_text(self.phase), markup=False)
             return  # the prompt stays in the box
-        sides = tuple(s for s in SIDES if s in (self.loaded or {}).get("sides", SIDES))
+        loaded_sides = self.loaded.get("sides", SIDES) if self.loaded else SIDES
+        sides = tuple(s for s in SIDES if s in loaded_sides)
         for side in sides:
             self._pane_of(side).notice("")
             await self._pane_of(side).begin_turn(prompt)
@@ -441,13 +441,14 @@ class ChatScreen(TuiFtScreen):
         self.refresh_bindings()
 
     def action_save(self) -> None:
-        loaded = self.loaded or {}
+        loaded = self.loaded
         meta = {
             "run": self.run.name,
-            "model": loaded.get("model"),
-            "method": loaded.get("method"),
-            "device": loaded.get("device"),
-            "system_prompt": self.settings.system_prompt or loaded.get("system_prompt"),
+            "model": loaded.get("model") if loaded else None,
+            "method": loaded.get("method") if loaded else None,
+            "device": loaded.get("device") if loaded else None,
+            "system_prompt": self.settings.system_prompt
+            or (loaded.get("system_prompt") if loaded else None),
             "settings": self.settings.to_dict(),
         }
         try:
@@ -477,7 +478,7 @@ class ChatScreen(TuiFtScreen):
         self.notify(f"Copied {what} (through the terminal's clipboard, OSC 52).", markup=False)
 
     def action_settings(self) -> None:
-        run_prompt = (self.loaded or {}).get("system_prompt")
+        run_prompt = self.loaded.get("system_prompt") if self.loaded else None
         self.app.push_screen(ChatSettingsScreen(self.settings, run_prompt), self._new_settings)
 
     def _new_settings(self, settings: SamplingSettings | None) -> None:
@@ -514,7 +515,7 @@ class ChatScreen(TuiFtScreen):
     def _panes(self) -> list[ChatPane]:
         return list(self.query(ChatPane))
 
-    def _pane(self, event: Event) -> ChatPane:
+    def _pane(self, event: TokenEvent | DoneEvent) -> ChatPane:
         return self._pane_of(str(event.get("side")))
 
     def _pane_of(self, side: str) -> ChatPane:

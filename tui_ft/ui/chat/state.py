@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tui_ft.core.chat.client import Event
 from tui_ft.core.chat.conversation import Answer
 from tui_ft.core.chat.protocol import SamplingSettings
+from tui_ft.core.chat.wire import ErrorEvent, LoadedEvent
 from tui_ft.ui.chat.prepare import Choice, Decision, request_placement
 
 
@@ -26,7 +26,7 @@ class PendingTurn:
         return set(self.sides) <= set(self.answers)
 
 
-def status_line(settings: SamplingSettings, loaded: Event | None) -> str:
+def status_line(settings: SamplingSettings, loaded: LoadedEvent | None) -> str:
     """Where the models are and what the sampling is, in one line."""
     s = settings
     sampling = "greedy" if s.greedy else f"temp {s.temperature:g} · top-p {s.top_p:g}"
@@ -56,7 +56,7 @@ def not_ready_text(phase: str) -> str:
     }.get(phase, "The models are not loaded yet. Your prompt stays in the box.")
 
 
-def decision_from(event: Event, text: str) -> Decision:
+def decision_from(event: ErrorEvent, text: str) -> Decision:
     """The chat process's own no-room answer (memory changed since the plan) as a question."""
     options = tuple(
         Choice(
