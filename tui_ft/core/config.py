@@ -76,7 +76,8 @@ class RunConfig:
     optimizer: str = "adamw"
     precision: str = "auto"
     save_every_steps: int = 50
-    eval_every_steps: int = 0  # 0: about ten evaluations over the run
+    eval_every_steps: int = 0  # 0: planned within the extras' budget (core/runs/extras.py)
+    probe_every_steps: int = 0  # 0: the same; probes follow a forced eval_every_steps
     # Answered greedily at each evaluation ("watch it learn"); empty: the dataset's held-out
     # prompts for the demo, else the first user turns of a few evaluation examples.
     probe_prompts: list[str] = field(default_factory=list)
@@ -182,6 +183,7 @@ class RunConfig:
             ("weight_decay", self.weight_decay),
             ("save_every_steps", self.save_every_steps),
             ("eval_every_steps", self.eval_every_steps),
+            ("probe_every_steps", self.probe_every_steps),
         )
         for key, amount in amounts:
             if amount < 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from tui_ft.core.runs.extras import ExtrasSummary
 from tui_ft.core.runs.status import RunMemory
 
 
@@ -72,6 +73,7 @@ class Ledger(TypedDict, total=False):
     hardware: LedgerHardware
     batching: str
     estimate: LedgerEstimate
+    extras: ExtrasSummary  # what evaluations, probes and checkpoints cost the run
     argv: list[str]
     resumed: list[float]  # when each resume started
     measured: RunMemory  # the measured peak (no `estimate_bytes`)

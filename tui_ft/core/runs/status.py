@@ -72,6 +72,8 @@ class Status:
     max_steps: int | None = None
     epoch: float = 0.0
     eta_s: float | None = None
+    # The share of the run's wall time its extras took so far (core/runs/extras.py).
+    extras_share: float | None = None
     error: RunError | None = None
     memory: RunMemory = field(default_factory=RunMemory)
     # Keys this version does not know, kept so that they survive a read-modify-write.
@@ -103,6 +105,7 @@ class Status:
             max_steps=_positive_int(data.get("max_steps")),
             epoch=finite_number(data.get("epoch")) or 0.0,
             eta_s=finite_number(data.get("eta_s")),
+            extras_share=finite_number(data.get("extras_share")),
             error=RunError.from_value(data.get("error")),
             memory=cast(
                 RunMemory, dict(data["memory"]) if isinstance(data.get("memory"), dict) else {}

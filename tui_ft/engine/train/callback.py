@@ -1,6 +1,7 @@
 """The trainer's voice in the run directory: metrics.jsonl at every log, the status heartbeat
-with step and ETA, probe answers at every evaluation, complete-checkpoint markers, and the
-graceful stop that SIGTERM asks for."""
+with step, ETA and the extras' share, probe answers and evaluations when the extras' budget
+allows (core/runs/extras.py), complete-checkpoint markers, and the graceful stop that SIGTERM
+asks for."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from transformers import TrainerCallback
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
+from tui_ft.core.runs.extras import ExtrasPlan
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.engine import probes
@@ -31,7 +33,11 @@ class RunDirCallback(TrainerCallback):
         system_prompt: str | None,
         is_main: bool,
         metrics: tuple[Metric, ...] | None = None,
+        *,
+        eval_every: int = 0,
+        probe_every: int = 0,
     ) -> None:
+        """`eval_every`, `probe_every`: run.yaml's forced schedules (0: within the budget)."""
         self.run = run
         self.status = status
         self.stop_requested = stop_requested
@@ -50,26 +56,50 @@ class RunDirCallback(TrainerCallback):
         self._step_started = 0
         self._clock_started = time.time()
         self._gpu_util = GpuUtilization()
+        self._schedule = (eval_every, probe_every)
+        self.plan = ExtrasPlan(1)  # planned again from the real step count at the start
+        self._extras_began: float | None = None  # when the current stretch of extras began
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.began = True
         self._clock_started = time.time()
         self._step_started = state.global_step
         self._last_tokens = state.num_input_tokens_seen
+        eval_every, probe_every = self._schedule
+        self.plan = ExtrasPlan(
+            state.max_steps,
+            first_step=state.global_step + 1,
+            eval_every=eval_every,
+            probe_every=probe_every,
+            evaluates=getattr(args, "eval_strategy", "no") != "no",
+        )
         self.status.update(state="training", step=state.global_step, max_steps=state.max_steps)
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._step_began = time.time()
+        self._end_extras(self._step_began)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self._train_seconds += time.time() - self._step_began
+        now = time.time()
+        self._train_seconds += now - self._step_began
+        self.plan.stepped(now - self._step_began)
+        self._extras_began = now
+        if self.plan.due("probes", state.global_step):
+            self._probe(kwargs.get("model"), kwargs.get("processing_class"), state.global_step)
+        if getattr(args, "eval_strategy", "no") != "no":
+            control.should_evaluate = self.plan.due("evaluation", state.global_step)
         if self.stop_requested.is_set() and not self.stopped:
             self.stopped = True
             control.should_save = True
             control.should_training_stop = True
         if state.global_step >= state.max_steps:
             control.should_save = True  # so `tui-ft resume --more-epochs` starts from the end
-        self.status.update(step=state.global_step, epoch=state.epoch or 0.0, eta_s=self._eta(state))
+        self.status.update(
+            step=state.global_step,
+            epoch=state.epoch or 0.0,
+            eta_s=self._eta(state),
+            extras_share=round(self.plan.share, 4),
+        )
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
@@ -103,18 +133,30 @@ class RunDirCallback(TrainerCallback):
         self.run.append_metrics({k: _finite(v) for k, v in record.items() if v is not None})
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if not self.is_main or not self.probe_prompts:
-            return
-        self.status.update(state="evaluating")
-        answers = probes.answer(
-            kwargs["model"], kwargs["processing_class"], self.probe_prompts, self.system_prompt
-        )
-        for prompt, answer in zip(self.probe_prompts, answers, strict=True):
-            self.run.append_probe({"step": state.global_step, "prompt": prompt, "answer": answer})
-        self.status.update(state="training")
+        self._end_extras(time.time(), "evaluation")
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._end_extras(time.time())
         self._gpu_util.close()
+
+    def _probe(self, model: Any, tokenizer: Any, step: int) -> None:
+        """The probe prompts' answers now, timed as probes (on the main process only: the
+        others do not wait for it, it does not touch the weights)."""
+        if not self.is_main or not self.probe_prompts:
+            return
+        self._end_extras(time.time())
+        self.status.update(state="evaluating")
+        answers = probes.answer(model, tokenizer, self.probe_prompts, self.system_prompt)
+        for prompt, answer in zip(self.probe_prompts, answers, strict=True):
+            self.run.append_probe({"step": step, "prompt": prompt, "answer": answer})
+        self.status.update(state="training")
+        self._end_extras(time.time(), "probes")
+
+    def _end_extras(self, now: float, kind: str | None = None) -> None:
+        """The extras since the last mark end now: count them (as `kind` when they were one)."""
+        if self._extras_began is not None:
+            self.plan.spent(now - self._extras_began, kind)
+        self._extras_began = now
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         # HF writes checkpoint-N in place; the marker says it finished (and lists its files'

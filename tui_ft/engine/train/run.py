@@ -72,6 +72,8 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             config.system_prompt,
             main,
             metrics=objective_named(config.objective).metrics,
+            eval_every=config.eval_every_steps,
+            probe_every=config.probe_every_steps,
         )
         trainer = make_trainer(
             prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
@@ -86,6 +88,8 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             status.update(step=checkpoint_step(checkpoint), max_steps=total)
         else:
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            if main:
+                run.update_ledger(extras=callback.plan.summary())
             if callback.stopped:
                 _finish(run, status, "stopped", main)
                 return 0

@@ -19,7 +19,6 @@ from tui_ft.engine.train.data import TrainData
 from tui_ft.engine.train.objectives import trainer_twin
 from tui_ft.engine.train.prepared import Prepared
 
-EVALUATIONS_PER_RUN = 10
 OPTIMIZERS = {
     "adamw_8bit": "adamw_bnb_8bit",
     "paged_adamw_8bit": "paged_adamw_8bit",
@@ -125,7 +124,9 @@ def _common_args(
     config = prepared.config
     cuda = torch.cuda.is_available()
     total = max_steps or planned_steps(config, len(prepared.data.train_rows), prepared.world_size)
-    eval_every = config.eval_every_steps or max(1, total // EVALUATIONS_PER_RUN)
+    # The callback decides when to evaluate (engine/train/callback.py, within the extras'
+    # budget); the Trainer's own schedule only has to be valid.
+    eval_every = config.eval_every_steps or total
     has_eval = evaluate and bool(prepared.data.eval_rows)
     return dict(
         num_train_epochs=config.epochs,

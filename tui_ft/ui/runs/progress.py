@@ -1,4 +1,5 @@
-"""Where a run is: state badge, a bar of step / max_steps, the epoch and the time left."""
+"""Where a run is: state badge, a bar of step / max_steps, the epoch, the time left and the
+share of the run its extras (evaluations, probe answers) took."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
+from tui_ft.core.runs.extras import extras_text
 from tui_ft.core.runs.status import Status
 from tui_ft.core.units import format_duration
 from tui_ft.ui.shell.state_badge import StateBadge
@@ -33,4 +35,6 @@ def progress_words(status: Status) -> str:
     parts = [step, f"epoch {status.epoch:.2f}"]
     if status.active and status.eta_s is not None:
         parts.append(f"ETA {format_duration(status.eta_s)}")
+    if status.extras_share is not None:
+        parts.append(extras_text(status.extras_share))
     return " · ".join(parts)
