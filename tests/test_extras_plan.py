@@ -41,11 +41,11 @@ def test_slow_probes_are_spaced_out_to_stay_within_the_budget() -> None:
 def test_a_forced_schedule_is_kept_and_probes_follow_it() -> None:
     plan = ExtrasPlan(12, eval_every=4)
     ran = simulate(plan, step_s=1.0, costs={"probes": 50.0, "evaluation": 50.0})
-    assert ran["evaluation"] == ran["probes"] == [1, 4, 8, 12]
+    assert ran["evaluation"] == ran["probes"] == [4, 8, 12]
     assert plan.share > EXTRAS_BUDGET  # forced: the budget does not apply
 
     own = ExtrasPlan(12, eval_every=4, probe_every=6)
-    assert simulate(own, 1.0, {"probes": 0.0, "evaluation": 0.0})["probes"] == [1, 6, 12]
+    assert simulate(own, 1.0, {"probes": 0.0, "evaluation": 0.0})["probes"] == [6, 12]
 
 
 def test_a_resumed_trainer_starts_its_plan_at_its_first_step() -> None:

@@ -7,7 +7,7 @@ kind (evaluation, probes) runs after the first step (where the run starts from),
 (where it ended) and in between whenever its share of the budget, earned by the time already
 spent on steps, pays for it: its measured cost and the reserve for the last one included. Each
 planned kind has an equal share, so frequent cheap evaluations never starve the probes. `eval_every_steps` and
-`probe_every_steps` in run.yaml force a schedule instead. Pure Python, measured by the trainer's
+`probe_every_steps` in run.yaml force a schedule instead (every N steps and the last). Pure Python, measured by the trainer's
 callback (engine/train/callback.py).
 """
 
@@ -82,10 +82,10 @@ class ExtrasPlan:
     def due(self, kind: str, step: int) -> bool:
         """Whether `kind` should run after `step`."""
         plan = self.kinds[kind]
+        if plan.every:
+            return step % plan.every == 0 or step >= self.max_steps
         if step >= self.max_steps or step == self.first_step:
             return True
-        if plan.every:
-            return step % plan.every == 0
         if plan.cost is None:
             return True  # not measured yet (cannot happen after the first step)
         # What the steps so far earned, less what no plan controls (checkpoints, logs), shared
