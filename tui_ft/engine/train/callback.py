@@ -30,12 +30,14 @@ class RunDirCallback(TrainerCallback):
         system_prompt: str | None,
         is_main: bool,
         metrics: tuple[Metric, ...] | None = None,
+        max_new_tokens: int = probes.MAX_NEW_TOKENS,
     ) -> None:
         self.run = run
         self.status = status
         self.stop_requested = stop_requested
         self.probe_prompts = probe_prompts
         self.system_prompt = system_prompt
+        self.max_new_tokens = max_new_tokens  # of each probe answer
         self.is_main = is_main
         # The objective's metrics, read from TRL's logs (None: the default objective's).
         self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
@@ -101,7 +103,11 @@ class RunDirCallback(TrainerCallback):
             return
         self.status.update(state="evaluating")
         answers = probes.answer(
-            kwargs["model"], kwargs["processing_class"], self.probe_prompts, self.system_prompt
+            kwargs["model"],
+            kwargs["processing_class"],
+            self.probe_prompts,
+            self.system_prompt,
+            self.max_new_tokens,
         )
         for prompt, answer in zip(self.probe_prompts, answers, strict=True):
             self.run.append_probe({"step": state.global_step, "prompt": prompt, "answer": answer})
