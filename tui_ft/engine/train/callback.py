@@ -36,6 +36,7 @@ class RunDirCallback(TrainerCallback):
         *,
         eval_every: int = 0,
         probe_every: int = 0,
+        max_new_tokens: int = probes.MAX_NEW_TOKENS,
     ) -> None:
         """`eval_every`, `probe_every`: run.yaml's forced schedules (0: within the budget)."""
         self.run = run
@@ -43,6 +44,7 @@ class RunDirCallback(TrainerCallback):
         self.stop_requested = stop_requested
         self.probe_prompts = probe_prompts
         self.system_prompt = system_prompt
+        self.max_new_tokens = max_new_tokens  # of each probe answer
         self.is_main = is_main
         # The objective's metrics, read from TRL's logs (None: the default objective's).
         self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
@@ -146,7 +148,9 @@ class RunDirCallback(TrainerCallback):
             return
         self._end_extras(time.time())
         self.status.update(state="evaluating")
-        answers = probes.answer(model, tokenizer, self.probe_prompts, self.system_prompt)
+        answers = probes.answer(
+            model, tokenizer, self.probe_prompts, self.system_prompt, self.max_new_tokens
+        )
         for prompt, answer in zip(self.probe_prompts, answers, strict=True):
             self.run.append_probe({"step": step, "prompt": prompt, "answer": answer})
         self.status.update(state="training")

@@ -29,7 +29,11 @@ class TrainData:
 
     @property
     def trained_tokens(self) -> int:
-        return sum(sum(label != IGNORE for label in row["labels"]) for row in self.train_rows)
+        return sum(self.trained_tokens_per_row())
+
+    def trained_tokens_per_row(self) -> list[int]:
+        """The loss-bearing tokens of each training row: its answers' lengths, closings included."""
+        return [sum(label != IGNORE for label in row["labels"]) for row in self.train_rows]
 
 
 def build_train_data(config: RunConfig, tokenizer: Any) -> TrainData:

@@ -16,6 +16,7 @@ from tui_ft.core.hardware.probe import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
+from tui_ft.engine import probes
 from tui_ft.engine.disk import is_disk_full
 from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.callback import RunDirCallback
@@ -74,6 +75,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             metrics=objective_named(config.objective).metrics,
             eval_every=config.eval_every_steps,
             probe_every=config.probe_every_steps,
+            max_new_tokens=probes.token_limit(data.trained_tokens_per_row()),
         )
         trainer = make_trainer(
             prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
