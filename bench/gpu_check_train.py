@@ -20,7 +20,7 @@ from bench.gpu_check_env import flops_per_token, matmul_params, mfu
 from bench.gpu_check_model import write_dataset, write_model
 from bench.train_throughput import Run, _quiet, make_meter
 from tui_ft.core.config import RunConfig
-from tui_ft.core.estimate.batching import describe
+from tui_ft.core.estimate.batching import choose_batching
 from tui_ft.core.units import format_count
 
 METHODS = ("full", "lora", "qlora")
@@ -139,7 +139,7 @@ def one_run(
         computed = run.padded_tokens
         pads = 1 - run.input_tokens / computed if computed else 0.0
         result.detail = (
-            f"{describe(config)}; {plan.warmup}+{len(run.step_s)} steps of batch "
+            f"{choose_batching(config).words}; {plan.warmup}+{len(run.step_s)} steps of batch "
             f"{plan.batch_size}, {run.input_tokens / len(run.step_s):.0f} tokens/step, "
             f"{pads:.0%} pad; {format_count(trainable)} trained params"
         )

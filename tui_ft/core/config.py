@@ -31,6 +31,7 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
 OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor", "sgd")
 QUANT_TYPES = ("nf4", "fp4")
+BATCHINGS = ("auto", "padded", "grouped", "padding_free")  # core/estimate/batching.py
 
 
 @dataclass
@@ -73,6 +74,7 @@ class RunConfig:
     eval_split: float = 0.1
     gradient_checkpointing: bool = False
     packing: bool = False  # off: padding-free batches keep the step count (docs/architecture.md)
+    batching: str = "auto"  # how rows become micro-batches (core/estimate/batching.py)
     optimizer: str = "adamw"
     precision: str = "auto"
     save_every_steps: int = 50
@@ -138,6 +140,7 @@ class RunConfig:
         _one_of(p, "precision", self.precision, PRECISIONS)
         _one_of(p, "lr_scheduler", self.lr_scheduler, SCHEDULERS)
         _one_of(p, "optimizer", self.optimizer, OPTIMIZERS)
+        _one_of(p, "batching", self.batching, BATCHINGS)
         if self.objective in objectives():
             objective = objective_named(self.objective)
             _one_of(p, "dataset_format", self.dataset_format, dataset_formats(objective))

@@ -47,6 +47,11 @@ class LedgerHardware(TypedDict):
     ram_total: int | None
 
 
+class LedgerBatching(TypedDict):
+    choice: str  # padded | grouped | padding_free | packed (core/estimate/batching.py)
+    why: str
+
+
 class LedgerEstimate(TypedDict, total=False):
     """The estimator's prediction; only `error` when the model's size could not be read."""
 
@@ -71,7 +76,7 @@ class Ledger(TypedDict, total=False):
     versions: dict[str, str | None]  # None: not installed
     python: str
     hardware: LedgerHardware
-    batching: str
+    batching: LedgerBatching
     estimate: LedgerEstimate
     extras: ExtrasSummary  # what evaluations, probes and checkpoints cost the run
     argv: list[str]

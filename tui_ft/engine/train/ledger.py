@@ -10,7 +10,6 @@ from typing import Any
 
 from tui_ft import __version__
 from tui_ft.core.errors import UserError
-from tui_ft.core.estimate.batching import describe
 from tui_ft.core.estimate.peak import estimate_training, run_options, target_from_snapshot
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.models.info import read_model_info
@@ -33,7 +32,7 @@ def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> L
         "versions": {"tui-ft": __version__, **library_versions()},
         "python": platform.python_version(),
         "hardware": hardware_summary(snapshot),
-        "batching": describe(prepared.config),
+        "batching": {"choice": prepared.batching.name, "why": prepared.batching.why},
         "estimate": estimate_summary(prepared, snapshot),
         "argv": sys.argv,
     }

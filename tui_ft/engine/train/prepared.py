@@ -4,9 +4,12 @@ tokenizer, the tokenized data, the precision chosen and the number of processes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.estimate.batching import Batching, choose_batching
+from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import ResolvedModel
 from tui_ft.engine.train.data import TrainData
 
@@ -19,3 +22,10 @@ class Prepared:
     data: TrainData
     precision: str  # bf16 | fp16 | fp32, resolved from `auto`
     world_size: int
+
+    @cached_property
+    def batching(self) -> Batching:
+        """How the training rows become micro-batches: run.yaml's choice, else the cheapest
+        on these rows for this model (core/estimate/batching.py)."""
+        lengths = [len(row["input_ids"]) for row in self.data.train_rows]
+        return choose_batching(self.config, lengths, read_model_info(self.model_ref))

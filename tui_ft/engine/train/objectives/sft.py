@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.estimate.batching import uses_padding_free
 from tui_ft.engine.train.data import TrainData, build_train_data
 from tui_ft.engine.train.prepared import Prepared
 from tui_ft.engine.train.setup import lora_config
@@ -23,12 +22,14 @@ def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) 
     from trl import SFTConfig
 
     config = prepared.config
+    batching = prepared.batching.name
     return SFTConfig(
         output_dir=str(output_dir),
         **common,
         # Rows arrive tokenized with our labels, already cut to max_length (TRL leaves that
-        # to us in padding-free mode); core.batching says when padding-free pays.
-        padding_free=uses_padding_free(config),
+        # to us in padding-free mode); core/estimate/batching.py chose how to batch them.
+        padding_free=batching == "padding_free",
+        train_sampling_strategy="group_by_length" if batching == "grouped" else "random",
         packing=config.packing,
         packing_strategy="bfd",
         max_length=config.max_length if config.packing else None,
