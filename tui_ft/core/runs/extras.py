@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 EXTRAS_BUDGET = 0.10  # of the run's wall time
+# Several processes evaluate on a fixed schedule instead: this many times over the run.
+EVALUATIONS_PER_RUN = 10
 KINDS = ("evaluation", "probes")
 
 

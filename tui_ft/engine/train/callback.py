@@ -15,7 +15,7 @@ from transformers import TrainerCallback
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
-from tui_ft.core.runs.extras import ExtrasPlan
+from tui_ft.core.runs.extras import EVALUATIONS_PER_RUN, ExtrasPlan
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.engine import probes
@@ -68,6 +68,10 @@ class RunDirCallback(TrainerCallback):
         self._step_started = state.global_step
         self._last_tokens = state.num_input_tokens_seen
         eval_every, probe_every = self._schedule
+        if getattr(args, "world_size", 1) > 1 and not eval_every:
+            # Every process must evaluate at the same steps (the losses are gathered across
+            # them) and their clocks differ: a fixed schedule. Probes run on the first only.
+            eval_every = max(1, state.max_steps // EVALUATIONS_PER_RUN)
         self.plan = ExtrasPlan(
             state.max_steps,
             first_step=state.global_step + 1,
