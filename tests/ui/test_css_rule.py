@@ -33,6 +33,7 @@ def defined_in(package: str, kind: type) -> list[type]:
                 inspect.isclass(value)
                 and issubclass(value, kind)
                 and value.__module__ == module.__name__
+                and value not in found  # a class also bound to another name
             ):
                 found.append(value)
     return found

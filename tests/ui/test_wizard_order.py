@@ -7,12 +7,10 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-import pytest
 from test_wizard_steps import FakePreview
 from ui_helpers import app_for, wait_for
 
 from tui_ft.core.config import RunConfig
-from tui_ft.ui.wizard import dataset as wizard_dataset
 from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.dataset import DatasetStep
 from tui_ft.ui.wizard.method import MethodStep
@@ -45,11 +43,8 @@ async def test_done_opens_the_next_step_once(home: Path) -> None:
         assert isinstance(app.screen, MethodStep) and app.screen.config.method == "qlora"
 
 
-async def test_back_hands_the_config_to_the_step_behind(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(wizard_dataset, "run_preview", FakePreview())
-    app = app_for(home)
+async def test_back_hands_the_config_to_the_step_behind(home: Path) -> None:
+    app = app_for(home, runner=FakePreview())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ModelStep))
         method = MethodStep(RunConfig(model="demo", dataset="demo"))
