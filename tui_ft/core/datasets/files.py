@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tui_ft.core.errors import UserError
 
-# Extension → reader kind. Order matters where a folder holds several kinds (see dataset_sources).
+# Extension → reader kind. Order matters where a folder holds several kinds (see sources.py).
 KINDS = {
     ".parquet": "parquet",
     ".jsonl": "jsonl",

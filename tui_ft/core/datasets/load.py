@@ -1,9 +1,9 @@
 """Datasets for training: find, read, detect the format, normalize, report bad rows, split.
 
 `load_dataset(ref)` takes `demo`, a data file (.jsonl, .json, .csv, .parquet, .txt) or a
-Hugging Face dataset id `org/name[:split]` (read from the hub cache; see dataset_sources). Its
+Hugging Face dataset id `org/name[:split]` (read from the hub cache; see sources.py). Its
 rows become `Example`s: a conversation of `Message`s for the alpaca, sharegpt, messages and
-prompt_completion formats, a string for the text format (see dataset_formats). A row that does
+prompt_completion formats, a string for the text format (see formats.py). A row that does
 not fit is never dropped silently: it is a `Problem` naming its file and line or row, and
 `len(examples) + problem_count == rows_total` always holds.
 

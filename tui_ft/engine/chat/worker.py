@@ -39,7 +39,7 @@ from tui_ft.core.chat.wire import Event, ReadyEvent
 from tui_ft.core.errors import UserError
 
 FATAL_EXIT = 3
-log = logging.getLogger("tui_ft.chat_worker")  # to stderr: the chat log
+log = logging.getLogger("tui_ft.engine.chat.worker")  # to stderr: the chat log
 Emit = Callable[[Event], None]
 # A request as decoded, not yet trusted: any program may write to the worker, and `handle`
 # validates each field it reads (protocol.parse_*), so it stays a plain dict until then.
