@@ -48,6 +48,7 @@ def main() -> None:
         lr_scheduler_type=spec["lr_scheduler"],
         warmup_steps=spec["warmup_ratio"],  # a float below 1 is a ratio (transformers 5)
         weight_decay=spec["weight_decay"],
+        gradient_checkpointing=spec["gradient_checkpointing"],
         optim="adamw_torch_fused" if cuda else "adamw_torch",
         bf16=precision == "bf16",
         fp16=precision == "fp16",

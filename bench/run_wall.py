@@ -155,6 +155,9 @@ def run_trl(setup: Setup, index: int, precision: str) -> tuple[Wall, Path]:
         "lr_scheduler": config.lr_scheduler,
         "warmup_ratio": config.warmup_ratio,
         "weight_decay": config.weight_decay,
+        # TRL's SFTConfig turns gradient checkpointing on by default; the run's own setting
+        # keeps the two sides' compute alike.
+        "gradient_checkpointing": config.gradient_checkpointing,
         "seed": config.seed,
         "lora": dataclasses.asdict(config.lora),
     }
