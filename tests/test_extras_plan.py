@@ -101,3 +101,12 @@ def test_the_monitor_header_shows_the_share() -> None:
     assert progress_words(status).endswith("· extras: 7% of the run")
     assert "extras" not in progress_words(Status("training", step=3, max_steps=30))
     assert Status.from_dict(status.to_dict()).extras_share == 0.0712
+
+
+def test_evaluations_get_the_whole_budget_when_there_are_no_probes() -> None:
+    alone = ExtrasPlan(600, probes=False)
+    shared = ExtrasPlan(600)
+    ran_alone = simulate(alone, 1.0, {"evaluation": 3.0})
+    ran_shared = simulate(shared, 1.0, {"evaluation": 3.0, "probes": 3.0})
+    assert len(ran_alone["evaluation"]) > len(ran_shared["evaluation"])
+    assert alone.share <= EXTRAS_BUDGET

@@ -51,10 +51,12 @@ class ExtrasPlan:
         eval_every: int = 0,
         probe_every: int = 0,
         evaluates: bool = True,
+        probes: bool = True,
     ) -> None:
         """`first_step`: the first step this trainer takes (a resumed run starts later).
-        Probes follow a forced evaluation schedule unless they have their own. `evaluates`:
-        whether there is an evaluation at all (no held-out split: only probes share the budget)."""
+        Probes follow a forced evaluation schedule unless they have their own. `evaluates`,
+        `probes`: whether this trainer does each at all (no held-out split, no probe prompts,
+        or not the first process): only the others share the budget."""
         self.max_steps = max_steps
         self.first_step = first_step
         self.budget = budget
@@ -62,7 +64,8 @@ class ExtrasPlan:
             "evaluation": _Kind(eval_every),
             "probes": _Kind(probe_every or eval_every),
         }
-        planned = [k for name, k in self.kinds.items() if evaluates or name != "evaluation"]
+        present = {"evaluation": evaluates, "probes": probes}
+        planned = [k for name, k in self.kinds.items() if present[name]]
         self._planned = [k for k in planned if not k.every]
         self.steps_s = 0.0
         self.extras_s = 0.0

@@ -78,6 +78,7 @@ class RunDirCallback(TrainerCallback):
             eval_every=eval_every,
             probe_every=probe_every,
             evaluates=getattr(args, "eval_strategy", "no") != "no",
+            probes=self.is_main and bool(self.probe_prompts),
         )
         self.status.update(state="training", step=state.global_step, max_steps=state.max_steps)
 
@@ -146,8 +147,8 @@ class RunDirCallback(TrainerCallback):
         self._gpu_util.close()
 
     def _probe(self, model: Any, tokenizer: Any, step: int) -> None:
-        """The probe prompts' answers now, timed as probes (on the main process only: the
-        others do not wait for it, it does not touch the weights)."""
+        """The probe prompts' answers now, timed as probes (on the main process only: it does
+        not touch the weights; the others wait for it at the next step's gradient exchange)."""
         if not self.is_main or not self.probe_prompts:
             return
         self._end_extras(time.time())
