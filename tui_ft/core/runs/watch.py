@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_ft.core.alarm import Alarm
+from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
@@ -35,10 +36,16 @@ class RunUpdate:
 
 
 class RunWatch:
-    def __init__(self, run: RunDir, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        run: RunDir,
+        clock: Callable[[], float] = time.time,
+        objective: Objective | None = None,
+    ) -> None:
+        """`objective`: the run's, when the caller has read it already (else read here)."""
         self.run = run
         self.clock = clock
-        self.health = HealthMonitor(run_objective(run).health_rules())
+        self.health = HealthMonitor((objective or run_objective(run)).health_rules())
         self._metrics = JsonlTail(run.metrics_path)
         self._probes = JsonlTail(run.probes_path)
         self._log = TextTail(run.log_path, start_bytes=LOG_START_BYTES)

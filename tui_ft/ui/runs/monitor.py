@@ -119,7 +119,7 @@ class MonitorScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="monitor-watch", exit_on_error=False)
     def watch_run(self) -> None:
         worker = get_current_worker()
-        watch = RunWatch(self.run, self.clock)
+        watch = RunWatch(self.run, self.clock, self.objective)
         while not worker.is_cancelled and not self._stop_watching.is_set():
             update = watch.poll()
             if update is not None:
