@@ -51,6 +51,9 @@ SAMPLES: dict[str, tuple[dict[str, object], tuple[Message, ...] | str]] = {
         (Message("user", "2+3="), Message("assistant", "5")),
     ),
     "text": ({"text": "Once upon a time."}, "Once upon a time."),
+    # Preference rows keep the prompt in `messages`, the answers apart.
+    "preference": ({"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"}, HI[:1]),
+    "unpaired_preference": ({"prompt": "Hi", "completion": "Hello!", "label": True}, HI[:1]),
 }
 REASONS = {
     "alpaca": "every row has `instruction` and `output` → Alpaca",
@@ -58,6 +61,8 @@ REASONS = {
     "messages": "every row has a `messages` list → OpenAI messages",
     "prompt_completion": "every row has `prompt` and `completion` → prompt/completion",
     "text": "every row has `text` → plain text",
+    "preference": "every row has `chosen` and `rejected` → preference pairs",
+    "unpaired_preference": "every row has `prompt`, `completion` and `label` → unpaired preferences",
 }
 KINDS = ("jsonl", "json", "csv", "parquet")
 

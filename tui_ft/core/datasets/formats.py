@@ -1,7 +1,9 @@
 """Dataset formats: telling them apart by their rows' fields, and turning rows into examples.
 
 Every conversation format becomes a tuple of `Message`s (system/user/assistant); the `text`
-format (continued pre-training) keeps one string. A row that does not fit raises `RowError`
+format (continued pre-training) keeps one string. Preference formats keep the prompt's turns in
+`messages` and the answers apart: `chosen` and `rejected` (pairs), or one `chosen` answer with
+its `label` (KTO's unpaired rows: true for a desirable answer). A row that does not fit raises `RowError`
 with a fragment that reads after its place, as in "data.jsonl line 7: missing `output`".
 """
 
@@ -14,7 +16,15 @@ from dataclasses import dataclass
 
 from tui_ft.core.datasets.files import parse_json
 
-FORMATS = ("alpaca", "sharegpt", "messages", "prompt_completion", "text")
+FORMATS = (
+    "alpaca",
+    "sharegpt",
+    "messages",
+    "prompt_completion",
+    "text",
+    "preference",
+    "unpaired_preference",
+)
 # The fields a `columns` mapping may name: every field some format reads.
 FIELDS = (
     "messages",
@@ -27,6 +37,9 @@ FIELDS = (
     "prompt",
     "completion",
     "text",
+    "chosen",
+    "rejected",
+    "label",
 )
 # OpenAI's roles, plus ShareGPT's names for them.
 ROLES = {
@@ -47,12 +60,17 @@ class Message:
 
 @dataclass(frozen=True)
 class Example:
-    """One training example: `messages` for conversation formats, `text` for the text format."""
+    """One training example: `messages` for conversation formats, `text` for the text format;
+    for preference formats `messages` is the prompt (ending with a user turn) and the answers
+    are `chosen`/`rejected`, or `chosen` with `label` for unpaired rows."""
 
     row: int  # 1-based line (JSON lines, text) or row (JSON array, CSV, Parquet) in its file
     where: str  # e.g. "data.jsonl line 7"
     messages: tuple[Message, ...] = ()
     text: str | None = None
+    chosen: tuple[Message, ...] = ()
+    rejected: tuple[Message, ...] = ()
+    label: bool | None = None
 
 
 class RowError(ValueError):
@@ -69,6 +87,13 @@ class _Signature:
 
 # In order of preference when rows fit several (a `messages` row often carries `text` too).
 _SIGNATURES = (
+    _Signature("preference", ("chosen", "rejected"), "`chosen` and `rejected`", "preference pairs"),
+    _Signature(
+        "unpaired_preference",
+        ("prompt", "completion", "label"),
+        "`prompt`, `completion` and `label`",
+        "unpaired preferences (KTO)",
+    ),
     _Signature("messages", ("messages",), "a `messages` list", "OpenAI messages (role/content)"),
     _Signature("sharegpt", ("conversations",), "a `conversations` list", "ShareGPT (from/value)"),
     _Signature("alpaca", ("instruction", "output"), "`instruction` and `output`", "Alpaca"),
@@ -119,6 +144,16 @@ def to_example(value: object, fmt: str, row: int, where: str) -> Example:
         raise RowError(f"expected an object with fields, got {_kind(value)}")
     if fmt == "text":
         return Example(row, where, text=_text(value))
+    if fmt == "preference":
+        prompt = _preference_prompt(value)
+        chosen, rejected = _answer(value, "chosen"), _answer(value, "rejected")
+        return Example(row, where, messages=prompt, chosen=chosen, rejected=rejected)
+    if fmt == "unpaired_preference":
+        prompt = _preference_prompt(value)
+        label = _label(value)
+        return Example(
+            row, where, messages=prompt, chosen=_answer(value, "completion"), label=label
+        )
     messages = _CONVERTERS[fmt](value)
     _check_conversation(messages)
     return Example(row, where, messages=messages)
@@ -254,6 +289,50 @@ def _side(row: Mapping[str, object], field: str, role: str) -> tuple[Message, ..
     if isinstance(row[field], list):
         return _turns(row, field)
     return (Message(role, _string(row, field)),)
+
+
+def _preference_prompt(row: Mapping[str, object]) -> tuple[Message, ...]:
+    """The turns before the answers: TRL's `prompt` (text or messages), LLaMA-Factory's
+    alpaca-style `instruction`/`input` or its sharegpt `conversations`."""
+    if row.get("prompt") is not None:
+        turns = (*_system(row), *_side(row, "prompt", "user"))
+    elif row.get("instruction") is not None:
+        parts = (_string(row, "instruction"), _optional_string(row, "input"))
+        prompt = "\n\n".join(part for part in parts if part.strip())
+        turns = (*_system(row), *_history(row), Message("user", prompt))
+    elif row.get("conversations") is not None:
+        turns = (*_system(row), *_turns(row, "conversations"))
+    else:
+        raise RowError("missing the prompt (`prompt`, `instruction` or `conversations`)")
+    if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
+        raise RowError("the prompt should end with a user turn that is not empty")
+    return turns
+
+
+def _answer(row: Mapping[str, object], field: str) -> tuple[Message, ...]:
+    """One answer: text, a list of messages (TRL's conversational variant) or one ShareGPT
+    message; it must end with an assistant turn that says something."""
+    _require(row, field)
+    value = row[field]
+    if isinstance(value, dict):
+        answer: tuple[Message, ...] = (_turn(value, 1, field),)
+    else:
+        answer = _side(row, field, "assistant")
+    if answer[-1].role != "assistant":
+        raise RowError(f"`{field}` should end with an assistant turn, not {answer[-1].role}")
+    if not answer[-1].content.strip():
+        raise RowError(f"`{field}` is empty")
+    return answer
+
+
+def _label(row: Mapping[str, object]) -> bool:
+    _require(row, "label")
+    value = row["label"]
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"  # CSV cells
+    if not isinstance(value, bool):
+        raise RowError(f"`label` should be true or false, got {_kind(value)}")
+    return value
 
 
 def _check_conversation(messages: tuple[Message, ...]) -> None:
