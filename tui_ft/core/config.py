@@ -23,7 +23,7 @@ import yaml
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import DEFAULT_METHOD, METHODS, method_named
-from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owner_of
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owners_of
 from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.paths import disk_error
 
@@ -226,13 +226,9 @@ def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, 
     for key, raw in data.items():
         spec = objective.setting(str(key)) if objective is not None else None
         if spec is None:
-            owner = owner_of(str(key)) if str(key) not in _yaml_fields(RunConfig) else None
-            if owner is not None:
-                problems.add(
-                    str(key),
-                    f"`{key}` is a setting of objective {owner.name}; this run's objective is "
-                    f"{name}. Set `objective: {owner.name}` or remove `{key}`.",
-                )
+            owners = owners_of(str(key)) if str(key) not in _yaml_fields(RunConfig) else []
+            if owners:
+                problems.add(str(key), _not_this_objective(str(key), name, owners))
             else:
                 rest[key] = raw
             continue
@@ -243,6 +239,20 @@ def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, 
             described = _describe(_SETTING_TYPES.get(spec.kind, str))
             problems.add(spec.key, f"`{spec.key}` must be {described}, not {_kind(raw)}.")
     return rest, settings
+
+
+def _not_this_objective(key: str, name: Any, owners: list[Objective]) -> str:
+    names = [o.name for o in owners]
+    if len(names) == 1:
+        return (
+            f"`{key}` is a setting of objective {names[0]}; this run's objective is {name}. "
+            f"Set `objective: {names[0]}` or remove `{key}`."
+        )
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return (
+        f"`{key}` is a setting of objectives {listed}; this run's objective is {name}. "
+        f"Set `objective:` to one of them or remove `{key}`."
+    )
 
 
 def _setting_problems(objective: Objective, values: Mapping[str, Any]) -> list[str]:

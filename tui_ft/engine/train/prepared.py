@@ -11,7 +11,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.estimate.batching import Batching, choose_batching
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import ResolvedModel
-from tui_ft.engine.train.data import TrainData
+from tui_ft.engine.train.data import TrainData, row_length
 
 
 @dataclass
@@ -27,5 +27,5 @@ class Prepared:
     def batching(self) -> Batching:
         """How the training rows become micro-batches: run.yaml's choice, else the cheapest
         on these rows for this model (core/estimate/batching.py)."""
-        lengths = [len(row["input_ids"]) for row in self.data.train_rows]
+        lengths = [row_length(row) for row in self.data.train_rows]
         return choose_batching(self.config, lengths, read_model_info(self.model_ref))

@@ -74,6 +74,14 @@ def load_training_model(prepared: Prepared) -> Any:
     return model
 
 
+def adapter_config(config: RunConfig, model: Any) -> Any:
+    """The LoRA config of the adapter to add; None when the method trains the base, or the
+    model already carries the adapter it trains further (`start_from` an adapter run)."""
+    from peft import PeftModel
+
+    return None if isinstance(model, PeftModel) else lora_config(config)
+
+
 def lora_config(config: RunConfig) -> Any:
     if method_named(config.method).trains_base:
         return None
