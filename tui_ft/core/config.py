@@ -56,6 +56,8 @@ class RunConfig:
     model: str = "demo"
     method: str = DEFAULT_METHOD  # which weights train (core/methods.py)
     objective: str = DEFAULT_OBJECTIVE  # what loss trains them (core/objectives)
+    # An earlier run whose output this one begins from (core/runs/lineage.py); empty: the model.
+    start_from: str = ""
     dataset: str = "demo"
     dataset_format: str = "auto"
     dataset_columns: dict[str, str] = field(default_factory=dict)
@@ -112,9 +114,12 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """As run.yaml holds it: the objective's settings beside `objective:`, and neither
-        written for the default objective, so a supervised run's file reads as it always did."""
+        written for the default objective (nor an empty `start_from`), so a supervised run's
+        file reads as it always did."""
         data = dataclasses.asdict(self)
         settings = data.pop("objective_settings")
+        if not self.start_from:
+            del data["start_from"]  # as rarely set as the objective: written only when it is
         if self.objective == DEFAULT_OBJECTIVE and not settings:
             del data["objective"]
             return data
@@ -149,6 +154,10 @@ class RunConfig:
         if not self.model.strip():
             p.append(
                 "model must name a model: `demo`, a folder, a .gguf file or a Hugging Face id."
+            )
+        if self.start_from.strip() and self.start_from.strip() == self.name.strip():
+            p.append(
+                f"start_from names this run itself ({self.start_from!r}); name an earlier run."
             )
         if not self.dataset.strip():
             p.append("dataset must name a dataset: `demo`, a file or a Hugging Face id.")

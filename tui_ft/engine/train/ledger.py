@@ -26,6 +26,8 @@ def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> L
         "started": time.time(),
         "model": {"ref": prepared.config.model, "resolved": prepared.model_ref.description},
         "method": prepared.config.method,
+        "objective": prepared.config.objective,
+        "start_from": prepared.start.summary() if prepared.start else None,
         "precision": prepared.precision,
         "world_size": prepared.world_size,
         "dataset": prepared.data.summary,

@@ -13,6 +13,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.runs.lineage import start_point
 from tui_ft.engine.precision import resolve_precision
 from tui_ft.engine.train.data import TrainData, row_length
 from tui_ft.engine.train.memory import peak_summary
@@ -48,7 +49,8 @@ def preflight(config: RunConfig) -> dict[str, Any]:
     by_length = sorted(data.train_rows, key=row_length, reverse=True)
     longest = (by_length * (1 + STEPS * per_step // len(by_length)))[: STEPS * per_step]
     trial = TrainData(longest, [], [], data.summary)
-    prepared = Prepared(config, model_ref, tokenizer, trial, precision, world_size())
+    start = start_point(config)
+    prepared = Prepared(config, model_ref, tokenizer, trial, precision, world_size(), start)
     model = load_training_model(prepared)
     clock = _StepClock()
     with tempfile.TemporaryDirectory() as scratch:

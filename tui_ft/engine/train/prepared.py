@@ -1,5 +1,6 @@
 """What the trainer has in hand before the model loads: the config, the model's location, the
-tokenizer, the tokenized data, the precision chosen and the number of processes."""
+tokenizer, the tokenized data, the precision chosen, the number of processes and the earlier run
+it begins from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.estimate.batching import Batching, choose_batching
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import ResolvedModel
+from tui_ft.core.runs.lineage import StartPoint
 from tui_ft.engine.train.data import TrainData, row_length
 
 
@@ -22,6 +24,7 @@ class Prepared:
     data: TrainData
     precision: str  # bf16 | fp16 | fp32, resolved from `auto`
     world_size: int
+    start: StartPoint | None = None  # the earlier run it begins from (`start_from`)
 
     @cached_property
     def batching(self) -> Batching:
