@@ -8,6 +8,7 @@ training data, each with `expect`: what a model that learned the lesson says (se
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ _DEMOS = {
     "demo-preference": ("demo-preference/pairs.jsonl", "demo-preference/heldout.jsonl"),
 }
 DEMO_NAMES = tuple(_DEMOS)
+# Each demo's format (what its rows are), so an objective is offered the demo it can train on.
+DEMO_FORMATS = {"demo": "messages", "demo-preference": "preference"}
 # What each demo's held-out prompts test, for the quick eval's "Prompts:" line.
 HELDOUT_TOPICS = {
     "demo": "the demo's held-out identity prompts",
@@ -30,6 +33,11 @@ OPENS_WITH = "^"
 
 def is_demo(ref: str) -> bool:
     return ref.strip() in _DEMOS
+
+
+def demos_for(formats: Collection[str]) -> list[str]:
+    """The demos, those in one of `formats` (an objective's) first."""
+    return sorted(DEMO_NAMES, key=lambda name: DEMO_FORMATS[name] not in formats)
 
 
 def demo_file(name: str) -> Path:
