@@ -226,3 +226,21 @@ def test_kto_needs_two_rows_a_batch() -> None:
 
     with pytest.raises(UserError, match="batch_size must be at least 2 for objective kto"):
         require_batch_of_two(RunConfig(objective="kto", batch_size=1), "its KL baseline")
+
+
+def test_estimate_takes_the_objective(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_estimate import QWEN2_05B, estimate_cli
+
+    model = tmp_path / "qwen" / "config.json"
+    model.parent.mkdir()
+    model.write_text(json.dumps(QWEN2_05B))
+    args = ("--model", str(model), "--method", "full", "--gpu-memory", "80", "--json")
+    terms = {}
+    for objective in ("sft", "dpo"):
+        code, out, _ = estimate_cli(capsys, *args, "--objective", objective)
+        assert code == 0
+        terms[objective] = json.loads(out)["terms"]
+    assert "reference" not in terms["sft"] and terms["dpo"]["reference"] > 0
+    assert terms["dpo"]["activations"] > terms["sft"]["activations"]
+    code, _, err = estimate_cli(capsys, *args, "--objective", "ppo")
+    assert code != 0 and "objective must be one of sft, dpo" in err
