@@ -12,9 +12,11 @@ import pytest
 from tests.faults.conftest import TRAINER_TIMEOUT_S, run_injected, training_steps
 from tests.test_train import config
 from tests.tiny import write_random_model
+from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
 from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.runs.series import RunSeries
 from tui_ft.engine.export.merge import export_merged
 
 PAIRS = [
@@ -76,6 +78,11 @@ def test_it_trains_resumes_after_a_kill_and_exports(
     assert all(trained in r for r in records if "loss" in r)
     assert any(evaluated in r and "eval_loss" in r for r in records)
     assert [p["step"] for p in read_jsonl(run.probes_path)][-1] == 4
+    # The monitor charts what was written.
+    own = run_objective(run)
+    assert own.name == objective
+    charted = {line.series for chart in own.charts for line in chart.lines}
+    assert charted <= RunSeries(metrics=[m.key for m in own.metrics]).add(records)
 
     ledger = json.loads(run.ledger_path.read_text())
     assert ledger["dataset"]["format"] == "preference"

@@ -6,16 +6,13 @@ model ever writing the chosen style (0/10 held-out prompts); with the mix it did
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from tui_ft.core.objectives import preference as p
 from tui_ft.core.objectives.preference_health import (
     AccuracyStuckAtHalf,
     LossZeroEarly,
     UnlearningBothAnswers,
 )
-from tui_ft.core.objectives.spec import MemoryNeeds, Objective, Setting
+from tui_ft.core.objectives.spec import Objective, Setting
 
 # TRL 1.16's DPOConfig.loss_type values; `sft` is `sft_weight`, mixed in beside the one chosen.
 LOSS_TYPES = (
@@ -36,12 +33,6 @@ LOSS_TYPES = (
 )
 
 
-def _memory(settings: Mapping[str, Any]) -> MemoryNeeds:
-    # Chosen and rejected go through the model in one batch; full fine-tuning keeps a frozen
-    # copy for the reference unless its log-probs are computed once beforehand.
-    return MemoryNeeds(sequences_per_row=2, reference_model=not settings.get("precompute_ref"))
-
-
 OBJECTIVE = Objective(
     name="dpo",
     title="DPO: prefer the chosen answer",
@@ -50,12 +41,7 @@ OBJECTIVE = Objective(
     engine="tui_ft.engine.train.objectives.dpo",
     formats=p.PAIR_FORMATS,
     settings=(
-        p.beta(
-            0.1,
-            "How far the model may move from the starting one: lower moves further. 0.1 suits "
-            "most runs.",
-            "0.1 is usual, 0.01 to 0.5 the useful range",
-        ),
+        p.REFERENCE_BETA,
         Setting(
             "loss_type",
             "sigmoid",
@@ -72,7 +58,8 @@ OBJECTIVE = Objective(
         p.precompute_ref(),
     ),
     metrics=(*p.LOSSES, *p.REWARDS, *p.ACCURACY, *p.LOGPS),
-    charts=(p.LOSS_CHART, p.REWARDS_CHART, p.MARGIN_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
+    charts=(p.LOSS_CHART, p.REWARDS_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
     health_rules=lambda: [AccuracyStuckAtHalf(), UnlearningBothAnswers(), LossZeroEarly()],
-    memory=_memory,
+    # Chosen and rejected go through the model in one batch.
+    memory=p.with_reference(2),
 )

@@ -5,12 +5,9 @@ work too: each becomes a good and a bad answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from tui_ft.core.objectives import preference as p
 from tui_ft.core.objectives.preference_health import LossZeroEarly, UnlearningBothAnswers
-from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Objective, Setting
+from tui_ft.core.objectives.spec import Chart, ChartLine, Objective, Setting
 
 KL_CHART = Chart(
     "kl",
@@ -33,12 +30,6 @@ def _weight(key: str, which: str) -> Setting:
     )
 
 
-def _memory(settings: Mapping[str, Any]) -> MemoryNeeds:
-    # One answer a row trains; the mismatched answer of the KL baseline goes through the model
-    # without gradients, like the reference pass, so it keeps no activations.
-    return MemoryNeeds(sequences_per_row=1, reference_model=not settings.get("precompute_ref"))
-
-
 OBJECTIVE = Objective(
     name="kto",
     title="KTO: answers marked good or bad",
@@ -48,18 +39,15 @@ OBJECTIVE = Objective(
     engine="tui_ft.engine.train.objectives.kto",
     formats=("unpaired_preference", *p.PAIR_FORMATS),
     settings=(
-        p.beta(
-            0.1,
-            "How far the model may move from the starting one: lower moves further. 0.1 suits "
-            "most runs.",
-            "0.1 is usual, 0.01 to 0.5 the useful range",
-        ),
+        p.REFERENCE_BETA,
         _weight("desirable_weight", "good"),
         _weight("undesirable_weight", "bad"),
         p.precompute_ref(),
     ),
     metrics=(*p.LOSSES, *p.REWARDS, *p.LOGPS, *p.pair("kl", "kl")),
-    charts=(p.LOSS_CHART, p.REWARDS_CHART, KL_CHART, p.MARGIN_CHART, p.LOGPS_CHART),
+    charts=(p.LOSS_CHART, p.REWARDS_CHART, KL_CHART, p.LOGPS_CHART),
     health_rules=lambda: [UnlearningBothAnswers(), LossZeroEarly()],
-    memory=_memory,
+    # One answer a row trains; the mismatched answer of the KL baseline goes through the model
+    # without gradients, like the reference pass, so it keeps no activations.
+    memory=p.with_reference(1),
 )

@@ -41,7 +41,8 @@ OBJECTIVE = Objective(
         *p.NLL,
         *p.pair("log_odds_ratio", "log_odds_ratio"),
     ),
-    charts=(p.LOSS_CHART, ODDS_CHART, p.MARGIN_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
+    # Its rewards are β × the log-probs: the log-probs' chart shows them.
+    charts=(p.LOSS_CHART, ODDS_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
     health_rules=lambda: [AccuracyStuckAtHalf(), UnlearningBothAnswers()],
     memory=lambda _: MemoryNeeds(sequences_per_row=2),
 )

@@ -7,10 +7,10 @@ picks the parts that fit its trainer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tui_ft.core.objectives.spec import Chart, ChartLine, Metric, Setting
+from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Metric, Setting
 
 PAIR_FORMATS = ("preference",)
 
@@ -50,6 +50,24 @@ def sft_weight(default: float, help: str) -> Setting:
     )
 
 
+# beta of the objectives measured against a reference (dpo, kto).
+REFERENCE_BETA = beta(
+    0.1,
+    "How far the model may move from the starting one: lower moves further. 0.1 suits most runs.",
+    "0.1 is usual, 0.01 to 0.5 the useful range",
+)
+
+
+def with_reference(sequences_per_row: int) -> Callable[[Mapping[str, Any]], MemoryNeeds]:
+    """The memory of an objective measured against a reference: a full fine-tune keeps a frozen
+    copy of the model for it, unless its log-probs are computed once beforehand."""
+
+    def needs(settings: Mapping[str, Any]) -> MemoryNeeds:
+        return MemoryNeeds(sequences_per_row, reference_model=not settings.get("precompute_ref"))
+
+    return needs
+
+
 def precompute_ref() -> Setting:
     return Setting(
         "precompute_ref",
@@ -84,20 +102,16 @@ LOSS_CHART = Chart(
         ChartLine("eval_loss", "eval loss", "eval-loss", points="●"),
     ),
 )
+# The margin shares the rewards' chart (and unit): with the common charts, an objective's four
+# keep every chart on a number key (1-9).
 REWARDS_CHART = Chart(
     "rewards",
     "rewards",
     (
         ChartLine("reward_chosen", "chosen", "tuned"),
         ChartLine("reward_rejected", "rejected", "eval-loss"),
-    ),
-)
-MARGIN_CHART = Chart(
-    "margin",
-    "margin",
-    (
-        ChartLine("reward_margin", "margin (chosen − rejected)", "loss"),
-        ChartLine("eval_reward_margin", "eval margin", "eval-loss", points="●"),
+        ChartLine("reward_margin", "margin", "loss"),
+        ChartLine("eval_reward_margin", "eval margin", "lr", points="●"),
     ),
 )
 ACCURACY_CHART = Chart(
