@@ -162,3 +162,16 @@ def test_a_full_run_merges_the_sft_adapter_and_keeps_it_as_reference(
     first = read_jsonl(run.metrics_path)[0]
     assert first["reward_chosen"] == first["reward_rejected"] == 0
     assert (run.output_dir / "config.json").is_file()
+
+
+def test_a_qlora_run_continues_the_sft_adapter_on_the_4_bit_base(
+    home: Path, tiny_model: str, pairs: str, sft_run: RunDir
+) -> None:
+    overrides = {"start_from": "sft", "method": "qlora", "max_steps": 1, "eval_split": 0.0}
+    run = _train(preference_config(tiny_model, pairs, "dpo", **overrides), home)
+    assert json.loads(run.ledger_path.read_text())["start_from"]["how"] == CONTINUE_ADAPTER
+    # TRL keeps the trained adapter in bf16 on a 4-bit base: the reference (its fp32 copy)
+    # differs by rounding only, far from what the base alone would give.
+    first = read_jsonl(run.metrics_path)[0]
+    assert abs(first["reward_chosen"]) < 1e-3 and abs(first["reward_rejected"]) < 1e-3
+    assert (run.output_dir / "adapter_config.json").is_file()
