@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.test_objective_plugins import write
 from tests.tiny import make_tokenizer
 from tui_ft.core.config import RunConfig, dump_config, load_config
 from tui_ft.core.errors import UserError
@@ -20,12 +21,6 @@ from tui_ft.core.runs.health import assess
 from tui_ft.core.wizard.settings_fields import fields_for
 
 PREFERENCE = ("dpo", "orpo", "kto", "simpo")
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "run.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_they_are_registered_after_sft() -> None:
