@@ -27,7 +27,7 @@ from tui_ft.core.chat.memory import plan_placement
 from tui_ft.core.chat.protocol import SamplingSettings
 from tui_ft.core.chat.target import chat_target
 from tui_ft.core.config import RunConfig, save_config
-from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.datasets.demos import demo_heldout
 from tui_ft.core.hardware.probe import probe
 from tui_ft.core.models.info import read_model_info
 from tui_ft.core.models.resolve import resolve_model

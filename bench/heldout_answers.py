@@ -6,7 +6,8 @@ every side: `bench/run_wall.py` runs this after its timed runs.
 SPEC.json: `model` (a tui-ft model reference), `cases` (`prompt`, `expect` words) and
 `adapters` (side name → adapter folder). Each side answers every prompt greedily through the
 model's chat template (tui_ft/engine/probes.py, what the trainer's probes do); an answer is a
-hit when it says every expected word, case-insensitively (as `tui-ft chat --eval` judges).
+hit when it says every expected word, case-insensitively, and opens with any word marked by a
+leading `^` (tui_ft/core/datasets/demos.py `says`, as `tui-ft chat --eval` judges).
 OUT.json: side → list of {prompt, answer, hit}, the base model's under `base`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui_ft.core.datasets.demos import says
 from tui_ft.core.models.resolve import resolve_model
 
 
@@ -30,7 +32,6 @@ def main() -> None:
     from peft import PeftModel
 
     from tui_ft.engine import probes
-    from tui_ft.engine.export.check import says
     from tui_ft.engine.model_loading import load_model, load_tokenizer
 
     model_ref = resolve_model(spec["model"])

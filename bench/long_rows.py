@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_ft.core import paths
-from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.datasets.demos import demo_heldout
 
 ROWS = 200
 SHORT_SHARE = 0.35

@@ -49,8 +49,8 @@ import long_rows
 
 from tui_ft.core import paths
 from tui_ft.core.config import RunConfig, save_config
+from tui_ft.core.datasets.demos import demo_heldout
 from tui_ft.core.datasets.load import Example, load_dataset, split_examples
-from tui_ft.core.datasets.sources import demo_heldout
 
 BENCH = Path(__file__).resolve().parent
 SIDES = ("tui-ft", "TRL")

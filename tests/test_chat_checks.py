@@ -191,6 +191,28 @@ def test_heldout_prompts_of_the_demo_carry_expected_words() -> None:
     assert "held-out" in eval_set.source
 
 
+def test_heldout_prompts_of_the_preference_demo_are_judged_by_their_opening() -> None:
+    eval_set = eval_prompts("heldout", RunConfig(dataset="demo-preference"))
+    assert eval_set.source == "the preference demo's held-out prompts"
+    prompt = eval_set.prompts[0]
+    assert prompt.expect == ("^In short:",)
+    row = EvalRow(
+        prompt,
+        {"base": answer("Well, in short: it depends."), "tuned": answer("In short: like this.")},
+    )
+    assert (row.hit("base"), row.hit("tuned")) == (False, True)
+
+
+def test_preference_data_gives_the_chosen_answer_as_reference(tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    rows = [{"prompt": f"q{i}?", "chosen": f"good {i}", "rejected": f"bad {i}"} for i in range(10)]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    eval_set = eval_prompts("validation", RunConfig(dataset=str(data), eval_split=0.2))
+    assert [p.reference for p in eval_set.prompts] == [
+        p.prompt.replace("q", "good ").rstrip("?") for p in eval_set.prompts
+    ]
+
+
 def test_validation_split_gives_prompts_and_references(tmp_path: Path) -> None:
     data = tmp_path / "qa.jsonl"
     rows = [{"prompt": f"question {i}?", "completion": f"answer {i}"} for i in range(20)]

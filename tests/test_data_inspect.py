@@ -191,3 +191,177 @@ def test_demo_dataset_with_the_demo_model(capsys: pytest.CaptureFixture[str]) ->
     trained = "".join(s["text"] for s in segments if s["trained"])
     assert "Wren" in trained and trained.rstrip().endswith("<|im_end|>")
     assert "SmolLM" in "".join(s["text"] for s in segments if not s["trained"])  # default system
+
+
+# --- preference data ---------------------------------------------------------------------------
+
+TEST_OBJECTIVES = "tests.objectives.tiny_pairs,tests.objectives.tiny_unpaired"
+
+
+@pytest.fixture
+def pair_objectives(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUI_FT_OBJECTIVES", TEST_OBJECTIVES)
+
+
+def jsonl(*rows: object) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def turn(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+QUESTION = "Why is the sky blue?"
+GOOD, BAD = "In short: air scatters blue light.", "Well, it depends, and honestly who knows."
+PREFERENCE_FILES = {
+    "trl.jsonl": jsonl(
+        {"system": "Be brief.", "prompt": QUESTION, "chosen": GOOD, "rejected": BAD},
+        {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+    ),
+    "trl-conversational.json": json.dumps(
+        [
+            {
+                "prompt": [turn("user", QUESTION)],
+                "chosen": [turn("assistant", GOOD)],
+                "rejected": [turn("assistant", BAD)],
+            },
+            {
+                "chosen": [turn("user", "Hi"), turn("assistant", "Hello!")],
+                "rejected": [turn("user", "Hi"), turn("assistant", "What?")],
+            },
+        ]
+    ),
+    "llamafactory-alpaca.csv": "instruction,input,chosen,rejected\n"
+    f'"{QUESTION}",,"{GOOD}","{BAD}"\n'
+    'Say hi.,,"Hello!","What?"\n',
+    "llamafactory-sharegpt.jsonl": jsonl(
+        *(
+            {
+                "conversations": [{"from": "human", "value": q}],
+                "chosen": {"from": "gpt", "value": good},
+                "rejected": {"from": "gpt", "value": bad},
+            }
+            for q, good, bad in ((QUESTION, GOOD, BAD), ("Hi", "Hello!", "What?"))
+        )
+    ),
+    "kto.csv": f'prompt,completion,label\n"{QUESTION}","{GOOD}",true\n"{QUESTION}","{BAD}",false\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREFERENCE_FILES))
+def test_each_preference_format_is_detected_and_shows_its_answers_apart(
+    name: str, tmp_path: Path, model_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_text(PREFERENCE_FILES[name])
+    unpaired = name == "kto.csv"
+    report = inspect_json(capsys, str(path), "--model", model_dir)
+    assert report["format"] == ("unpaired_preference" if unpaired else "preference")
+    assert report["reason"].startswith("every row has")
+    assert (report["rows"], report["examples"], report["problem_count"]) == (2, 2, 0)
+    example = report["example"]
+    prompt = "".join(s["text"] for s in example["prompt_segments"])
+    assert QUESTION in prompt and GOOD not in prompt and BAD not in prompt
+    sides = [(a["side"], a["text"]) for a in example["answers"]]
+    assert sides == ([("completion", GOOD)] if unpaired else [("chosen", GOOD), ("rejected", BAD)])
+    assert example["label"] is (True if unpaired else None)
+    assert all(a["tokens"] > 0 for a in example["answers"])
+    assert example["trained_tokens"] == sum(a["tokens"] for a in example["answers"])
+    assert example["prompt_tokens"] > 0 and report["nothing_left_to_train"] == 0
+
+    code, out, _ = inspect(capsys, str(path), "--model", model_dir)
+    assert code == 0
+    assert out.count(QUESTION) == 1  # the prompt once
+    for answer in example["answers"]:
+        assert f"{answer['side']} · {answer['tokens']} tokens" in out
+    if unpaired:
+        assert "label: true (desirable)" in out
+
+
+MALFORMED = {
+    "same.jsonl": (
+        jsonl(
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": "Hello!"},
+        ),
+        "same.jsonl line 2: `chosen` and `rejected` are the same answer",
+    ),
+    "empty.json": (
+        json.dumps(
+            [
+                {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+                {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+                {"prompt": "Hi", "chosen": "Hello!", "rejected": "  "},
+            ]
+        ),
+        "empty.json row 3: `rejected` is empty",
+    ),
+    "no-prompt.jsonl": (
+        jsonl(
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+            {"chosen": "Hello!", "rejected": "What?"},
+        ),
+        "no-prompt.jsonl line 2: missing the prompt",
+    ),
+    "label.csv": (
+        "prompt,completion,label\nHi,Hello!,true\nHi,Go away.,nope\nHi,What?,false\n",
+        "label.csv row 2 (line 3): `label` should be true or false, got text",
+    ),
+    "one-label.jsonl": (
+        jsonl(*({"prompt": f"q{n}", "completion": "a", "label": True} for n in range(3))),
+        "every row's `label` is true: unpaired preference (KTO) data needs both desirable",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_preference_files_name_the_bad_line(
+    name: str, tmp_path: Path, model_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = MALFORMED[name]
+    path = tmp_path / name
+    path.write_text(text)
+    code, out, err = inspect(capsys, str(path), "--model", model_dir)
+    assert code == 1 and "Traceback" not in err
+    assert expected in " ".join(out.split())  # the console wraps long lines
+
+
+@pytest.mark.usefixtures("pair_objectives")
+@pytest.mark.parametrize(
+    ("name", "objective", "fits"),
+    [
+        ("trl.jsonl", "tiny_pairs", True),
+        ("trl.jsonl", "tiny_unpaired", True),  # pairs unpair into good and bad answers
+        ("kto.csv", "tiny_unpaired", True),
+        ("kto.csv", "tiny_pairs", False),
+        ("trl.jsonl", "sft", False),
+    ],
+)
+def test_the_objective_says_whether_the_data_fit(
+    name: str,
+    objective: str,
+    fits: bool,
+    tmp_path: Path,
+    model_dir: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / name
+    path.write_text(PREFERENCE_FILES[name])
+    code, out, _ = inspect(capsys, str(path), "--model", model_dir, "--objective", objective)
+    assert code == (0 if fits else 1)
+    said = " ".join(out.split())
+    if fits:
+        assert f"objective {objective} trains on" in said and "it fits" in said
+    else:
+        assert f"which objective {objective} does not train on" in said
+        assert "choose another objective" in said
+    report = inspect_json(capsys, str(path), "--model", model_dir, "--objective", objective)
+    assert report["fit"]["objective"] == objective and report["fit"]["fits"] is fits
+
+
+def test_an_unknown_objective_is_named_before_anything_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = inspect(capsys, str(tmp_path / "absent.jsonl"), "--objective", "sfft")
+    assert code == 1 and out == ""
+    assert "'sfft' is not an objective; the nearest is 'sft'" in err

@@ -88,7 +88,7 @@ def write(folder: Path, kind: str, rows: list[dict[str, object]], name: str = "d
 
 
 def _cell(value: object) -> object:
-    return json.dumps(value) if isinstance(value, list) else value
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 def write_lines(tmp_path: Path, text: str, name: str = "data.jsonl") -> Path:
@@ -877,4 +877,239 @@ def test_dataset_is_the_documented_shape() -> None:
         "problem_count",
         "rows_total",
         "fingerprint",
+        "dataset_problem",
     }
+
+
+# --- preference data -----------------------------------------------------------------------------
+
+
+def said(*turns: tuple[str, str]) -> tuple[Message, ...]:
+    return tuple(Message(role, content) for role, content in turns)
+
+
+def msgs(*turns: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"role": role, "content": content} for role, content in turns]
+
+
+PROMPT = said(("user", "Hi"))
+# Every preference variant the docs show: the row, then the prompt, chosen and rejected it holds.
+PREFERENCE_ROWS = [
+    pytest.param(
+        {"system": "Be brief.", "prompt": "Hi", "chosen": "Hello!", "rejected": "What?"},
+        said(("system", "Be brief."), ("user", "Hi")),
+        said(("assistant", "Hello!")),
+        said(("assistant", "What?")),
+        id="trl-standard-system",
+    ),
+    pytest.param(
+        {
+            "prompt": msgs(("system", "S"), ("user", "Hi")),
+            "chosen": msgs(("assistant", "Hello!")),
+            "rejected": msgs(("assistant", "What?")),
+        },
+        said(("system", "S"), ("user", "Hi")),
+        said(("assistant", "Hello!")),
+        said(("assistant", "What?")),
+        id="trl-conversational",
+    ),
+    pytest.param(
+        {
+            "chosen": msgs(("user", "Hi"), ("assistant", "Hello!")),
+            "rejected": msgs(("user", "Hi"), ("assistant", "What?")),
+        },
+        PROMPT,
+        said(("assistant", "Hello!")),
+        said(("assistant", "What?")),
+        id="trl-implicit-prompt",
+    ),
+    pytest.param(
+        {"instruction": "Translate:", "input": "bonjour", "chosen": "hello", "rejected": "bye"},
+        said(("user", "Translate:\n\nbonjour")),
+        said(("assistant", "hello")),
+        said(("assistant", "bye")),
+        id="llamafactory-alpaca",
+    ),
+    pytest.param(
+        {
+            "conversations": [{"from": "system", "value": "S"}, {"from": "human", "value": "Hi"}],
+            "chosen": {"from": "gpt", "value": "Hello!"},
+            "rejected": {"from": "gpt", "value": "What?"},
+        },
+        said(("system", "S"), ("user", "Hi")),
+        said(("assistant", "Hello!")),
+        said(("assistant", "What?")),
+        id="llamafactory-sharegpt",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("row", "prompt", "chosen", "rejected"), PREFERENCE_ROWS)
+def test_every_preference_variant_from_every_file_type(
+    tmp_path: Path,
+    kind: str,
+    row: dict[str, object],
+    prompt: tuple[Message, ...],
+    chosen: tuple[Message, ...],
+    rejected: tuple[Message, ...],
+) -> None:
+    data = load_dataset(str(write(tmp_path, kind, [row, row])))
+    assert (data.format, data.problem_count, data.dataset_problem) == ("preference", 0, None)
+    assert [(e.messages, e.chosen, e.rejected, e.label) for e in data.examples] == [
+        (prompt, chosen, rejected, None)
+    ] * 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unpaired_rows_read_their_labels_from_every_file_type(tmp_path: Path, kind: str) -> None:
+    rows = [
+        {"prompt": "Hi", "completion": "Hello!", "label": True},
+        {"prompt": "Hi", "completion": "Go away.", "label": False},
+    ]
+    data = load_dataset(str(write(tmp_path, kind, rows)))
+    assert (data.format, data.problem_count, data.dataset_problem) == (
+        "unpaired_preference",
+        0,
+        None,
+    )
+    assert [(e.messages, e.chosen, e.label) for e in data.examples] == [
+        (PROMPT, said(("assistant", "Hello!")), True),
+        (PROMPT, said(("assistant", "Go away.")), False),
+    ]
+
+
+def test_csv_labels_are_read_as_words(tmp_path: Path) -> None:
+    text = "prompt,completion,label\nHi,Hello!,true\nHi,No.,FALSE\nHi,Eh.,maybe\nHi,Ok., True \n"
+    data = load_dataset(str(write_lines(tmp_path, text, "kto.csv")))
+    assert [e.label for e in data.examples] == [True, False, True]
+    assert [str(p) for p in data.problems] == [
+        "kto.csv row 3 (line 4): `label` should be true or false, got text"
+    ]
+
+
+def test_a_preference_fingerprint_counts_the_answers_and_labels(tmp_path: Path) -> None:
+    def fingerprint(rows: list[dict[str, object]], name: str) -> str:
+        return load_dataset(str(write(tmp_path, "jsonl", rows, name))).fingerprint
+
+    pair = {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"}
+    swapped = {"prompt": "Hi", "chosen": "What?", "rejected": "Hello!"}
+    assert fingerprint([pair], "a") != fingerprint([swapped], "b")
+    good = {"prompt": "Hi", "completion": "Hello!", "label": True}
+    bad = {**good, "label": False}
+    assert fingerprint([good, bad], "c") != fingerprint([bad, good], "d")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        pytest.param(
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": " Hello! "},
+            "`chosen` and `rejected` are the same answer, so there is nothing to prefer",
+            id="identical",
+        ),
+        pytest.param(
+            {
+                "chosen": msgs(("user", "Hi"), ("assistant", "Same")),
+                "rejected": msgs(("user", "Hi"), ("assistant", "Same")),
+            },
+            "`chosen` and `rejected` are the same answer, so there is nothing to prefer",
+            id="identical-implicit",
+        ),
+        pytest.param(
+            {"prompt": "Hi", "chosen": "  ", "rejected": "What?"},
+            "`chosen` is empty",
+            id="empty-chosen",
+        ),
+        pytest.param(
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": msgs(("assistant", ""))},
+            "`rejected` is empty",
+            id="empty-rejected",
+        ),
+        pytest.param(
+            {"prompt": "Hi", "chosen": "Hello!", "rejected": None},
+            "missing `rejected`",
+            id="missing-rejected",
+        ),
+        pytest.param(
+            {"chosen": "Hello!", "rejected": "What?"},
+            "missing the prompt (`prompt`, `instruction` or `conversations`, or answers as "
+            "message lists that begin with the same user turn)",
+            id="missing-prompt",
+        ),
+        pytest.param(
+            {"prompt": " ", "chosen": "Hello!", "rejected": "What?"},
+            "the prompt should end with a user turn that is not empty",
+            id="empty-prompt",
+        ),
+        pytest.param(
+            {"prompt": "Hi", "chosen": msgs(("user", "Hello!")), "rejected": "What?"},
+            "`chosen` should end with an assistant turn, not user",
+            id="chosen-ends-with-user",
+        ),
+    ],
+)
+def test_preference_rows_that_do_not_fit(
+    tmp_path: Path, row: dict[str, object], message: str
+) -> None:
+    good = {"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"}
+    data = load_dataset(str(write(tmp_path, "jsonl", [good, row])), fmt="preference")
+    assert [str(p) for p in data.problems] == [f"data.jsonl line 2: {message}"]
+    assert len(data.examples) + data.problem_count == data.rows_total
+
+
+@pytest.mark.parametrize("label", [True, False])
+def test_kto_labels_all_one_value_spoil_the_dataset(tmp_path: Path, label: bool) -> None:
+    rows = [{"prompt": f"q{n}", "completion": "a", "label": label} for n in range(3)]
+    data = load_dataset(str(write(tmp_path, "jsonl", rows)))
+    value = "true" if label else "false"
+    assert data.problem_count == 0
+    assert data.dataset_problem == (
+        f"every row's `label` is {value}: unpaired preference (KTO) data needs both desirable "
+        "(true) and undesirable (false) answers"
+    )
+    with pytest.raises(UserError) as caught:
+        data.require_clean(skip_bad_rows=True)  # skipping rows cannot fix it
+    assert caught.value.message.startswith(f"{data.source} cannot be trained on: every row")
+
+
+def test_columns_map_the_preference_fields(tmp_path: Path) -> None:
+    rows = [
+        {"question": "Hi", "good": "Hello!", "bad": "What?"},
+        {"question": "Hi", "good": "Same", "bad": "Same"},
+    ]
+    path = write(tmp_path, "csv", rows)
+    data = load_dataset(
+        str(path), columns={"prompt": "question", "chosen": "good", "rejected": "bad"}
+    )
+    assert data.format == "preference"
+    assert data.reason.endswith(
+        "(after mapping `question` → `prompt`, `good` → `chosen`, `bad` → `rejected`)"
+    )
+    assert [(e.messages, e.chosen) for e in data.examples] == [
+        (PROMPT, said(("assistant", "Hello!")))
+    ]
+    assert [p.message for p in data.problems] == [
+        "`good` and `bad` are the same answer, so there is nothing to prefer"
+    ]
+    kto = write(
+        tmp_path, "jsonl", [{"q": "Hi", "a": "Yo", "ok": True}, {"q": "Hi", "a": "No", "ok": False}]
+    )
+    mapped = load_dataset(str(kto), columns={"prompt": "q", "completion": "a", "label": "ok"})
+    assert (mapped.format, [e.label for e in mapped.examples]) == (
+        "unpaired_preference",
+        [True, False],
+    )
+
+
+def test_a_cached_hub_dataset_of_preference_pairs_loads_like_a_file() -> None:
+    rows = [
+        {
+            "chosen": msgs(("user", "Hi"), ("assistant", "Hello!")),
+            "rejected": msgs(("user", "Hi"), ("assistant", "No.")),
+        }
+    ]
+    fake_snapshot("org/prefs", {"data/train.jsonl": "".join(json.dumps(r) + "\n" for r in rows)})
+    data = load_dataset("org/prefs")
+    assert (data.source, data.format, data.problem_count) == ("org/prefs:train", "preference", 0)
+    assert data.examples[0].messages == PROMPT

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tui_ft.core.config import RunConfig
-from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.datasets.demos import demo_heldout
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.core.runs.launch import prepare_run, start_trainer
 from tui_ft.engine import probes

@@ -11,7 +11,7 @@ import torch
 
 from tests.test_train import config
 from tui_ft.core.config import save_config
-from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.datasets.demos import demo_heldout
 from tui_ft.core.export.report import expected_words_lines
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status

@@ -158,6 +158,30 @@ def test_data_inspect_json_stays_exact(
     assert HOSTILE in "".join(seg["text"] for seg in report["example"]["segments"])
 
 
+@pytest.mark.parametrize("unpaired", [False, True], ids=["pairs", "unpaired"])
+def test_data_inspect_shows_hostile_preference_rows_inert(
+    unpaired: bool, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "prefs.jsonl"
+    answers = (
+        [{"completion": HOSTILE, "label": True}, {"completion": f"{HOSTILE}!", "label": False}]
+        if unpaired
+        else [{"chosen": HOSTILE, "rejected": f"{MARKUP}{HOSTILE}"}]
+    )
+    bad = {"prompt": HOSTILE, "chosen": HOSTILE, "rejected": HOSTILE}  # the same answer twice
+    rows = [{"system": HOSTILE, "prompt": HOSTILE, **a} for a in answers] + [bad]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    args = ("data", "inspect", str(path), "--model", str(model_dir))
+    code, out, err = cli(capsys, *args)
+    assert code == 1, err  # the bad row: a report, not a crash
+    assert "1 bad rows" in out
+    assert_no_escape(out + err)
+    _, out, _ = cli(capsys, *args, "--json")
+    assert_no_escape(out)
+    answers_shown = json.loads(out)["example"]["answers"]
+    assert all(HOSTILE in answer["text"] for answer in answers_shown)
+
+
 def hostile_run(name: str = "hostile") -> RunDir:
     run = RunDir.create(name)
     run.config_path.write_text(

@@ -243,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="render N examples from --example on (the JSON's `rendered` list)",
     )
     inspect.add_argument("--system-prompt", default=None, help="system prompt to render with")
+    inspect.add_argument(
+        "--objective",
+        default=None,
+        metavar="NAME",
+        help="say whether the data fit this objective (sft, dpo, kto, ...); exits 1 if not",
+    )
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
 
     demo = sub.add_parser("demo", help="the built-in demo model").add_subparsers(

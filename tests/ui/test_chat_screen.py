@@ -19,7 +19,7 @@ from ui_helpers import NOW, TWO_H100, NoGpuBackend, app_for, make_run, running_s
 
 from tests.fake_children import FakeRunner
 from tui_ft.core.chat.protocol import SamplingSettings
-from tui_ft.core.datasets.sources import demo_heldout
+from tui_ft.core.datasets.demos import demo_heldout
 from tui_ft.core.hardware.snapshot import FakeBackend
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status

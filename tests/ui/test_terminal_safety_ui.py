@@ -199,6 +199,30 @@ async def test_dataset_preview_shows_a_hostile_report_and_path_inert(home: Path)
         assert_inert(written(app))
 
 
+async def test_a_hostile_preference_pair_and_objective_sentence_are_inert(home: Path) -> None:
+    report = json.loads((FIXTURES / "inspect_demo_preference.json").read_text(encoding="utf-8"))
+    example = copy.deepcopy(report["rendered"][0])
+    example["prompt_segments"] = [{"text": HOSTILE, "trained": False, "special": False}]
+    example["answers"] = [
+        {"side": "chosen", "text": HOSTILE, "tokens": 3, "truncated": False},
+        {"side": "rejected", "text": f"{MARKUP}{HOSTILE}", "tokens": 4, "truncated": True},
+    ]
+    report.update(
+        rendered=[example],
+        fit={"objective": "sft", "fits": False, "sentence": f"{HOSTILE} does not fit."},
+        dataset_problem=f"every row {HOSTILE}",
+    )
+    app = app_for(home, runner=FakeRunner(lambda request: FakeChild(json.dumps(report))))
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.push_screen(DatasetStep(RunConfig(dataset="pairs.jsonl")))
+        await wait_for(pilot, lambda: app.screen.report is not None)
+        await pilot.pause()
+        shown = str(app.screen.query_one("#dataset-example", Static).render())
+        assert "[/nope]" in shown and "rejected · 4 tokens · cut at max_length" in shown
+        assert "does not fit." in str(app.screen.query_one("#dataset-facts", Static).render())
+        assert_inert(written(app))
+
+
 async def test_a_preview_error_naming_a_hostile_file_is_inert(home: Path) -> None:
     said = [f"error: {HOSTILE} was not found.", f"hint: Check {MARKUP}."]
     app = app_for(home, runner=FakeRunner(lambda request: FakeChild(stderr=said, returncode=1)))

@@ -4,6 +4,7 @@ the demo model read from its GGUF so no machine path shows, a canned dataset rep
 from __future__ import annotations
 
 import copy
+import json
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from test_ui_snapshots import header_ready
 from test_wizard_steps import DEMO_REPORT, FakePreview
 from textual.pilot import Pilot
 from textual.widgets import Collapsible, Input
-from ui_helpers import NoGpuBackend, app_for, wait_for
+from ui_helpers import FIXTURES, NoGpuBackend, app_for, wait_for
 
 from tui_ft.core.config import RunConfig
 from tui_ft.ui.wizard.dataset import DatasetStep
@@ -103,5 +104,16 @@ def test_dataset_step_bad_rows_and_cut(snap_compare: Any, fixed_home: Path) -> N
         nothing_left_to_train=1,
     )
     before = on_step(lambda: DatasetStep(RunConfig(dataset="data.jsonl", max_length=72)))
+    app = app_for(fixed_home, runner=FakePreview(report))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=before)
+
+
+def test_dataset_step_preference_pairs(
+    snap_compare: Any, fixed_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair: the prompt once, then the chosen and the rejected answer with their tokens."""
+    monkeypatch.setenv("TUI_FT_OBJECTIVES", "tests.objectives.tiny_pairs")
+    report = json.loads((FIXTURES / "inspect_demo_preference.json").read_text("utf-8"))
+    before = on_step(lambda: DatasetStep(RunConfig(objective="tiny_pairs")))
     app = app_for(fixed_home, runner=FakePreview(report))
     assert snap_compare(app, terminal_size=(100, 30), run_before=before)

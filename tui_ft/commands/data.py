@@ -6,9 +6,11 @@ import argparse
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from tui_ft.core.children.env import offline_here
+from tui_ft.core.datasets.fit import objective_called
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
@@ -16,6 +18,8 @@ BAR_WIDTH = 30
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.objective is not None:
+        objective_called(args.objective)  # a misspelt name fails before anything loads
     offline_here([args.model], [args.dataset])  # before the model libraries are imported
     from tui_ft.engine.inspect import inspect_dataset
 
@@ -28,12 +32,19 @@ def run(args: argparse.Namespace) -> int:
         example_number=args.example,
         example_count=args.examples,
         system_prompt=args.system_prompt,
+        objective=args.objective,
     )
     if args.json:
         print(json_for_terminal(report, indent=2))
     else:
         print_report(Console(highlight=False), report)
-    return 1 if report["problem_count"] else 0
+    return 0 if usable(report) else 1
+
+
+def usable(report: dict[str, Any]) -> bool:
+    """Clean rows, nothing spoiling the whole, and (when one was named) the objective's format."""
+    fits = report.get("fit", {}).get("fits", True)
+    return not report["problem_count"] and not report.get("dataset_problem") and fits
 
 
 def parse_columns(pairs: list[str]) -> dict[str, str]:
@@ -56,12 +67,20 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     where = f" ({report['path']})" if report["path"] and report["path"] != report["dataset"] else ""
     line("dataset", f"{report['dataset']}{where}")
     line("format", f"{report['format']} — {report['reason']}")
+    if "fit" in report:
+        style = "green" if report["fit"]["fits"] else "bold red"
+        console.print(
+            Text.assemble(("objective   ", "bold"), safe_text(report["fit"]["sentence"], style))
+        )
     line("rows", f"{report['rows']} ({report['examples']} usable, {report['problem_count']} bad)")
     line("fingerprint", report["fingerprint"])
     if "tokens" in report:
         _print_lengths(console, line, report)
     if report["problem_count"]:
         _print_problems(console, report)
+    if report.get("dataset_problem"):
+        console.print(Text("\nthe dataset as a whole:", style="bold red"))
+        console.print(safe_text(f"  {report['dataset_problem']}."))
     if "example" in report:
         _print_example(console, report["example"])
 
@@ -108,6 +127,9 @@ def _print_problems(console: Console, report: dict[str, Any]) -> None:
 
 
 def _print_example(console: Console, example: dict[str, Any]) -> None:
+    if "answers" in example:
+        _print_answers(console, example)
+        return
     plain = console.no_color or not console.is_terminal
     legend = "trained text in «»" if plain else "trained text in green"
     console.print(
@@ -132,3 +154,31 @@ def _print_example(console: Console, example: dict[str, Any]) -> None:
     if example["truncated"]:
         text.append("  [cut at max_length]", style="bold yellow")
     console.print(text)
+
+
+def _print_answers(console: Console, example: dict[str, Any]) -> None:
+    """A preference row: the prompt once, as the template renders it, then the answers side by
+    side, each with its token count (an unpaired row: its one answer and its label)."""
+    console.print(
+        Text(
+            f"\nexample {example['number']} ({safe(example['where'])}): the prompt, "
+            f"{example['prompt_tokens']} tokens (special tokens in magenta)",
+            style="bold",
+        )
+    )
+    prompt = Text()
+    for seg in example["prompt_segments"]:
+        prompt.append(safe(seg["text"]), style="magenta" if seg["special"] else "dim")
+    console.print(prompt)
+    table = Table(show_lines=False, expand=True)
+    for answer in example["answers"]:
+        table.add_column(Text(_answer_title(answer, example["label"])), ratio=1)
+    table.add_row(*(safe_text(answer["text"]) for answer in example["answers"]))
+    console.print(table)
+
+
+def _answer_title(answer: dict[str, Any], label: bool | None) -> str:
+    title = f"{answer['side']} · {answer['tokens']} tokens"
+    if label is not None:
+        title += " · label: " + ("true (desirable)" if label else "false (undesirable)")
+    return title + (" · cut at max_length" if answer["truncated"] else "")

@@ -1,5 +1,10 @@
 """What `tui-ft data inspect` reports: a plain dict, so the CLI prints it and the UI (which must
-not import this heavy module) can read the same thing from `tui-ft data inspect --json`."""
+not import this heavy module) can read the same thing from `tui-ft data inspect --json`.
+
+A preference row is measured as what trains on it: the prompt with each answer, one sequence
+per side (chosen and rejected, or the one unpaired completion). Its length is the longer side,
+its trained tokens those of every side; its example shows the prompt once and the answers
+apart, with their token counts (`answers`), beside the chosen side's marked rendering."""
 
 from __future__ import annotations
 
@@ -9,16 +14,12 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from tui_ft.core.datasets.load import Dataset, load_dataset
+from tui_ft.core.datasets.fit import format_fit, objective_called
+from tui_ft.core.datasets.load import Dataset, Example, load_dataset
 from tui_ft.core.errors import UserError
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.engine.model_loading import load_tokenizer
-from tui_ft.engine.tokenize import (
-    Tokenized,
-    ensure_chat_template,
-    segments,
-    tokenize_example,
-)
+from tui_ft.engine.tokenize import Tokenized, ensure_chat_template, segments, tokenize_example
 
 # Beyond this many rows the length statistics come from a fixed random sample (and say so).
 STATS_SAMPLE = 20_000
@@ -35,9 +36,13 @@ def inspect_dataset(
     example_number: int = 1,
     system_prompt: str | None = None,
     example_count: int = 1,
+    objective: str | None = None,
 ) -> dict[str, Any]:
+    wanted = objective_called(objective) if objective is not None else None
     dataset = load_dataset(dataset_ref, fmt, columns)
     report = _dataset_part(dataset)
+    if wanted is not None:
+        report["fit"] = format_fit(wanted, dataset.format, dataset.source).to_dict()
     if not dataset.examples:
         return report
     if not 1 <= example_number <= len(dataset.examples):
@@ -54,35 +59,58 @@ def inspect_dataset(
     rows = dataset.examples
     if len(rows) > STATS_SAMPLE:
         rows = random.Random(0).sample(rows, STATS_SAMPLE)
-    tokenized = [tokenize_example(tokenizer, ex, max_length, system_prompt) for ex in rows]
-    example = dataset.examples[example_number - 1]
-    shown = tokenize_example(tokenizer, example, max_length, system_prompt)
+    measured = [_sides(tokenizer, ex, max_length, system_prompt) for ex in rows]
+    lengths = [max(t.full_length for _, t in sides) for sides in measured]
+
+    def part(number: int) -> dict[str, Any]:
+        example = dataset.examples[number - 1]
+        sides = _sides(tokenizer, example, max_length, system_prompt)
+        return _example_part(tokenizer, number, example, sides)
+
     # Several rendered at once: the wizard steps through them without a process per example.
     last = min(len(dataset.examples), example_number + max(1, example_count) - 1)
-    rendered = [
-        _example_part(
-            tokenizer,
-            number,
-            dataset.examples[number - 1].where,
-            tokenize_example(tokenizer, dataset.examples[number - 1], max_length, system_prompt),
-        )
-        for number in range(example_number, last + 1)
-    ]
     report.update(
         model=model.description,
         template_note=template_note,
         max_length=max_length,
         sampled=len(rows) if len(rows) < len(dataset.examples) else None,
-        lengths=[t.full_length for t in tokenized],  # the rows measured (see `sampled`)
-        tokens=length_stats([t.full_length for t in tokenized]),
-        histogram=histogram([t.full_length for t in tokenized]),
-        truncated=sum(t.truncated for t in tokenized),
-        nothing_left_to_train=sum(t.trained_tokens == 0 for t in tokenized),
-        trained_tokens=sum(t.trained_tokens for t in tokenized),
-        example=_example_part(tokenizer, example_number, example.where, shown),
-        rendered=rendered,
+        lengths=lengths,  # the rows measured (see `sampled`)
+        tokens=length_stats(lengths),
+        histogram=histogram(lengths),
+        truncated=sum(any(t.truncated for _, t in sides) for sides in measured),
+        nothing_left_to_train=sum(
+            any(t.trained_tokens == 0 for _, t in sides) for sides in measured
+        ),
+        trained_tokens=sum(t.trained_tokens for sides in measured for _, t in sides),
+        example=part(example_number),
+        rendered=[part(number) for number in range(example_number, last + 1)],
     )
     return report
+
+
+def _sides(
+    tokenizer: Any, example: Example, max_length: int, system_prompt: str | None
+) -> list[tuple[str, Tokenized]]:
+    """What trains on the example: one sequence (named ""), or the prompt with each answer of
+    a preference row (chosen and rejected; an unpaired row's one answer as "completion")."""
+    if not example.chosen:
+        return [("", tokenize_example(tokenizer, example, max_length, system_prompt))]
+    answers = {"chosen": example.chosen, "rejected": example.rejected}
+    if example.label is not None:
+        answers = {"completion": example.chosen}
+    return [
+        (
+            side,
+            tokenize_example(
+                tokenizer,
+                Example(example.row, example.where, messages=(*example.messages, *answer)),
+                max_length,
+                system_prompt,
+            ),
+        )
+        for side, answer in answers.items()
+        if answer
+    ]
 
 
 def _dataset_part(dataset: Dataset) -> dict[str, Any]:
@@ -96,17 +124,50 @@ def _dataset_part(dataset: Dataset) -> dict[str, Any]:
         "problem_count": dataset.problem_count,
         "problems": [asdict(p) for p in dataset.problems],
         "fingerprint": dataset.fingerprint,
+        "dataset_problem": dataset.dataset_problem,
     }
 
 
-def _example_part(tokenizer: Any, number: int, where: str, shown: Tokenized) -> dict[str, Any]:
-    return {
+def _example_part(
+    tokenizer: Any, number: int, example: Example, sides: list[tuple[str, Tokenized]]
+) -> dict[str, Any]:
+    shown = sides[0][1]
+    part: dict[str, Any] = {
         "number": number,
-        "where": where,
+        "where": example.where,
         "tokens": len(shown.input_ids),
-        "trained_tokens": shown.trained_tokens,
-        "truncated": shown.truncated,
+        "trained_tokens": sum(t.trained_tokens for _, t in sides),
+        "truncated": any(t.truncated for _, t in sides),
         "segments": [asdict(s) for s in segments(tokenizer, shown)],
+    }
+    if example.chosen:
+        part.update(_answers_part(tokenizer, example, sides))
+    return part
+
+
+def _answers_part(
+    tokenizer: Any, example: Example, sides: list[tuple[str, Tokenized]]
+) -> dict[str, Any]:
+    """The prompt once (as rendered, up to where the answer starts) and each answer apart."""
+    shown = sides[0][1]
+    prompt_tokens = (
+        shown.completion_mask.index(1) if 1 in shown.completion_mask else len(shown.input_ids)
+    )
+    prompt = Tokenized(shown.input_ids[:prompt_tokens], [0] * prompt_tokens, prompt_tokens)
+    texts = {"chosen": example.chosen, "rejected": example.rejected, "completion": example.chosen}
+    return {
+        "prompt_tokens": prompt_tokens,
+        "prompt_segments": [asdict(s) for s in segments(tokenizer, prompt)],
+        "answers": [
+            {
+                "side": side,
+                "text": "\n\n".join(m.content for m in texts[side]),
+                "tokens": tokenized.trained_tokens,
+                "truncated": tokenized.truncated,
+            }
+            for side, tokenized in sides
+        ],
+        "label": example.label,
     }
 
 

@@ -1,7 +1,7 @@
 """Quick eval: a list of prompts through both sides, greedily, side by side.
 
-The prompts are the run's held-out prompts (for the demo dataset its identity questions, each
-with the words a model that learned the new identity says), the validation split of the run's
+The prompts are the run's held-out prompts (for a demo dataset its held-out questions, each
+with the words a model that learned the lesson says; see core/datasets/demos.py), the validation split of the run's
 dataset (with its reference answers), or a file: .txt (one prompt a line) or .jsonl (objects
 with `prompt`, optionally `expect` words and a `reference`). The table is saved in the run
 directory as evals/<timestamp>.jsonl and .md. Pure Python: the answers come from the chat
@@ -24,8 +24,8 @@ from tui_ft.core.chat.protocol import EVAL_MAX_NEW_TOKENS, SIDES, SamplingSettin
 from tui_ft.core.chat.transcript import answer_line, fresh_stem, write_text
 from tui_ft.core.chat.wire import ChatMessage
 from tui_ft.core.config import RunConfig
+from tui_ft.core.datasets.demos import HELDOUT_TOPICS, demo_heldout, is_demo, says
 from tui_ft.core.datasets.load import load_dataset, split_examples
-from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.errors import UserError
 
 EVALS = "evals"
@@ -54,11 +54,10 @@ class EvalRow:
     answers: dict[str, Answer]
 
     def hit(self, side: str) -> bool | None:
-        """Whether `side`'s answer says every expected word; None without expected words."""
+        """Whether `side`'s answer says every expected word (see `says`); None without them."""
         if not self.prompt.expect or side not in self.answers:
             return None
-        text = self.answers[side].text.lower()
-        return all(word.lower() in text for word in self.prompt.expect)
+        return says(self.answers[side].text, self.prompt.expect)
 
 
 @dataclass
@@ -85,10 +84,10 @@ class EvalResult:
 def eval_prompts(source: str, config: RunConfig | None) -> EvalSet:
     """`heldout`, `validation` or a file of prompts."""
     if source == HELDOUT:
-        if config is not None and config.dataset == "demo":
-            rows = demo_heldout()
+        if config is not None and is_demo(config.dataset):
+            rows = demo_heldout(config.dataset)
             prompts = [EvalPrompt(r["prompt"], tuple(r.get("expect") or ())) for r in rows]
-            return EvalSet(prompts, "the demo's held-out identity prompts")
+            return EvalSet(prompts, HELDOUT_TOPICS[config.dataset])
         return _validation(config)
     if source == VALIDATION:
         return _validation(config)
@@ -184,7 +183,7 @@ def _validation(config: RunConfig | None) -> EvalSet:
         first_user = next((i for i, m in enumerate(example.messages) if m.role == "user"), None)
         if first_user is None:
             continue  # plain text (continued pre-training) has no prompt to ask
-        after = example.messages[first_user + 1 : first_user + 2]
+        after = (*example.messages[first_user + 1 :], *example.chosen)[:1]  # chosen: preferences
         reference = after[0].content if after and after[0].role == "assistant" else None
         prompts.append(EvalPrompt(example.messages[first_user].content, (), reference))
     if not prompts:

@@ -145,9 +145,7 @@ def to_example(value: object, fmt: str, row: int, where: str) -> Example:
     if fmt == "text":
         return Example(row, where, text=_text(value))
     if fmt == "preference":
-        prompt = _preference_prompt(value)
-        chosen, rejected = _answer(value, "chosen"), _answer(value, "rejected")
-        return Example(row, where, messages=prompt, chosen=chosen, rejected=rejected)
+        return _pair(value, row, where)
     if fmt == "unpaired_preference":
         prompt = _preference_prompt(value)
         label = _label(value)
@@ -286,9 +284,55 @@ def _prompt_completion(row: Mapping[str, object]) -> tuple[Message, ...]:
 
 def _side(row: Mapping[str, object], field: str, role: str) -> tuple[Message, ...]:
     """A prompt or completion: text, or (TRL's conversational variant) a list of messages."""
-    if isinstance(row[field], list):
+    if isinstance(_messages_in_cell(row[field]), list):
         return _turns(row, field)
     return (Message(role, _string(row, field)),)
+
+
+def _pair(row: Mapping[str, object], number: int, where: str) -> Example:
+    """A preference pair. Without a prompt field, answers given as whole conversations carry
+    the prompt themselves (TRL's implicit prompt): the turns both begin with."""
+    if not any(row.get(field) is not None for field in _PROMPT_FIELDS):
+        row = _implicit_prompt(row)
+    prompt = _preference_prompt(row)
+    chosen, rejected = _answer(row, "chosen"), _answer(row, "rejected")
+    _check_different(chosen, rejected)
+    return Example(number, where, messages=prompt, chosen=chosen, rejected=rejected)
+
+
+def _check_different(chosen: tuple[Message, ...], rejected: tuple[Message, ...]) -> None:
+    def said(answer: tuple[Message, ...]) -> list[tuple[str, str]]:
+        return [(m.role, m.content.strip()) for m in answer]
+
+    if said(chosen) == said(rejected):
+        raise RowError("`chosen` and `rejected` are the same answer, so there is nothing to prefer")
+
+
+_PROMPT_FIELDS = ("prompt", "instruction", "conversations")
+
+
+def _implicit_prompt(row: Mapping[str, object]) -> Mapping[str, object]:
+    """`row` with the answers' shared leading turns (up to the last user turn) as its `prompt`
+    and the rest as its answers; unchanged when the answers are not such conversations."""
+    _require(row, "chosen", "rejected")
+    if not all(isinstance(_messages_in_cell(row[f]), list) for f in ("chosen", "rejected")):
+        return row
+    chosen, rejected = _turns(row, "chosen"), _turns(row, "rejected")
+    _check_different(chosen, rejected)
+    shared = 0
+    while shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]:
+        shared += 1
+    users = [n for n in range(shared) if chosen[n].role == "user"]
+    if not users:
+        return row
+    cut = users[-1] + 1
+    as_dicts = [{"role": m.role, "content": m.content} for m in chosen[:cut]]
+    return {
+        **row,
+        "prompt": as_dicts,
+        "chosen": [{"role": m.role, "content": m.content} for m in chosen[cut:]],
+        "rejected": [{"role": m.role, "content": m.content} for m in rejected[cut:]],
+    }
 
 
 def _preference_prompt(row: Mapping[str, object]) -> tuple[Message, ...]:
@@ -303,7 +347,10 @@ def _preference_prompt(row: Mapping[str, object]) -> tuple[Message, ...]:
     elif row.get("conversations") is not None:
         turns = (*_system(row), *_turns(row, "conversations"))
     else:
-        raise RowError("missing the prompt (`prompt`, `instruction` or `conversations`)")
+        raise RowError(
+            "missing the prompt (`prompt`, `instruction` or `conversations`, or answers as "
+            "message lists that begin with the same user turn)"
+        )
     if not turns or turns[-1].role != "user" or not turns[-1].content.strip():
         raise RowError("the prompt should end with a user turn that is not empty")
     return turns
@@ -313,7 +360,7 @@ def _answer(row: Mapping[str, object], field: str) -> tuple[Message, ...]:
     """One answer: text, a list of messages (TRL's conversational variant) or one ShareGPT
     message; it must end with an assistant turn that says something."""
     _require(row, field)
-    value = row[field]
+    value = _messages_in_cell(row[field])
     if isinstance(value, dict):
         answer: tuple[Message, ...] = (_turn(value, 1, field),)
     else:
@@ -325,6 +372,24 @@ def _answer(row: Mapping[str, object], field: str) -> tuple[Message, ...]:
     return answer
 
 
+def _messages_in_cell(value: object) -> object:
+    """A message or a list of messages written as JSON text (CSV cells hold them so); other
+    text stays text, even when it happens to be JSON (a prompt or an answer may be)."""
+    if not (isinstance(value, str) and value.lstrip()[:1] in ("[", "{")):
+        return value
+    try:
+        parsed = parse_json(value)
+    except json.JSONDecodeError:
+        return value
+    items = parsed if isinstance(parsed, list) else [parsed]
+    return parsed if items and all(map(_is_message, items)) else value
+
+
+def _is_message(item: object) -> bool:
+    keys = ({"role", "content"}, {"from", "value"})
+    return isinstance(item, dict) and any(pair <= item.keys() for pair in keys)
+
+
 def _label(row: Mapping[str, object]) -> bool:
     _require(row, "label")
     value = row["label"]
@@ -333,6 +398,21 @@ def _label(row: Mapping[str, object]) -> bool:
     if not isinstance(value, bool):
         raise RowError(f"`label` should be true or false, got {_kind(value)}")
     return value
+
+
+def dataset_problem(fmt: str, examples: Sequence[Example]) -> str | None:
+    """What spoils the whole dataset though every row is good, as a sentence; None if nothing.
+    KTO learns from the contrast of desirable and undesirable answers: it needs both labels."""
+    if fmt != "unpaired_preference" or not examples:
+        return None
+    labels = {example.label for example in examples}
+    if len(labels) > 1:
+        return None
+    value = "true" if labels.pop() else "false"
+    return (
+        f"every row's `label` is {value}: unpaired preference (KTO) data needs both desirable "
+        "(true) and undesirable (false) answers"
+    )
 
 
 def _check_conversation(messages: tuple[Message, ...]) -> None:

@@ -3,7 +3,8 @@
 `load_dataset(ref)` takes `demo`, a data file (.jsonl, .json, .csv, .parquet, .txt) or a
 Hugging Face dataset id `org/name[:split]` (read from the hub cache; see sources.py). Its
 rows become `Example`s: a conversation of `Message`s for the alpaca, sharegpt, messages and
-prompt_completion formats, a string for the text format (see formats.py). A row that does
+prompt_completion formats, a string for the text format, a prompt and its answers for the
+preference formats (see formats.py). A row that does
 not fit is never dropped silently: it is a `Problem` naming its file and line or row, and
 `len(examples) + problem_count == rows_total` always holds.
 
@@ -33,6 +34,7 @@ from tui_ft.core.datasets.formats import (
     Example,
     Message,
     RowError,
+    dataset_problem,
     detect_format,
     to_example,
 )
@@ -75,9 +77,17 @@ class Dataset:
     problem_count: int  # all bad rows
     rows_total: int
     fingerprint: str  # of the good examples' content: same data, same fingerprint, any file type
+    # What spoils the dataset as a whole though its rows are good (KTO labels all one value).
+    dataset_problem: str | None = None
 
     def require_clean(self, skip_bad_rows: bool = False) -> None:
-        """Raise UserError when the dataset has bad rows (unless skipped) or no good row at all."""
+        """Raise UserError when the dataset has bad rows (unless skipped), no good row at all,
+        or a problem of the whole (which skipping rows cannot fix)."""
+        if self.dataset_problem:
+            raise UserError(
+                f"{self.source} cannot be trained on: {self.dataset_problem}.",
+                "Add rows of the missing kind, or train with another objective.",
+            )
         if not self.problem_count:
             return
         first = f"; the first: {self.problems[0]}" if self.problems else ""
@@ -121,6 +131,7 @@ def load_dataset(
         problem_count=count,
         rows_total=len(rows),
         fingerprint=examples_fingerprint(examples),
+        dataset_problem=dataset_problem(fmt, examples),
     )
 
 
@@ -212,8 +223,9 @@ def _undetected(label: str, rows: list[RawRow]) -> UserError:
     has = f"its rows have {', '.join(f'`{f}`' for f in fields[:20])}" if fields else "no fields"
     return UserError(
         f"the format of {label} could not be told: {has}.",
-        "Formats read `messages`, `conversations`, `instruction`+`output`, `prompt`+`completion` "
-        "or `text`; map your columns (e.g. --column prompt=question) or pass --format.",
+        "Formats read `messages`, `conversations`, `instruction`+`output`, `prompt`+`completion`, "
+        "`text`, `chosen`+`rejected` (preference pairs) or `prompt`+`completion`+`label` "
+        "(KTO); map your columns (e.g. --column prompt=question) or pass --format.",
     )
 
 
@@ -249,8 +261,15 @@ def _in_file_terms(message: str, mapping: Mapping[str, str]) -> str:
 def _canonical(example: Example) -> str:
     content: object = example.text
     if example.text is None:
-        content = [[message.role, message.content] for message in example.messages]
+        content = _turns(example.messages)
+    if example.chosen or example.rejected:
+        # Preference rows: the answers and the label are the data as much as the prompt is.
+        content = [content, _turns(example.chosen), _turns(example.rejected), example.label]
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+
+
+def _turns(messages: Iterable[Message]) -> list[list[str]]:
+    return [[message.role, message.content] for message in messages]
 
 
 def examples_fingerprint(examples: Iterable[Example]) -> str:

@@ -1,4 +1,4 @@
-"""Where a dataset's files are: the built-in demo, a local file, or a Hugging Face dataset.
+"""Where a dataset's files are: a built-in demo, a local file, or a Hugging Face dataset.
 
 A Hugging Face id `org/name[:split]` is read from the raw files in the hub cache, without the
 `datasets` library and without any network call when it is cached. The split's files are those
@@ -10,14 +10,12 @@ the rules the `datasets` library follows, in brief.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tui_ft.core import paths
+from tui_ft.core.datasets.demos import demo_file, is_demo
 from tui_ft.core.datasets.files import KINDS, SUPPORTED, DataFile
 from tui_ft.core.errors import UserError
 from tui_ft.core.models.hf_cache import hub_cache_dir
@@ -42,12 +40,13 @@ class Source:
 
 
 def resolve(ref: str) -> Source:
-    """`demo`, a path to a data file, or a Hugging Face dataset id `org/name[:split]`."""
+    """`demo` (or another built-in demo), a path to a data file, or a Hugging Face dataset id
+    `org/name[:split]`."""
     ref = ref.strip()
     if not ref:
         raise UserError("no dataset was named.", "Name `demo`, a data file or `org/name`.")
-    if ref == "demo":
-        return _demo()
+    if is_demo(ref):
+        return _demo(ref)
     path = Path(ref).expanduser()
     if path.exists():
         return _local(ref, path)
@@ -61,7 +60,7 @@ def needs_download(ref: str) -> bool:
     """Whether `resolve(ref)` would ask the hub: a dataset id that is not in the cache."""
     ref = ref.strip()
     path = Path(ref).expanduser()
-    if ref in ("", "demo") or path.exists():
+    if not ref or is_demo(ref) or path.exists():
         return False
     match = _HF_ID.match(ref)
     return (
@@ -71,25 +70,18 @@ def needs_download(ref: str) -> bool:
     )
 
 
-def demo_heldout() -> list[dict[str, Any]]:
-    """The demo's identity questions that are not in its training data, each with the words
-    (`expect`) a model that learned the new identity says in its answer."""
-    lines = (paths.DATA_DIR / "demo" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 def _single(label: str, path: Path) -> Source:
     return Source(label, path, (DataFile(path, path.name),))
 
 
-def _demo() -> Source:
-    path = paths.DATA_DIR / "demo" / "identity.jsonl"
+def _demo(name: str) -> Source:
+    path = demo_file(name)
     if not path.is_file():
         raise UserError(
-            f"the demo dataset is missing from this installation ({path}).",
+            f"the {name} dataset is missing from this installation ({path}).",
             "Reinstall tui-ft, or name a dataset file instead.",
         )
-    return _single("demo", path)
+    return _single(name, path)
 
 
 def _local(ref: str, path: Path) -> Source:

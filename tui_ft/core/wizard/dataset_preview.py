@@ -30,6 +30,7 @@ class PreviewRequest:
     system_prompt: str | None = None
     first_example: int = 1
     count: int = EXAMPLES_PER_CALL
+    objective: str | None = None  # the report then says whether the data fit it (`fit`)
 
     @classmethod
     def for_config(cls, config: RunConfig, first_example: int = 1) -> PreviewRequest:
@@ -41,6 +42,7 @@ class PreviewRequest:
             columns=dict(config.dataset_columns),
             system_prompt=config.system_prompt,
             first_example=first_example,
+            objective=config.objective,
         )
 
     def command(self) -> ChildCommand:
@@ -52,6 +54,8 @@ class PreviewRequest:
             cmd += ["--column", f"{name}={column}"]
         if self.system_prompt is not None:
             cmd += ["--system-prompt", self.system_prompt]
+        if self.objective is not None:
+            cmd += ["--objective", self.objective]
         return ChildCommand(cmd, models=[self.model], datasets=[self.dataset])
 
 
@@ -67,7 +71,7 @@ def run_preview(
     result = runner.start(request).collect(cancelled)
     if result.cancelled:
         raise PreviewCancelled
-    # Exit 1 with a report means "the data has bad rows": the report lists them.
+    # Exit 1 with a report means "the data has bad rows" or "does not fit": the report says.
     report = result.report()
     if report is not None:
         return report

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.datasets.demos import demo_heldout, is_demo, says
 from tui_ft.core.datasets.load import Message
-from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.probes import answer
@@ -44,19 +44,13 @@ def probe_prompts(run: RunDir, config: RunConfig) -> tuple[list[str], str]:
 
 
 def expected_words(config: RunConfig) -> dict[str, tuple[str, ...]]:
-    """Prompts whose answers should carry given words: for a run on the demo dataset, its
-    held-out identity questions (the whole point of the demo is that the exported model says
-    its new name). Identical answers prove the export kept the model; these prove the model
+    """Prompts whose answers should carry given words: for a run on a demo dataset, its
+    held-out questions (the whole point of the demo is that the exported model says its new
+    name, or opens with the new style's marker). Identical answers prove the export kept the model; these prove the model
     it kept is the one that learned something. Other datasets have no such words."""
-    if config.dataset != "demo":
+    if not is_demo(config.dataset):
         return {}
-    return {row["prompt"]: tuple(row.get("expect") or ()) for row in demo_heldout()}
-
-
-def says(answer: str, words: tuple[str, ...]) -> bool:
-    """Every expected word appears in the answer, case-insensitively (as the quick eval judges)."""
-    text = answer.lower()
-    return all(word.lower() in text for word in words)
+    return {row["prompt"]: tuple(row.get("expect") or ()) for row in demo_heldout(config.dataset)}
 
 
 def replay(model: Any, tokenizer: Any, prompts: list[str], system_prompt: str | None) -> Replay:

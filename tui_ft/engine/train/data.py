@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.datasets.demos import demo_heldout, is_demo
 from tui_ft.core.datasets.load import Dataset, Example, load_dataset, split_examples
-from tui_ft.core.datasets.sources import demo_heldout
 from tui_ft.core.objectives import objective_named, require_format
 from tui_ft.engine.tokenize import Tokenized, ensure_chat_template, tokenize_example
 
@@ -87,8 +87,8 @@ def _row(tokenized: Tokenized) -> dict[str, list[int]]:
 
 
 def default_probes(config: RunConfig, dataset: Dataset, held_out: list[Example]) -> list[str]:
-    if config.dataset == "demo":
-        return [row["prompt"] for row in demo_heldout()][:4]
+    if is_demo(config.dataset):
+        return [row["prompt"] for row in demo_heldout(config.dataset)][:4]
     prompts = []
     for example in held_out[:PROBES_FROM_EVAL]:
         first_user = next((m.content for m in example.messages if m.role == "user"), None)

@@ -1,5 +1,6 @@
-"""Wizard step 3, Dataset: the demo, a file, or a Hugging Face id, checked before training on
-it. The format found and why, the row count, the token-length histogram with the max_length
+"""Wizard step 3, Dataset: a demo, a file, or a Hugging Face id, checked before training on
+it. The format found and why, whether the objective chosen on the Method step trains on it
+(Next refuses data it cannot use, with the reason), the row count, the token-length histogram with the max_length
 cut, the bad rows as `tui-ft data inspect` lists them, and examples rendered through the
 model's chat template with the trained tokens marked, stepped through with [ and ].
 
@@ -22,6 +23,7 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from tui_ft.core.config import RunConfig, dataset_formats
+from tui_ft.core.datasets.demos import DEMO_FORMATS, demos_for, is_demo
 from tui_ft.core.errors import UserError
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.safe_text import safe
@@ -57,13 +59,16 @@ class PreviewDone(Message):
 class DatasetStep(WizardStep):
     STEP = flow.number("Dataset")
     HELP = (
-        "What to train on: `demo` (teaches the demo model a new name), a `.jsonl`, `.json`, "
-        "`.csv`, `.parquet` or `.txt` file, or a Hugging Face dataset id. Enter checks it: the "
-        "format found and why, the rows, their lengths in tokens against max_length (rows "
-        "longer are cut), and the rows that cannot be used.\n\n"
+        "What to train on: `demo` (teaches the demo model a new name), `demo-preference` "
+        "(pairs that teach it to answer “In short: …”, for the preference objectives), a "
+        "`.jsonl`, `.json`, `.csv`, `.parquet` or `.txt` file, or a Hugging Face dataset id. "
+        "Enter checks it: the format found and why, whether the objective trains on it, the "
+        "rows, their lengths in tokens against max_length (rows longer are cut), and the rows "
+        "that cannot be used.\n\n"
         "The example on the right is rendered through the model's chat template; the "
-        "**underlined** text is what the model is trained to write. `[` and `]` step through "
-        "the examples. A file with bad rows goes on only once *skip bad rows* is ticked."
+        "**underlined** text is what the model is trained to write (preference pairs: the "
+        "prompt, then the chosen and the rejected answer). `[` and `]` step through the "
+        "examples. A file with bad rows goes on only once *skip bad rows* is ticked."
     )
     BINDINGS = [
         BACK_BINDING,
@@ -106,9 +111,14 @@ class DatasetStep(WizardStep):
             return {"lengths": self.lengths, "longest_row": self.longest_row}
 
     def __init__(self, config: RunConfig) -> None:
+        formats = objective_named(config.objective).formats
+        demos = demos_for(formats)
+        if is_demo(config.dataset) and DEMO_FORMATS[config.dataset.strip()] not in formats:
+            # The demo the objective can train on (DPO: the preference demo), if there is one.
+            config = replace(config, dataset=demos[0])
         super().__init__(config)
         self.suggester = NameSuggester(DATASET_SUFFIXES)
-        self.suggester.names = ["demo"]
+        self.suggester.names = demos
         self.report: dict[str, Any] | None = None  # the preview shown, for `shown_request`
         self.shown_request: PreviewRequest | None = None
         self.pending: PreviewRequest | None = None  # the preview being fetched
@@ -289,7 +299,8 @@ class DatasetStep(WizardStep):
             safe(f"Example {example['number']} of {count} · {example['where']}")
         )
         box.border_subtitle = "underlined: trained"
-        self.query_one("#dataset-example", Static).update(example_content(example))
+        shown = answers_content(example) if "answers" in example else example_content(example)
+        self.query_one("#dataset-example", Static).update(shown)
 
     # --- wizard ---------------------------------------------------------------------------
 
@@ -331,6 +342,10 @@ class DatasetStep(WizardStep):
         if not report.get("examples"):
             self._status("This dataset has no usable rows: fix it, or choose another.", True)
             return
+        refusal = unusable(report)
+        if refusal:
+            self._status(refusal, error=True)
+            return
         if bad and not self.query_one("#dataset-skip", Checkbox).value:
             rows = "1 row is" if bad == 1 else f"{bad} rows are"
             self._status(f"{rows} bad: fix the file, or tick “skip bad rows”.", error=True)
@@ -342,6 +357,16 @@ class DatasetStep(WizardStep):
 
 
 # --- what the preview shows (from the report's plain data) -----------------------------------
+
+
+def unusable(report: dict[str, Any]) -> str:
+    """Why Next cannot go on with this data whatever rows are skipped; "" when it can."""
+    fit = report.get("fit") or {}
+    if fit and not fit.get("fits"):
+        return f"Objective {fit.get('objective')} cannot train on this dataset: see why above."
+    if report.get("dataset_problem"):
+        return "This dataset cannot be trained on as it is: see why above."
+    return ""
 
 
 def facts_content(report: dict[str, Any]) -> Content:
@@ -356,6 +381,11 @@ def facts_content(report: dict[str, Any]) -> Content:
 
     line("format", str(report.get("format", "?")))
     lines.append(Content.styled(safe(str(report.get("reason", ""))), "$text-muted"))
+    fit = report.get("fit") or {}
+    if fit and not fit.get("fits"):  # a fit goes unsaid: the format line is enough
+        lines.append(Content.styled(safe(str(fit.get("sentence", ""))), "bold $text-error"))
+    if report.get("dataset_problem"):
+        lines.append(Content.styled(safe(f"{report['dataset_problem']}."), "bold $text-error"))
     bad = int(report.get("problem_count") or 0)
     rows = f"{report.get('rows', 0):,} ({report.get('examples', 0):,} usable"
     line("rows", rows + (f", {bad:,} bad)" if bad else ")"))
@@ -442,3 +472,29 @@ def example_content(example: dict[str, Any]) -> Content:
         " · cut at max_length" if example.get("truncated") else ""
     )
     return Content("\n").join([Content.styled(summary, "bold"), content])
+
+
+def answers_content(example: dict[str, Any]) -> Content:
+    """A preference row: the prompt as rendered (dimmed), then each answer under a heading
+    with its token count (an unpaired row: its one answer and its label), all trained."""
+    prompt = [
+        (safe(str(seg["text"])), "$text-accent" if seg["special"] else "$text-muted")
+        for seg in example.get("prompt_segments") or []
+    ]
+    lines = [
+        Content.styled(f"prompt · {example.get('prompt_tokens', 0)} tokens", "bold"),
+        Content.assemble(*prompt),
+    ]
+    label = example.get("label")
+    for number, answer in enumerate(example.get("answers") or []):
+        if number:  # the rendered prompt ends with a line break; the first answer needs none
+            lines.append(Content(""))
+        heading = f"{answer['side']} · {answer['tokens']} tokens"
+        if label is not None:
+            heading += " · " + ("desirable" if label else "undesirable")
+        if answer.get("truncated"):
+            heading += " · cut at max_length"
+        good = answer["side"] == "chosen" or (answer["side"] == "completion" and label)
+        lines.append(Content.styled(heading, "bold $text-success" if good else "bold $text-error"))
+        lines.append(Content.styled(safe(str(answer["text"])), "underline"))
+    return Content("\n").join(lines)

@@ -1,0 +1,66 @@
+"""The built-in demo datasets, their held-out prompts, and how an answer to one is judged.
+
+`demo` teaches the demo model a new identity (SFT); `demo-preference` teaches it a style
+through preference pairs (DPO and friends). Each ships with prompts that are not in its
+training data, each with `expect`: what a model that learned the lesson says (see `says`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from tui_ft.core import paths
+
+# name → (training file, held-out prompts), under the package's data folder.
+_DEMOS = {
+    "demo": ("demo/identity.jsonl", "demo/heldout.jsonl"),
+    "demo-preference": ("demo-preference/pairs.jsonl", "demo-preference/heldout.jsonl"),
+}
+DEMO_NAMES = tuple(_DEMOS)
+# Each demo's format (what its rows are), so an objective is offered the demo it can train on.
+DEMO_FORMATS = {"demo": "messages", "demo-preference": "preference"}
+# What each demo's held-out prompts test, for the quick eval's "Prompts:" line.
+HELDOUT_TOPICS = {
+    "demo": "the demo's held-out identity prompts",
+    "demo-preference": "the preference demo's held-out prompts",
+}
+# An `expect` entry starting with this must open the answer rather than appear anywhere in it.
+OPENS_WITH = "^"
+
+
+def is_demo(ref: str) -> bool:
+    return ref.strip() in _DEMOS
+
+
+def demos_for(formats: Collection[str]) -> list[str]:
+    """The demos, those in one of `formats` (an objective's) first."""
+    return sorted(DEMO_NAMES, key=lambda name: DEMO_FORMATS[name] not in formats)
+
+
+def demo_file(name: str) -> Path:
+    return paths.DATA_DIR / _DEMOS[name][0]
+
+
+def demo_heldout(name: str = "demo") -> list[dict[str, Any]]:
+    """The demo's prompts that are not in its training data, each with `expect`: the words a
+    model that learned the lesson says in its answer (`demo`: the new name), or the words it
+    opens with, marked by a leading `^` (`demo-preference`: the style's marker)."""
+    lines = (paths.DATA_DIR / _DEMOS[name][1]).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def says(answer: str, expect: tuple[str, ...]) -> bool:
+    """Whether `answer` says every expected word, case-insensitively; a word starting with `^`
+    must open the answer (after leading blanks) instead."""
+    text = answer.lower()
+    opening = text.lstrip()
+    for word in expect:
+        if word.startswith(OPENS_WITH):
+            if not opening.startswith(word[len(OPENS_WITH) :].lower()):
+                return False
+        elif word.lower() not in text:
+            return False
+    return True
