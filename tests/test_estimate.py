@@ -181,16 +181,21 @@ def test_activations_of_one_block_by_hand() -> None:
     tokens = 4 * 32
     full = Workload(batch_size=4, seq_len=32, compute_bytes=2, train_base=True, padding_free=False)
     # Per token: 2 RMSNorms (fp32 copy 256 + rsqrt 4 + bf16 normalized 128), SDPA q/out 2×128
-    # + k/v 2×64 + log-sum-exp 4×4 heads, MLP 3 × 2 × 128, inputs of q/k/v, gate/up, down.
-    per_token = 2 * (256 + 4 + 128) + (256 + 128 + 16) + 768 + 2 * (64 + 64 + 128)
-    assert activations(HAND, full, head_trainable=True).block == per_token * tokens
+    # + k/v expanded to all heads 2×128 (padded rows need a mask: no native GQA) + log-sum-exp
+    # 4×4 heads, MLP 3 × 2 × 128, inputs of q/k/v, gate/up, down. Per block: the mask as a
+    # 16-bit bias, 4 rows × 32² pairs.
+    per_token = 2 * (256 + 4 + 128) + (256 + 256 + 16) + 768 + 2 * (64 + 64 + 128)
+    bias = 2 * 4 * 32**2
+    assert activations(HAND, full, head_trainable=True).block == per_token * tokens + bias
+    flash = Workload(4, 32, 2, True, padding_free=False, attention="flash")
+    assert activations(HAND, flash, head_trainable=True).block == (per_token - 128) * tokens
     lora = lora_shape(HAND, 8, "all-linear")
     adapters = Workload(4, 32, 2, False, lora, lora_dropout=0.05, padding_free=False)
     # LoRA: no bf16 normalized copy, no shared inputs; per target a 1-byte dropout mask and a
     # 16-bit copy of its input (Σ d_in = 512), lora_A's output (8 × 2); autocast copies of A, B.
-    per_token = 2 * (256 + 4) + 400 + 768 + 3 * 512 + 7 * 16
+    per_token = 2 * (256 + 4) + 528 + 768 + 3 * 512 + 7 * 16
     block = activations(HAND, adapters, head_trainable=False).block
-    assert block == per_token * tokens + 2 * lora.per_layer
+    assert block == per_token * tokens + 2 * lora.per_layer + bias
 
 
 def test_fused_loss_keeps_no_logits_but_the_full_loss_does() -> None:

@@ -1,0 +1,63 @@
+"""The estimator against published peak-memory measurements of real fine-tunes
+(tests/fixtures/published_peaks.yaml, bench/published_peaks.py, docs/estimate-accuracy.md).
+
+The issue's aims are a median |error| of 8% or less and no under-estimate worse than −10%. They
+are not reached on these rows (docs/estimate-accuracy.md says which rows miss and why), so the
+bounds below are what the estimator reaches today: a guard against getting worse, to be
+tightened as the rows it misses are explained. Pure arithmetic: no GPU, no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.published_peaks import compare_all, load, model_info, report, summarize
+
+DATA = load()
+DOC = Path(__file__).resolve().parent.parent / "docs" / "estimate-accuracy.md"
+
+
+def test_every_model_shape_has_its_published_parameter_count() -> None:
+    for name, model in DATA["models"].items():
+        assert model_info(name, model["config"]).params.total == model["params"], name
+
+
+def test_every_row_cites_its_source_and_quote() -> None:
+    for row in DATA["rows"]:
+        assert row["source"].startswith("https://"), row["id"]
+        assert row["quote"].strip(), row["id"]
+        assert row["tier"] in ("A", "B"), row["id"]
+        assert row["framework"] in DATA["frameworks"], row["id"]
+
+
+def test_summary_against_the_published_peaks() -> None:
+    summary = summarize(compare_all(DATA))
+    assert summary.rows == len(DATA["rows"]) >= 25
+    assert summary.median_abs_error <= 0.12
+    assert summary.worst_under >= -0.33
+    assert summary.worst_over <= 0.36
+
+
+def test_the_hf_stack_rows_are_within_the_aims_where_the_length_is_known() -> None:
+    # Qwen's table pads every row to exactly its length: the one HF-stack source whose
+    # token counts are known. Checkpointing on, 256 to 8192 tokens, fp32 loss path.
+    qwen = [r for r in compare_all(DATA) if r.row["id"].startswith("qwen")]
+    errors = sorted(abs(r.error) for r in qwen)
+    assert len(qwen) == 6
+    assert errors[len(errors) // 2] <= 0.08
+    assert min(r.error for r in qwen) >= -0.13
+    assert all(r.covered for r in qwen)  # the high figure is never below the measured peak
+
+
+@pytest.mark.parametrize("row", DATA["rows"], ids=lambda row: row["id"])
+def test_the_band_holds_the_point(row: dict[str, object]) -> None:
+    (result,) = compare_all({**DATA, "rows": [row]})
+    assert result.low <= result.point <= result.high
+
+
+def test_the_docs_table_is_up_to_date() -> None:
+    assert report(DATA) in DOC.read_text(encoding="utf-8"), (
+        "regenerate it: python bench/published_peaks.py --out docs/estimate-accuracy.md"
+    )
