@@ -242,6 +242,73 @@ def test_eager_attention_costs_more_than_sdpa() -> None:
     assert eager.term("activations") > sdpa.term("activations")
 
 
+def test_loss_paths_by_hand() -> None:
+    tokens, vocab = 4 * 512, 1000
+    config = run(max_length=512, batching="padded")
+
+    def loss(**options: Any) -> tuple[int, int]:
+        result = estimate_training(
+            HAND, config, GPU, EstimateOptions(padding_free=False, **options)
+        )
+        assert result.activations is not None
+        return result.activations.loss_saved, result.activations.loss_peak
+
+    # transformers' loss: fp32 log-probs saved; their gradient and log_softmax's, both fp32.
+    assert loss(loss="unfused") == (tokens * (4 * vocab + 8), 2 * 4 * tokens * vocab)
+    # A loop that holds the output keeps the 16-bit logits through the backward as well.
+    _, peak = loss(loss="unfused", logits_held=True)
+    assert peak == 2 * 4 * tokens * vocab + 2 * tokens * vocab
+    # LitGPT: 16-bit log-probs saved, the held logits and one 128-token chunk's 2 gradients.
+    assert loss(loss="chunked", logits_held=True) == (
+        tokens * (2 * vocab + 8),
+        2 * tokens * vocab + 2 * 2 * 4 * 128 * vocab,
+    )
+
+
+def test_the_attention_mask_is_a_term_of_padded_sdpa_batches_only() -> None:
+    config = run(max_length=512, batching="padded")
+    padded = estimate_training(HAND, config, GPU, EstimateOptions(padding_free=False))
+    flash = EstimateOptions(padding_free=False, attention="flash")
+    # The boolean mask, 4 × 512² pairs, and each of the 2 blocks' 16-bit bias.
+    assert padded.term("attention") == 4 * 512**2 * (1 + 2 * 2)
+    assert estimate_training(HAND, config, GPU, flash).term("attention") == 0
+    one_row = estimate_training(HAND, run(batch_size=1), GPU, EstimateOptions(padding_free=False))
+    assert one_row.term("attention") == 0
+
+
+def test_foreach_adamw_adds_a_state_sized_buffer_at_the_optimizer_step(tmp_path: Path) -> None:
+    info = info_from(QWEN2_05B, tmp_path / "m")
+    config = run(method="full", batch_size=1, max_length=64, gradient_checkpointing=True)
+    fused = estimate_training(info, config, GPU)
+    foreach = estimate_training(info, config, GPU, EstimateOptions(adamw="foreach"))
+    assert fused.term("step") == 0
+    assert foreach.phase == "optimizer step"
+    assert foreach.term("step") == foreach.term("gradients") == info.params.total * 2
+
+
+def test_fits_is_judged_on_the_high_figure() -> None:
+    config = run(max_length=512)
+    probe = estimate_training(HAND, config, GPU)
+    assert probe.required_low_bytes < probe.required_bytes < probe.required_high_bytes
+    between = (probe.required_bytes + probe.required_high_bytes) // 2
+    target = Target("cuda", True, between, "GPU", between)
+    result = estimate_training(HAND, config, target)
+    assert result.fits is False and result.headroom_bytes is not None
+    assert result.headroom_bytes < 0
+    assert "up to" in result.verdict()
+    roomy = Target("cuda", True, probe.required_high_bytes, "GPU", probe.required_high_bytes)
+    assert estimate_training(HAND, config, roomy).fits
+
+
+def test_each_term_s_band_holds_its_point() -> None:
+    for method in ("full", "lora", "qlora"):
+        result = estimate_training(HAND, run(method=method, max_length=512), GPU)
+        for term in result.terms:
+            low, high = term.band
+            assert low <= term.bytes <= high, (method, term.key)
+        assert result.peak_low_bytes <= result.peak_bytes <= result.peak_high_bytes
+
+
 def test_required_adds_context_and_paged_states_to_the_torch_peak() -> None:
     paged = estimate_training(HAND, run(method="full", optimizer="paged_adamw_8bit"), GPU)
     outside = [t for t in paged.terms if t.outside_torch]
@@ -400,6 +467,11 @@ def test_cli_json(model_json: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rounding = 0.0005 * (len(data["terms"]) + 1)
     assert sum(data["terms"].values()) == pytest.approx(data["required_gib"], abs=rounding)
     assert data["advice"] == []
+    # The band: low ≤ point ≤ high, each the sum of its terms' own figures.
+    assert data["required_low_gib"] <= data["required_gib"] < data["required_high_gib"]
+    assert data["peak_low_gib"] <= data["peak_gib"] < data["peak_high_gib"]
+    highs = sum(high for _, high in data["terms_band"].values())
+    assert highs == pytest.approx(data["required_high_gib"], abs=rounding)
 
 
 def test_cli_without_gpu_estimates_against_ram(
