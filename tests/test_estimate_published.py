@@ -1,9 +1,9 @@
 """The estimator against published peak-memory measurements of real fine-tunes
 (tests/fixtures/published_peaks.yaml, bench/published_peaks.py, docs/estimate-accuracy.md).
 
-The issue's aims are a median |error| of 8% or less and no under-estimate worse than −10%. They
-are not reached on these rows (docs/estimate-accuracy.md says which rows miss and why), so the
-bounds below are what the estimator reaches today: a guard against getting worse, to be
+The issue's aims are a median |error| of 8% or less and no under-estimate worse than −10%.
+They are not reached on every row (docs/estimate-accuracy.md says which rows miss and why), so
+the bounds below are what the estimator reaches today: a guard against getting worse, to be
 tightened as the rows it misses are explained. Pure arithmetic: no GPU, no network.
 """
 
@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.published_peaks import compare_all, load, model_info, report, summarize
+from bench.published_peaks import (
+    GROUPS,
+    compare_all,
+    known_length,
+    load,
+    model_info,
+    report,
+    summarize,
+)
 
 DATA = load()
 DOC = Path(__file__).resolve().parent.parent / "docs" / "estimate-accuracy.md"
@@ -33,22 +41,28 @@ def test_every_row_cites_its_source_and_quote() -> None:
 
 
 def test_summary_against_the_published_peaks() -> None:
-    summary = summarize(compare_all(DATA))
+    results = compare_all(DATA)
+    summary = summarize(results)
     assert summary.rows == len(DATA["rows"]) >= 25
-    assert summary.median_abs_error <= 0.12
-    assert summary.worst_under >= -0.33
-    assert summary.worst_over <= 0.36
+    assert summary.median_abs_error <= 0.09
+    assert summary.worst_under >= -0.24  # LitGPT's QLoRA rows: docs/estimate-accuracy.md
+    assert summary.worst_over <= 0.36  # PEFT's rows, whose 768 tokens are only a cap
+    known = summarize(known_length(results))
+    assert known.median_abs_error <= 0.09 and known.worst_over <= 0.03
 
 
-def test_the_hf_stack_rows_are_within_the_aims_where_the_length_is_known() -> None:
-    # Qwen's table pads every row to exactly its length: the one HF-stack source whose
-    # token counts are known. Checkpointing on, 256 to 8192 tokens, fp32 loss path.
-    qwen = [r for r in compare_all(DATA) if r.row["id"].startswith("qwen")]
-    errors = sorted(abs(r.error) for r in qwen)
-    assert len(qwen) == 6
-    assert errors[len(errors) // 2] <= 0.08
-    assert min(r.error for r in qwen) >= -0.13
-    assert all(r.covered for r in qwen)  # the high figure is never below the measured peak
+def test_no_under_estimate_worse_than_13_percent_outside_litgpt_s_qlora() -> None:
+    rest = [r for r in compare_all(DATA) if not GROUPS["LitGPT, QLoRA"](r.row)]
+    assert min(r.error for r in rest) >= -0.13
+
+
+def test_the_hf_stack_rows_never_exceed_the_high_figure() -> None:
+    # The stack tui-ft trains with (transformers + PEFT): "fits" would have been right on
+    # every row, from 256 to 8192 tokens, with and without checkpointing.
+    hf = [r for r in compare_all(DATA) if GROUPS["HF stack (transformers + PEFT)"](r.row)]
+    assert len(hf) == 8 and all(r.covered for r in hf)
+    qwen = sorted(abs(r.error) for r in hf if r.row["id"].startswith("qwen"))
+    assert qwen[len(qwen) // 2] <= 0.08  # padded to exactly their length: the best-known rows
 
 
 @pytest.mark.parametrize("row", DATA["rows"], ids=lambda row: row["id"])
