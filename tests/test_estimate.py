@@ -4,6 +4,7 @@ the advice, and `tui-ft estimate` (human and JSON output)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +275,27 @@ def test_the_attention_mask_is_a_term_of_padded_sdpa_batches_only() -> None:
     assert estimate_training(HAND, config, GPU, flash).term("attention") == 0
     one_row = estimate_training(HAND, run(batch_size=1), GPU, EstimateOptions(padding_free=False))
     assert one_row.term("attention") == 0
+
+
+def test_flash_attention_where_installed_and_never_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tui_ft.core.estimate import peak
+
+    monkeypatch.setattr(peak, "flash_attention_installed", lambda: True)
+    config = run(batch_size=4, max_length=512)
+    options = peak.run_options(config)
+    assert (options.attention, options.padding_free) == ("flash", True)
+    assert estimate_training(HAND, config, GPU, options).term("attention") == 0
+    cpu = Target("cpu", True, None, "CPU")
+    on_cpu = estimate_training(HAND, config, cpu, options)
+    assert (
+        on_cpu.term("attention")
+        == estimate_training(HAND, config, cpu, replace(options, attention="sdpa")).term(
+            "attention"
+        )
+        > 0
+    )
 
 
 def test_foreach_adamw_adds_a_state_sized_buffer_at_the_optimizer_step(tmp_path: Path) -> None:

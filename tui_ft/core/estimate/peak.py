@@ -38,7 +38,7 @@ from tui_ft.core.estimate.activations import (
     Workload,
     activations,
 )
-from tui_ft.core.estimate.batching import uses_padding_free
+from tui_ft.core.estimate.batching import flash_attention_installed, uses_padding_free
 from tui_ft.core.estimate.calibration import (
     ALLOCATOR_RESERVE,
     ALLOCATOR_RESERVE_HIGH,
@@ -270,6 +270,8 @@ def estimate_training(
     options: EstimateOptions | None = None,
 ) -> Estimate:
     options = options or EstimateOptions()
+    if options.attention == "flash" and target.device != "cuda":
+        options = replace(options, attention="sdpa")  # flash-attention runs on CUDA only
     method = method_named(config.method)
     needs = objective_named(config.objective).memory(config.objective_settings)
     precision = resolve_precision(config.precision, method, target)
@@ -313,8 +315,14 @@ def estimate_training(
 
 def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOptions:
     """How the trainer will run this config (padding-free or not, as tui_ft.core.estimate.batching
-    decides), with the data's longest row when all its lengths are known."""
-    return EstimateOptions(padding_free=uses_padding_free(config), longest_row=longest_row)
+    decides; flash-attention where it is installed, as engine/model_loading.py loads the model),
+    with the data's longest row when all its lengths are known."""
+    flash = flash_attention_installed()
+    return EstimateOptions(
+        attention="flash" if flash else "sdpa",
+        padding_free=uses_padding_free(config, flash_attention=flash),
+        longest_row=longest_row,
+    )
 
 
 def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
