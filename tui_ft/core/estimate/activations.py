@@ -296,9 +296,10 @@ def _loss_peak(info: ModelInfo, work: Workload, head_trainable: bool) -> int:
     tile = min(t, HEAD_TILE_TOKENS) * min(v, HEAD_TILE_VOCAB) * a
     if work.device != "cuda":
         tile += 5 * FP32 * tile // a  # without Triton the tile math runs as fp32 torch ops
-    # One tile, and fp32 accumulators for the hidden states' and (trained) head's gradients.
+    # One tile, and fp32 accumulators for the hidden states' and (trained) head's gradients;
+    # the hidden states' is cast back to the compute dtype on return, beside itself.
     weight_grad = FP32 * v * h if head_trainable else 0
-    return tile + FP32 * t * h + weight_grad
+    return tile + (FP32 + a) * t * h + weight_grad
 
 
 def _backward_buffers(info: ModelInfo, work: Workload) -> int:
