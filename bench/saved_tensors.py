@@ -137,6 +137,12 @@ def _inputs(case: Case, vocab: int) -> dict[str, Any]:
         positions = torch.arange(case.max_length).repeat(case.batch_size)
         ids = ids.reshape(1, -1)
         inputs["position_ids"] = positions.reshape(1, -1)
+    elif case.batch_size > 1:
+        # Padded rows of unequal length (the estimate assumes they differ): the last row is a
+        # quarter shorter, so transformers builds an attention mask.
+        mask = torch.ones_like(ids)
+        mask[-1, -(case.max_length // 4) :] = 0
+        inputs["attention_mask"] = mask
     inputs |= {"input_ids": ids, "labels": ids.clone()}
     if case.loss == "fused":
         inputs["fused_lm_head"] = True

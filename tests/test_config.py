@@ -169,3 +169,19 @@ def test_a_folder_or_non_utf8_file_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "run.yaml").write_bytes(b"model: demo\nname: caf\xe9\n")
     with pytest.raises(UserError, match=r"run.yaml line 2: not UTF-8 text \(the byte 0xe9\)"):
         load_config(tmp_path / "run.yaml")
+
+
+def test_the_old_names_of_renamed_keys_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("model: demo\neval_every_steps: 4\nprobe_every_steps: 8\n", encoding="utf-8")
+    config = load_config(path)
+    assert (config.eval_every, config.probe_every) == (4, 8)
+    assert "eval_every_steps" not in config.to_dict()
+
+
+def test_an_old_and_a_new_name_together_are_a_sentence_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("model: demo\neval_every: 4\neval_every_steps: 8\n", encoding="utf-8")
+    with pytest.raises(UserError) as caught:
+        load_config(path)
+    assert "line 3: `eval_every_steps` is the old name of `eval_every`" in caught.value.message

@@ -4,6 +4,7 @@ the advice, and `tui-ft estimate` (human and JSON output)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -181,16 +182,21 @@ def test_activations_of_one_block_by_hand() -> None:
     tokens = 4 * 32
     full = Workload(batch_size=4, seq_len=32, compute_bytes=2, train_base=True, padding_free=False)
     # Per token: 2 RMSNorms (fp32 copy 256 + rsqrt 4 + bf16 normalized 128), SDPA q/out 2×128
-    # + k/v 2×64 + log-sum-exp 4×4 heads, MLP 3 × 2 × 128, inputs of q/k/v, gate/up, down.
-    per_token = 2 * (256 + 4 + 128) + (256 + 128 + 16) + 768 + 2 * (64 + 64 + 128)
-    assert activations(HAND, full, head_trainable=True).block == per_token * tokens
+    # + k/v expanded to all heads 2×128 (padded rows need a mask: no native GQA) + log-sum-exp
+    # 4×4 heads, MLP 3 × 2 × 128, inputs of q/k/v, gate/up, down. Per block: the mask as a
+    # 16-bit bias, 4 rows × 32² pairs.
+    per_token = 2 * (256 + 4 + 128) + (256 + 256 + 16) + 768 + 2 * (64 + 64 + 128)
+    bias = 2 * 4 * 32**2
+    assert activations(HAND, full, head_trainable=True).block == per_token * tokens + bias
+    flash = Workload(4, 32, 2, True, padding_free=False, attention="flash")
+    assert activations(HAND, flash, head_trainable=True).block == (per_token - 128) * tokens
     lora = lora_shape(HAND, 8, "all-linear")
     adapters = Workload(4, 32, 2, False, lora, lora_dropout=0.05, padding_free=False)
     # LoRA: no bf16 normalized copy, no shared inputs; per target a 1-byte dropout mask and a
     # 16-bit copy of its input (Σ d_in = 512), lora_A's output (8 × 2); autocast copies of A, B.
-    per_token = 2 * (256 + 4) + 400 + 768 + 3 * 512 + 7 * 16
+    per_token = 2 * (256 + 4) + 528 + 768 + 3 * 512 + 7 * 16
     block = activations(HAND, adapters, head_trainable=False).block
-    assert block == per_token * tokens + 2 * lora.per_layer
+    assert block == per_token * tokens + 2 * lora.per_layer + bias
 
 
 def test_fused_loss_keeps_no_logits_but_the_full_loss_does() -> None:
@@ -235,6 +241,94 @@ def test_eager_attention_costs_more_than_sdpa() -> None:
     sdpa = estimate_training(HAND, config, GPU)
     eager = estimate_training(HAND, config, GPU, EstimateOptions(attention="eager"))
     assert eager.term("activations") > sdpa.term("activations")
+
+
+def test_loss_paths_by_hand() -> None:
+    tokens, vocab = 4 * 512, 1000
+    config = run(max_length=512, batching="padded")
+
+    def loss(**options: Any) -> tuple[int, int]:
+        result = estimate_training(
+            HAND, config, GPU, EstimateOptions(padding_free=False, **options)
+        )
+        assert result.activations is not None
+        return result.activations.loss_saved, result.activations.loss_peak
+
+    # transformers' loss: fp32 log-probs saved; their gradient and log_softmax's, both fp32.
+    assert loss(loss="unfused") == (tokens * (4 * vocab + 8), 2 * 4 * tokens * vocab)
+    # A loop that holds the output keeps the 16-bit logits through the backward as well.
+    _, peak = loss(loss="unfused", logits_held=True)
+    assert peak == 2 * 4 * tokens * vocab + 2 * tokens * vocab
+    # LitGPT: 16-bit log-probs saved, the held logits and one 128-token chunk's 2 gradients.
+    assert loss(loss="chunked", logits_held=True) == (
+        tokens * (2 * vocab + 8),
+        2 * tokens * vocab + 2 * 2 * 4 * 128 * vocab,
+    )
+
+
+def test_the_attention_mask_is_a_term_of_padded_sdpa_batches_only() -> None:
+    config = run(max_length=512, batching="padded")
+    padded = estimate_training(HAND, config, GPU, EstimateOptions(padding_free=False))
+    flash = EstimateOptions(padding_free=False, attention="flash")
+    # The boolean mask, 4 × 512² pairs, and each of the 2 blocks' 16-bit bias.
+    assert padded.term("attention") == 4 * 512**2 * (1 + 2 * 2)
+    assert estimate_training(HAND, config, GPU, flash).term("attention") == 0
+    one_row = estimate_training(HAND, run(batch_size=1), GPU, EstimateOptions(padding_free=False))
+    assert one_row.term("attention") == 0
+
+
+def test_flash_attention_where_installed_and_never_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tui_ft.core.estimate import peak
+
+    monkeypatch.setattr(peak, "flash_attention_installed", lambda: True)
+    config = run(batch_size=4, max_length=512)
+    options = peak.run_options(config)
+    assert (options.attention, options.padding_free) == ("flash", True)
+    assert estimate_training(HAND, config, GPU, options).term("attention") == 0
+    cpu = Target("cpu", True, None, "CPU")
+    on_cpu = estimate_training(HAND, config, cpu, options)
+    assert (
+        on_cpu.term("attention")
+        == estimate_training(HAND, config, cpu, replace(options, attention="sdpa")).term(
+            "attention"
+        )
+        > 0
+    )
+
+
+def test_foreach_adamw_adds_a_state_sized_buffer_at_the_optimizer_step(tmp_path: Path) -> None:
+    info = info_from(QWEN2_05B, tmp_path / "m")
+    config = run(method="full", batch_size=1, max_length=64, gradient_checkpointing=True)
+    fused = estimate_training(info, config, GPU)
+    foreach = estimate_training(info, config, GPU, EstimateOptions(adamw="foreach"))
+    assert fused.term("step") == 0
+    assert foreach.phase == "optimizer step"
+    assert foreach.term("step") == foreach.term("gradients") == info.params.total * 2
+
+
+def test_fits_is_judged_on_the_high_figure() -> None:
+    config = run(max_length=512)
+    probe = estimate_training(HAND, config, GPU)
+    assert probe.required_low_bytes < probe.required_bytes < probe.required_high_bytes
+    between = (probe.required_bytes + probe.required_high_bytes) // 2
+    target = Target("cuda", True, between, "GPU", between)
+    result = estimate_training(HAND, config, target)
+    assert result.fits is False and result.headroom_bytes is not None
+    assert result.headroom_bytes < 0
+    assert "up to" in result.verdict()
+    roomy = Target("cuda", True, probe.required_high_bytes, "GPU", probe.required_high_bytes)
+    assert estimate_training(HAND, config, roomy).fits
+
+
+def test_each_term_s_band_holds_its_point() -> None:
+    for method in ("full", "lora", "qlora"):
+        result = estimate_training(HAND, run(method=method, max_length=512), GPU)
+        for term in result.terms:
+            low, high = term.band
+            assert low <= term.bytes <= high, (method, term.key)
+        assert result.peak_low_bytes <= result.peak_bytes <= result.peak_high_bytes
 
 
 def test_required_adds_context_and_paged_states_to_the_torch_peak() -> None:
@@ -395,6 +489,11 @@ def test_cli_json(model_json: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rounding = 0.0005 * (len(data["terms"]) + 1)
     assert sum(data["terms"].values()) == pytest.approx(data["required_gib"], abs=rounding)
     assert data["advice"] == []
+    # The band: low ≤ point ≤ high, each the sum of its terms' own figures.
+    assert data["required_low_gib"] <= data["required_gib"] < data["required_high_gib"]
+    assert data["peak_low_gib"] <= data["peak_gib"] < data["peak_high_gib"]
+    highs = sum(high for _, high in data["terms_band"].values())
+    assert highs == pytest.approx(data["required_high_gib"], abs=rounding)
 
 
 def test_cli_without_gpu_estimates_against_ram(

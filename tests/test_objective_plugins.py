@@ -120,7 +120,7 @@ def test_it_trains_writes_its_metrics_and_charts_them(tmp_path: Path) -> None:
             "batch_size": 4,
             "max_length": 32,
             "eval_split": 0.25,
-            "eval_every_steps": 2,
+            "eval_every": 2,
             "save_every_steps": 0,
             "probe_prompts": ["Who are you?"],
         }

@@ -53,7 +53,7 @@ def preference_config(model: str, data: str, objective: str, **overrides: Any) -
         "objective": objective,
         "max_steps": 4,
         "save_every_steps": 2,
-        "eval_every_steps": 2,
+        "eval_every": 2,
         "probe_prompts": PROBES,
         "learning_rate": 1e-3,
     }

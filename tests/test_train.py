@@ -57,7 +57,7 @@ def config(model: str, dataset: str, **overrides: Any) -> RunConfig:
         "learning_rate": 5e-3,
         "max_length": 64,
         "eval_split": 0.25,
-        "eval_every_steps": 4,
+        "eval_every": 4,
         "save_every_steps": 4,
         "probe_prompts": ["Who are you?"],
         "warmup_ratio": 0.0,

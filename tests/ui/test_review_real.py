@@ -48,7 +48,7 @@ def tiny_config(tiny_model: str, tmp_path: Path) -> RunConfig:
         "learning_rate": 5e-3,
         "max_length": 64,
         "eval_split": 0.25,
-        "eval_every_steps": 2,
+        "eval_every": 2,
         "save_every_steps": 0,
         "probe_prompts": ["Who are you?"],
         "warmup_ratio": 0.0,

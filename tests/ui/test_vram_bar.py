@@ -38,6 +38,19 @@ def test_over_the_limit_spans_the_requirement_with_a_mark_at_the_free_end() -> N
     assert limit_cell(result, 40) == 20
 
 
+def test_the_band_follows_the_terms_and_the_mark_is_judged_on_it() -> None:
+    terms = (
+        Term("weights", "w", int(5 * GIB), ""),
+        Term("activations", "a", int(3 * GIB), "", low=int(2 * GIB), high=int(5 * GIB)),
+    )
+    target = Target("cuda", True, int(9 * GIB), "GPU 0 (test)", int(9 * GIB))
+    result = Estimate(terms, int(8 * GIB), int(8 * GIB), target, BF16, "loss backward")
+    # 8 GiB needed, up to 10: the point fits in 9 GiB free, the high figure does not.
+    assert segments(result, 40) == [("weights", 20), ("activations", 12), ("band", 8)]
+    assert limit_cell(result, 40) == 36
+    assert str(verdict(result)).startswith("✘ Does not fit: needs about 8.0 GiB (up to 10.0 GiB)")
+
+
 def test_every_estimate_term_has_its_own_glyph() -> None:
     glyphs = [look.glyph for look in LOOKS.values()]
     assert len(set(glyphs)) == len(glyphs)

@@ -124,10 +124,16 @@ def to_json(
         "target": result.target.name,
         "peak_gib": _gib(result.peak_bytes),
         "required_gib": _gib(result.required_bytes),
+        # The band: "fits" is judged on required_high_gib.
+        "peak_low_gib": _gib(result.peak_low_bytes),
+        "peak_high_gib": _gib(result.peak_high_bytes),
+        "required_low_gib": _gib(result.required_low_bytes),
+        "required_high_gib": _gib(result.required_high_bytes),
         "available_gib": _gib(result.available_bytes),
         "fits": result.fits,
         "phase": result.phase,
         "terms": {t.key: _gib(t.bytes) for t in result.terms},
+        "terms_band": {t.key: [_gib(t.band[0]), _gib(t.band[1])] for t in result.terms},
         "breakdown": [dataclasses.asdict(t) for t in result.terms],
         "verdict": result.verdict(),
         "advice": [_advice_json(a) for a in advice],
@@ -144,6 +150,7 @@ def _advice_json(advice: Advice) -> dict[str, Any]:
         "why": advice.why,
         "changes": advice.changes,
         "required_gib": _gib(estimate.required_bytes) if estimate else None,
+        "required_high_gib": _gib(estimate.required_high_bytes) if estimate else None,
         "fits": advice.fits,
         "first_fit": advice.first_fit,
     }
@@ -181,7 +188,10 @@ def print_report(
     console.print(_table(result))
     say(
         f"torch peak {format_bytes(result.peak_bytes)} (at the {result.phase}); "
-        f"needs {format_bytes(result.required_bytes)} with what only the driver sees."
+        f"needs {format_bytes(result.required_bytes)} with what only the driver sees, "
+        f"between {format_bytes(result.required_low_bytes)} and "
+        f"{format_bytes(result.required_high_bytes)} (whether it fits is judged on the "
+        "higher figure)."
     )
     say(result.verdict(), "bold")
     for note in result.notes:
@@ -199,24 +209,36 @@ def _table(result: Estimate) -> Table:
     table.add_column("Term")
     table.add_column("Size", justify="right")
     table.add_column("Share", justify="right")
+    table.add_column("Up to", justify="right")
     table.add_column("How", overflow="fold")
     for term in result.terms:
         share = term.bytes / result.required_bytes if result.required_bytes else 0
         label = term.label + (" *" if term.outside_torch else "")
+        high = term.band[1]
         table.add_row(
-            safe_text(label), format_bytes(term.bytes), f"{share:.0%}", safe_text(term.detail)
+            safe_text(label),
+            format_bytes(term.bytes),
+            f"{share:.0%}",
+            format_bytes(high) if high != term.bytes else "",
+            safe_text(term.detail),
         )
     table.add_section()
-    table.add_row("Total", format_bytes(result.required_bytes), "100%", "* outside torch")
+    table.add_row(
+        "Total",
+        format_bytes(result.required_bytes),
+        "100%",
+        format_bytes(result.required_high_bytes),
+        "* outside torch",
+    )
     return table
 
 
 def _advice_line(number: int, item: Advice) -> str:
     line = f"  {number}. {item.title}. {item.why}"
     if item.estimate is not None:
-        need = format_bytes(item.estimate.required_bytes)
+        need = format_bytes(item.estimate.required_high_bytes)
         verdict = "fits" if item.fits else "still too much"
-        line += f" → needs {need}, {verdict}"
+        line += f" → needs up to {need}, {verdict}"
     if item.first_fit:
         line += "  ← first change that fits"
     return line

@@ -80,8 +80,8 @@ class RunConfig:
     optimizer: str = "adamw"
     precision: str = "auto"
     save_every_steps: int = 50
-    eval_every_steps: int = 0  # 0: planned within the extras' budget (core/runs/extras.py)
-    probe_every_steps: int = 0  # 0: the same; probes follow a forced eval_every_steps
+    eval_every: int = 0  # steps; 0: planned within the extras' budget (core/runs/extras.py)
+    probe_every: int = 0  # steps; 0: the same; probes follow a forced eval_every
     # Answered greedily at each evaluation ("watch it learn"); empty: the dataset's held-out
     # prompts for the demo, else the first user turns of a few evaluation examples.
     probe_prompts: list[str] = field(default_factory=list)
@@ -104,6 +104,7 @@ class RunConfig:
         lines = lines or {}
         problems: list[str] = []
         found = _Problems(problems, lines)
+        data = _renamed_keys(data, found)
         data, settings = _objective_settings(data, found)
         config = _build(cls, data, "", found)
         config.objective_settings = settings
@@ -194,8 +195,8 @@ class RunConfig:
         amounts: tuple[tuple[str, float], ...] = (
             ("weight_decay", self.weight_decay),
             ("save_every_steps", self.save_every_steps),
-            ("eval_every_steps", self.eval_every_steps),
-            ("probe_every_steps", self.probe_every_steps),
+            ("eval_every", self.eval_every),
+            ("probe_every", self.probe_every),
         )
         for key, amount in amounts:
             if amount < 0:
@@ -221,6 +222,24 @@ def dataset_formats(objective: Objective) -> tuple[str, ...]:
 
 # How a setting's kind reads from YAML (core/objectives/spec.py SETTING_KINDS).
 _SETTING_TYPES: dict[str, Any] = {"int": int, "float": float, "text": str, "bool": bool}
+
+
+# Keys run.yaml files written by earlier versions still use, and their names now.
+RENAMED = {"eval_every_steps": "eval_every", "probe_every_steps": "probe_every"}
+
+
+def _renamed_keys(data: Any, problems: _Problems) -> Any:
+    """`data` with the keys of earlier versions under their new names, so old files still run."""
+    if not isinstance(data, dict) or RENAMED.keys().isdisjoint(data):
+        return data
+    renamed = dict(data)
+    for old, new in RENAMED.items():
+        if old not in renamed:
+            continue
+        if new in renamed:
+            problems.add(old, f"`{old}` is the old name of `{new}`, which is set too; keep one.")
+        renamed[new] = renamed.pop(old)
+    return renamed
 
 
 def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, Any]]:

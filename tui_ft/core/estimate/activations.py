@@ -10,15 +10,24 @@ follow, with transformers 5 / PEFT 0.21 / TRL 1.16:
 - RMSNorm upcasts its input to fp32 and keeps that copy (4 bytes/elem even in bf16); a
   trainable norm weight also keeps the normalized 16-bit tensor.
 - SDPA keeps q, k, v, its output and an fp32 log-sum-exp per head; eager attention keeps the
-  b·heads·s² fp32 probabilities and their 16-bit copy. Padding-free batches (one flattened row)
-  need a block-diagonal mask: SDPA then converts it to a dense N×N bias in every block and keeps
-  it, and grouped-query k/v are expanded to all heads. With flash-attention none of that exists.
+  b·heads·s² fp32 probabilities and their 16-bit copy. A batch that needs a mask (padded rows
+  of unequal length, or padding-free rows flattened into one) gets a boolean mask shared by all
+  blocks (transformers' masking_utils: b × s² or N² bytes), which torch's SDPA converts into a
+  16-bit additive bias in every block and keeps for the backward; grouped-query k/v are then
+  expanded to all heads (transformers' repeat_kv: native GQA only without a mask).
+  flash-attention (`attention="flash"`) needs neither: it attends within each row by their
+  lengths and reads grouped k/v as they are.
 - PEFT's LoRA casts a block's input to the adapter dtype (fp32 by default) per target, dropout
   keeps its mask (a bool on CUDA, a full float tensor on the CPU), and autocast casts the
   result back to 16-bit for lora_A, which keeps that copy.
 - TRL's SFTTrainer projects the LM head in tiles (`fused_lm_head`): no batch × length × vocab
-  logits exist, only a 4096-token × 32768-vocab tile. transformers' own loss (`loss="unfused"`)
-  keeps fp32 log-probabilities of the whole batch and needs ~12 bytes per logit at its peak.
+  logits exist, only a 4096-token × 32768-vocab tile. transformers' own loss (`loss="unfused"`,
+  ForCausalLMLoss: `logits.float()` then cross-entropy) keeps fp32 log-probabilities of the
+  whole batch and needs ~12 bytes per logit at its peak. LitGPT's chunked cross-entropy
+  (`loss="chunked"`: the head in 128-token chunks, cross-entropy per chunk without an fp32
+  upcast) keeps 16-bit log-probabilities, plus one chunk's gradients at a time. A training
+  loop that holds the model's output through the backward (`logits_held`: LitGPT, a plain
+  loop) keeps the 16-bit logits too.
 """
 
 from __future__ import annotations
@@ -33,8 +42,10 @@ INDEX = 8  # int64 token ids and labels
 # TRL's ChunkedLogProbFunction: tokens per tile and vocabulary columns per tile.
 HEAD_TILE_TOKENS = 4096
 HEAD_TILE_VOCAB = 32768
-ATTENTION = ("sdpa", "eager")
-LOSSES = ("fused", "unfused")
+# LitGPT's lm_head_chunk_size: rows of each batch row the head projects at a time.
+LOSS_CHUNK_TOKENS = 128
+ATTENTION = ("sdpa", "eager", "flash")
+LOSSES = ("fused", "unfused", "chunked")
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,17 @@ class Workload:
     loss: str = "fused"
     padding_free: bool = True
     device: str = "cuda"
+    # 16-bit compute under autocast (tui-ft, HF Trainer); False: the weights themselves are
+    # 16-bit and ops run in their dtype (LitGPT's bf16-true, a loop without AMP), so an fp32
+    # adapter casts its input to fp32 itself.
+    mixed: bool = True
+    # The training loop holds the model's output, its 16-bit logits, through the backward
+    # (a plain `outputs = model(...); outputs.loss.backward()`, LitGPT); TRL and HF's Trainer
+    # drop it first.
+    logits_held: bool = False
+    # bitsandbytes' MatMul4Bit of 2023-24 kept each 4-bit linear's input for the backward
+    # (`ctx.tensors = (A, B)`); 0.50 keeps only the packed weight.
+    quantized_inputs: bool = False
 
     @property
     def tokens(self) -> int:
@@ -61,12 +83,23 @@ class Workload:
 
     @property
     def autocast(self) -> bool:
-        return self.compute_bytes < FP32
+        return self.compute_bytes < FP32 and self.mixed
 
     @property
     def packed_mask(self) -> bool:
         """Several rows flattened into one: attention needs an explicit block-diagonal mask."""
         return self.padding_free and self.batch_size > 1
+
+    @property
+    def masked(self) -> bool:
+        """SDPA gets an explicit mask: flattened rows, or padded rows that may differ in
+        length (the estimate assumes they do). flash-attention never needs one."""
+        return self.attention == "sdpa" and self.batch_size > 1
+
+    @property
+    def mask_pairs(self) -> int:
+        """Query × key pairs of the mask: N² flattened, b × s² padded."""
+        return self.tokens**2 if self.padding_free else self.batch_size * self.seq_len**2
 
 
 @dataclass(frozen=True)
@@ -76,7 +109,8 @@ class Activations:
 
     block: int  # one decoder block's saved tensors without checkpointing
     blocks: int  # all blocks at the end of the forward (checkpoints only, with checkpointing)
-    shared: int  # rotary tables and masks shared by every block
+    shared: int  # rotary tables shared by every block
+    mask: int  # attention mask shared by the blocks and the bias each block keeps
     outside: int  # token ids, the final norm
     loss_saved: int
     loss_peak: int  # extra while the loss head runs its backward
@@ -85,22 +119,27 @@ class Activations:
 
     @property
     def saved(self) -> int:
-        return self.blocks + self.shared + self.outside + self.loss_saved
+        return self.blocks + self.shared + self.mask + self.outside + self.loss_saved
 
 
 def activations(info: ModelInfo, work: Workload, head_trainable: bool) -> Activations:
     block = _block(info, work, first=False)
+    bias = _mask_bias(work)
     layers = info.num_layers
+    mask = work.mask_pairs if work.masked else 0  # the boolean mask, one byte per pair
     if work.gradient_checkpointing:
-        # Each block keeps only its input (non-reentrant checkpointing); one block is rebuilt.
+        # Each block keeps only its input (non-reentrant checkpointing, transformers'
+        # GradientCheckpointingLayer); one block is rebuilt, its bias with it.
         blocks = layers * work.tokens * work.compute_bytes * info.hidden_size
-        recompute = block
+        recompute = block + bias
     else:
         blocks, recompute = (layers - 1) * block + _block(info, work, first=True), 0
+        mask += layers * bias
     return Activations(
-        block=block,
+        block=block + bias,
         blocks=blocks,
         shared=_shared(info, work),
+        mask=mask,
         outside=_outside(info, work),
         loss_saved=_loss_saved(info, work),
         loss_peak=_loss_peak(info, work, head_trainable),
@@ -141,7 +180,7 @@ def _attention(info: ModelInfo, work: Workload) -> int:
         keys = work.tokens if work.padding_free else work.seq_len
         probs = info.num_heads * keys * (FP32 + (a if a < FP32 else 0))
         return a * 3 * q_dim + probs  # q, expanded k and v, softmax output and its cast
-    expanded = work.packed_mask and kv_dim < q_dim  # masked SDPA cannot use native GQA
+    expanded = work.masked and kv_dim < q_dim  # masked SDPA cannot use native GQA
     kv = q_dim if expanded else kv_dim
     return a * (2 * q_dim + 2 * kv) + FP32 * info.num_heads  # q, k, v, output, log-sum-exp
 
@@ -162,10 +201,11 @@ def _group_inputs(info: ModelInfo, work: Workload) -> int:
     widths["mlp_mid"] = info.intermediate_size
     kept = set()
     for linear in block_linears(info):
-        if work.train_base or (_lora_keeps_input(work) and _is_target(work, linear)):
+        adapter_keeps = _lora_keeps_input(work) and _is_target(work, linear)
+        if work.train_base or work.quantized_inputs or adapter_keeps:
             kept.add(linear.reads)
-    if work.attention == "sdpa":
-        kept.discard("attn_out")
+    if work.attention != "eager":
+        kept.discard("attn_out")  # the attention output's own storage, reshaped as a view
     return work.compute_bytes * sum(widths[group] for group in kept)
 
 
@@ -190,8 +230,8 @@ def _lora(info: ModelInfo, work: Workload, frozen_input: bool) -> int:
             total += (1 if work.device == "cuda" else ad) * target.d_in
         if work.autocast and ad != a:
             total += a * target.d_in  # autocast's 16-bit copy for lora_A
-        elif work.lora_dropout > 0:
-            total += ad * target.d_in  # the dropped-out input
+        elif work.lora_dropout > 0 or ad != a:
+            total += ad * target.d_in  # the dropped-out input, or PEFT's cast to the adapter dtype
         total += work.lora.rank * (a if work.autocast else ad)  # lora_A's output, for lora_B
         if work.lora.dora:
             total += _dora_extra(target, work, no_mask)
@@ -207,20 +247,21 @@ def _dora_extra(target: Linear, work: Workload, frozen_input: bool) -> int:
 
 
 def _per_block_constant(info: ModelInfo, work: Workload) -> int:
-    """Saved tensors that scale with the batch shape or the adapter, not with the tokens."""
-    total = 0
-    if work.packed_mask and work.attention == "sdpa":
-        total += work.compute_bytes * work.tokens**2  # the boolean mask as an additive bias
+    """Saved tensors that scale with the adapter, not with the tokens."""
     if work.lora is not None and work.autocast and work.adapter_bytes != work.compute_bytes:
         # autocast's 16-bit copies of A and B, kept for the input gradient
-        total += work.compute_bytes * work.lora.per_layer
-    return total
+        return work.compute_bytes * work.lora.per_layer
+    return 0
+
+
+def _mask_bias(work: Workload) -> int:
+    """SDPA turns a boolean mask into an additive bias in the compute dtype, in every block,
+    and keeps it for the backward (torch's convert_boolean_attn_mask)."""
+    return work.compute_bytes * work.mask_pairs if work.masked else 0
 
 
 def _shared(info: ModelInfo, work: Workload) -> int:
-    rotary = 2 * work.compute_bytes * info.head_dim * work.tokens  # cos and sin
-    mask = work.tokens**2 if work.packed_mask and work.attention == "sdpa" else 0
-    return rotary + mask
+    return 2 * work.compute_bytes * info.head_dim * work.tokens  # rotary cos and sin
 
 
 def _outside(info: ModelInfo, work: Workload) -> int:
@@ -231,9 +272,11 @@ def _outside(info: ModelInfo, work: Workload) -> int:
 
 def _loss_saved(info: ModelInfo, work: Workload) -> int:
     t, a, h = work.tokens, work.compute_bytes, info.hidden_size
+    head_input = a * h if work.train_base else 0
     if work.loss == "unfused":
-        head_input = a * h if work.train_base else 0
         return t * (FP32 * info.vocab_size + INDEX + head_input)  # fp32 log-probs, labels
+    if work.loss == "chunked":
+        return t * (a * info.vocab_size + INDEX + head_input)  # 16-bit log-probs, labels
     # Fused head: the flattened hidden states, labels, log-normalizer and entropy per token.
     return t * (a * h + INDEX + 2 * FP32)
 
@@ -242,15 +285,21 @@ def _loss_peak(info: ModelInfo, work: Workload, head_trainable: bool) -> int:
     """Extra bytes at the loss head's backward, over what it saved. The head weight's own
     gradient is counted with the gradients."""
     t, a, v, h = work.tokens, work.compute_bytes, info.vocab_size, info.hidden_size
+    held = a * t * v if work.logits_held and work.loss != "fused" else 0
     if work.loss == "unfused":
         # Incoming gradient of the log-probs and log_softmax's output gradient, both fp32.
-        return 2 * FP32 * t * v
+        return held + 2 * FP32 * t * v
+    if work.loss == "chunked":
+        # One chunk's two gradients at a time: the chunks' graphs are separate.
+        chunk = work.batch_size * min(work.seq_len, LOSS_CHUNK_TOKENS) * v
+        return held + 2 * a * chunk
     tile = min(t, HEAD_TILE_TOKENS) * min(v, HEAD_TILE_VOCAB) * a
     if work.device != "cuda":
         tile += 5 * FP32 * tile // a  # without Triton the tile math runs as fp32 torch ops
-    # One tile, and fp32 accumulators for the hidden states' and (trained) head's gradients.
+    # One tile, and fp32 accumulators for the hidden states' and (trained) head's gradients;
+    # the hidden states' is cast back to the compute dtype on return, beside itself.
     weight_grad = FP32 * v * h if head_trainable else 0
-    return tile + FP32 * t * h + weight_grad
+    return tile + (FP32 + a) * t * h + weight_grad
 
 
 def _backward_buffers(info: ModelInfo, work: Workload) -> int:

@@ -24,8 +24,8 @@ MIN_LENGTH = 128
 ROOMY = 0.7  # below this share of the free memory, say what larger batch would still fit
 MAX_BATCH = 4096
 MIN_SAVING = 0.01
-PARAM_TERMS = ("weights", "adapter", "gradients", "optimizer")
-ACTIVATION_TERMS = ("activations", "logits", "recompute", "backward")
+PARAM_TERMS = ("weights", "adapter", "reference", "gradients", "optimizer", "step")
+ACTIVATION_TERMS = ("activations", "attention", "logits", "recompute", "backward")
 
 
 @dataclass(frozen=True)
@@ -255,9 +255,10 @@ def _fitting_share(current: Estimate) -> float | None:
     available = current.available_bytes
     if available is None:
         return None
-    params = sum(current.term(key) for key in PARAM_TERMS)
-    acts = sum(current.term(key) for key in ACTIVATION_TERMS)
-    fixed = current.required_bytes - params - acts
+    # On the high figures, as whether a run fits is judged.
+    params = sum(t.band[1] for t in current.terms if t.key in PARAM_TERMS)
+    acts = sum(t.band[1] for t in current.terms if t.key in ACTIVATION_TERMS)
+    fixed = current.required_high_bytes - params - acts
 
     def need(share: float) -> float:
         return fixed + params * share + acts * share ** (2 / 3)
@@ -282,7 +283,7 @@ def larger_batch(
     """When the run fits with lots of room: the largest micro-batch that would still fit, and
     no larger than the dataset's `rows` when they are known (a batch cannot hold more)."""
     available = current.available_bytes
-    if not current.fits or available is None or current.required_bytes > ROOMY * available:
+    if not current.fits or available is None or current.required_high_bytes > ROOMY * available:
         return None
     ctx = _Context(info, config, target, options or EstimateOptions())
     largest = min(MAX_BATCH, rows) if rows else MAX_BATCH

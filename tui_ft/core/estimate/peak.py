@@ -27,7 +27,7 @@ or, without a GPU, with the RAM available (plus Python and the libraries instead
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
@@ -38,7 +38,21 @@ from tui_ft.core.estimate.activations import (
     Workload,
     activations,
 )
-from tui_ft.core.estimate.batching import uses_padding_free
+from tui_ft.core.estimate.batching import flash_attention_installed, uses_padding_free
+from tui_ft.core.estimate.calibration import (
+    ALLOCATOR_RESERVE,
+    ALLOCATOR_RESERVE_HIGH,
+    ALLOCATOR_RESERVE_LOW,
+    CPU_RUNTIME,
+    CPU_RUNTIME_HIGH,
+    CPU_RUNTIME_LOW,
+    CUBLAS_WORKSPACE,
+    CUBLAS_WORKSPACE_HIGH,
+    CUDA_CONTEXT,
+    CUDA_CONTEXT_HIGH,
+    CUDA_CONTEXT_LOW,
+    UNCERTAINTY,
+)
 from tui_ft.core.estimate.shapes import LoraShape, block_linears, full_tensors, lora_shape
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.methods import Method, method_named
@@ -48,10 +62,6 @@ from tui_ft.core.units import format_bytes
 
 GIB = 1024**3
 MIB = 1024**2
-CUDA_CONTEXT = 512 * MIB  # driver context + torch kernels, seen by NVML, not by torch
-CPU_RUNTIME = 768 * MIB  # Python, torch, transformers, TRL and the tokenizer, resident
-ALLOCATOR_SLACK = 0.05  # reserved over allocated: block rounding and fragmentation
-CUBLAS_WORKSPACE = 32 * MIB
 NF4_BLOCK = 64  # bitsandbytes 4-bit: one absmax per 64 weights
 NF4_NESTED_BLOCK = 256  # double quantization: the absmaxes in 8 bits, one fp32 per 256 of them
 NF4_STATE_PER_TENSOR = 1024 + 64  # the fp32 code table and the quant state's scalars
@@ -77,18 +87,30 @@ class EstimateOptions:
     """How the trainer runs, beyond the RunConfig. Defaults: TRL's SFTTrainer (fused LM head),
     SDPA attention, padding-free batches (docs/architecture.md)."""
 
-    attention: str = "sdpa"
-    loss: str = "fused"
+    attention: str = "sdpa"  # sdpa | eager | flash (flash-attention 2)
+    loss: str = "fused"  # fused (TRL) | unfused (transformers' own) | chunked (LitGPT)
     padding_free: bool = True
     # The longest tokenized row, when the data is known: no micro-batch row is longer, so a
     # max_length far above the data's rows does not count (the demo's rows are ~100 tokens).
     longest_row: int | None = None
+    # Other trainers, for the published measurements (docs/estimate-accuracy.md): 16-bit
+    # weights without autocast (LitGPT's bf16-true, a plain loop without AMP), and LoRA
+    # adapters in the compute dtype rather than PEFT's fp32.
+    autocast: bool = True
+    adapters_in_compute_dtype: bool = False
+    logits_held: bool = False
+    old_bitsandbytes: bool = False  # 4-bit linears keep their inputs (bitsandbytes of 2023-24)
+    # torch's AdamW: "fused" (tui-ft on a GPU: in place) or "foreach" (torch's default, which
+    # builds the square roots of all second moments at once: one more state-sized buffer).
+    adamw: str = "fused"
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION:
             raise ValueError(f"attention must be one of {ATTENTION}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}")
+        if self.adamw not in ("fused", "foreach"):
+            raise ValueError("adamw must be fused or foreach")
 
 
 @dataclass(frozen=True)
@@ -108,10 +130,22 @@ class Term:
     bytes: int
     detail: str
     outside_torch: bool = False  # counted against NVML free memory, not in torch's reserved
+    # The band: what the term may be at least and at most (None: exactly `bytes`).
+    low: int | None = None
+    high: int | None = None
+
+    @property
+    def band(self) -> tuple[int, int]:
+        low = self.bytes if self.low is None else self.low
+        high = self.bytes if self.high is None else self.high
+        return low, high
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """`peak_bytes` and `required_bytes` are the point figures; `*_low_bytes` and
+    `*_high_bytes` the band around them. Whether the run fits is judged on the high figure."""
+
     terms: tuple[Term, ...]
     peak_bytes: int
     required_bytes: int
@@ -126,16 +160,32 @@ class Estimate:
         return self.target.available
 
     @property
+    def peak_low_bytes(self) -> int:
+        return sum(t.band[0] for t in self.terms if not t.outside_torch)
+
+    @property
+    def peak_high_bytes(self) -> int:
+        return sum(t.band[1] for t in self.terms if not t.outside_torch)
+
+    @property
+    def required_low_bytes(self) -> int:
+        return sum(t.band[0] for t in self.terms)
+
+    @property
+    def required_high_bytes(self) -> int:
+        return sum(t.band[1] for t in self.terms)
+
+    @property
     def fits(self) -> bool | None:
         if self.target.available is None:
             return None
-        return self.required_bytes <= self.target.available
+        return self.required_high_bytes <= self.target.available
 
     @property
     def headroom_bytes(self) -> int | None:
         if self.target.available is None:
             return None
-        return self.target.available - self.required_bytes
+        return self.target.available - self.required_high_bytes
 
     def term(self, key: str) -> int:
         return sum(t.bytes for t in self.terms if t.key == key)
@@ -143,6 +193,8 @@ class Estimate:
     def verdict(self) -> str:
         """One sentence a person can act on, never colour alone."""
         need = format_bytes(self.required_bytes)
+        if self.required_high_bytes > self.required_bytes:
+            need += f" (up to {format_bytes(self.required_high_bytes)})"
         where = self.target.name
         if self.fits is None:
             return f"Needs about {need}; the free memory of {where} is unknown."
@@ -218,9 +270,13 @@ def estimate_training(
     options: EstimateOptions | None = None,
 ) -> Estimate:
     options = options or EstimateOptions()
+    if options.attention == "flash" and target.device != "cuda":
+        options = replace(options, attention="sdpa")  # flash-attention runs on CUDA only
     method = method_named(config.method)
     needs = objective_named(config.objective).memory(config.objective_settings)
     precision = resolve_precision(config.precision, method, target)
+    if options.adapters_in_compute_dtype and method.adapter:
+        precision = replace(precision, trainable=precision.compute)
     lora = None
     if method.adapter:
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
@@ -237,21 +293,36 @@ def estimate_training(
         loss=options.loss,
         padding_free=options.padding_free,
         device=target.device,
+        mixed=options.autocast,
+        logits_held=options.logits_held,
+        quantized_inputs=options.old_bitsandbytes and method.quantized,
     )
     acts = activations(info, work, head_trainable=method.trains_base)
     fixed = _fixed_terms(info, config, precision, lora)
     if needs.reference_model and method.trains_base:
         weights = weights_term(info, config, precision)
         fixed.append(Term("reference", "Reference model", weights.bytes, "frozen copy of the base"))
-    moments = _moments(info, config, precision, lora, acts, work.tokens)
+    moments = _moments(info, config, precision, lora, acts, work)
+    if options.adamw == "foreach" and config.optimizer == "adamw":
+        # torch.optim.adam._multi_tensor_adam: exp_avg_sq_sqrt = torch._foreach_sqrt(...)
+        step = _trained_bytes(info, lora, precision)
+        moments["optimizer step"].append(
+            Term("step", "Optimizer step buffers", step, "foreach AdamW's square roots")
+        )
     phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
     return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
 
 
 def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOptions:
     """How the trainer will run this config (padding-free or not, as tui_ft.core.estimate.batching
-    decides), with the data's longest row when all its lengths are known."""
-    return EstimateOptions(padding_free=uses_padding_free(config), longest_row=longest_row)
+    decides; flash-attention where it is installed, as engine/model_loading.py loads the model),
+    with the data's longest row when all its lengths are known."""
+    flash = flash_attention_installed()
+    return EstimateOptions(
+        attention="flash" if flash else "sdpa",
+        padding_free=uses_padding_free(config, flash_attention=flash),
+        longest_row=longest_row,
+    )
 
 
 def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
@@ -353,8 +424,9 @@ def _moments(
     precision: Precision,
     lora: LoraShape | None,
     acts: Activations,
-    tokens: int,
+    work: Workload,
 ) -> dict[str, list[Term]]:
+    tokens, loss = work.tokens, work.loss
     grad_count = sum(_trainable_tensors(info, lora))
     all_grads = _trained_bytes(info, lora, precision)
     # Without accumulation a full fine-tune's backward starts with only the head's gradient.
@@ -365,19 +437,18 @@ def _moments(
     ckpt = " (checkpoints)" if config.gradient_checkpointing else ""
     grads_all = Term("gradients", "Gradients", all_grads, f"{grad_count:,} trained params")
     grads_early = Term("gradients", "Gradients", early, "those computed so far")
+    kept_term = Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens))
+    mask = Term("attention", "Attention mask", acts.mask, "SDPA's mask and each block's bias")
     return {
         "loss backward": [
-            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
-            Term(
-                "logits",
-                "Logits and loss",
-                acts.loss_saved + acts.loss_peak,
-                "saved loss inputs + the head's backward buffers",
-            ),
+            kept_term,
+            mask,
+            Term("logits", "Logits and loss", acts.loss_saved + acts.loss_peak, LOSS_DETAIL[loss]),
             grads_early,
         ],
         "block backward": [
-            Term("activations", "Activations" + ckpt, kept, _per_token(kept, tokens)),
+            kept_term,
+            mask,
             Term("recompute", "Rebuilt block", acts.recompute, "gradient checkpointing"),
             Term("backward", "Backward buffers", acts.backward, "gradients of activations"),
             grads_early,
@@ -398,17 +469,74 @@ def assemble(
     acts: Activations | None,
     notes: list[str],
 ) -> Estimate:
-    terms = [t for t in terms if t.bytes > 0 or t.key in ("weights", "activations")]
-    allocated = sum(t.bytes for t in terms if not t.outside_torch)
-    slack = int(allocated * ALLOCATOR_SLACK) + CUBLAS_WORKSPACE
-    terms.append(Term("slack", "Allocator slack", slack, "block rounding, fragmentation"))
+    """The terms with their bands, the library workspaces, the allocator's reserve and what
+    only NVML sees (core/estimate/calibration.py gives the figures and their sources)."""
+    terms = [_banded(t) for t in terms if t.bytes > 0 or t.key in ("weights", "activations")]
     if target.device == "cuda":
-        terms.append(Term("context", "CUDA context", CUDA_CONTEXT, "driver + kernels", True))
+        terms.append(
+            Term(
+                "workspace",
+                "cuBLAS workspace",
+                CUBLAS_WORKSPACE,
+                "in torch's allocator",
+                high=CUBLAS_WORKSPACE_HIGH,
+            )
+        )
+    allocated = [t for t in terms if not t.outside_torch]
+    total = sum(t.bytes for t in allocated)
+    low = sum(t.band[0] for t in allocated)
+    high = sum(t.band[1] for t in allocated)
+    terms.append(
+        Term(
+            "slack",
+            "Allocator reserve",
+            int(total * ALLOCATOR_RESERVE),
+            "reserved over allocated: block rounding, fragmentation",
+            low=int(low * ALLOCATOR_RESERVE_LOW),
+            high=int(high * ALLOCATOR_RESERVE_HIGH),
+        )
+    )
+    if target.device == "cuda":
+        terms.append(
+            Term(
+                "context",
+                "CUDA context",
+                CUDA_CONTEXT,
+                "driver + kernels",
+                True,
+                CUDA_CONTEXT_LOW,
+                CUDA_CONTEXT_HIGH,
+            )
+        )
     else:
-        terms.append(Term("context", "Python and libraries", CPU_RUNTIME, "resident", True))
-    peak = allocated + slack
-    required = peak + sum(t.bytes for t in terms if t.outside_torch)
+        terms.append(
+            Term(
+                "context",
+                "Python and libraries",
+                CPU_RUNTIME,
+                "resident",
+                True,
+                CPU_RUNTIME_LOW,
+                CPU_RUNTIME_HIGH,
+            )
+        )
+    peak = sum(t.bytes for t in terms if not t.outside_torch)
+    required = sum(t.bytes for t in terms)
     return Estimate(tuple(terms), peak, required, target, precision, phase, acts, tuple(notes))
+
+
+def _banded(term: Term) -> Term:
+    if term.low is not None or term.high is not None:
+        return term
+    low, high = UNCERTAINTY.get(term.key, (1.0, 1.0))
+    return replace(term, low=int(term.bytes * low), high=math.ceil(term.bytes * high))
+
+
+LOSS_DETAIL = {
+    "fused": "TRL's fused LM head: one token × vocabulary tile, no logits",
+    "unfused": "fp32 log-probabilities and their gradients: ~12 B per token × vocabulary",
+    "chunked": "16-bit logits and log-probabilities, one chunk's gradients",
+}
 
 
 def _notes(info: ModelInfo, work: Workload) -> list[str]:

@@ -6,8 +6,8 @@ checkpoints, logs and status. By default they get EXTRAS_BUDGET of the run's wal
 kind (evaluation, probes) runs after the first step (where the run starts from), after the last
 (where it ended) and in between whenever its share of the budget, earned by the time already
 spent on steps, pays for it: its measured cost and the reserve for the last one included. Each
-planned kind has an equal share, so frequent cheap evaluations never starve the probes. `eval_every_steps` and
-`probe_every_steps` in run.yaml force a schedule instead (every N steps and the last). Pure Python, measured by the trainer's
+planned kind has an equal share, so frequent cheap evaluations never starve the probes. `eval_every` and
+`probe_every` in run.yaml force a schedule instead (every N steps and the last). Pure Python, measured by the trainer's
 callback (engine/train/callback.py).
 """
 

@@ -67,6 +67,8 @@ class LedgerEstimate(TypedDict, total=False):
 
     peak_bytes: int
     required_bytes: int
+    peak_high_bytes: int  # the band's high figures: `fits` is judged on required_high_bytes
+    required_high_bytes: int
     available_bytes: int | None
     device: str
     fits: bool | None

@@ -54,6 +54,8 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> LedgerEstimat
     return {
         "peak_bytes": result.peak_bytes,
         "required_bytes": result.required_bytes,
+        "peak_high_bytes": result.peak_high_bytes,
+        "required_high_bytes": result.required_high_bytes,
         "available_bytes": result.available_bytes,
         "device": result.target.device,
         "fits": result.fits,

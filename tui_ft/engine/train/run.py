@@ -75,8 +75,8 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             config.system_prompt,
             main,
             metrics=objective_named(config.objective).metrics,
-            eval_every=config.eval_every_steps,
-            probe_every=config.probe_every_steps,
+            eval_every=config.eval_every,
+            probe_every=config.probe_every,
             max_new_tokens=probes.token_limit(data.trained_tokens_per_row()),
         )
         trainer = make_trainer(

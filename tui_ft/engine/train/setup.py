@@ -156,7 +156,7 @@ def _common_args(
     total = max_steps or planned_steps(config, len(prepared.data.train_rows), prepared.world_size)
     # The callback decides when to evaluate (engine/train/callback.py, within the extras'
     # budget); the Trainer's own schedule only has to be valid.
-    eval_every = config.eval_every_steps or total
+    eval_every = config.eval_every or total
     has_eval = evaluate and bool(prepared.data.eval_rows)
     return dict(
         num_train_epochs=config.epochs,

@@ -247,7 +247,7 @@ class EstimatePanel(VerticalScroll):
 def advice_prompt(advice: Advice) -> Content:
     if advice.estimate is None:
         return Content.assemble(("• ", "bold"), advice.title, "\n  ", (advice.why, "$text-muted"))
-    need = format_bytes(advice.estimate.required_bytes)
+    need = "up to " + format_bytes(advice.estimate.required_high_bytes)  # what fits is judged on
     if advice.fits:
         mark = Content.styled(f"✔ {need}, fits", "$vram-ok")
     else:

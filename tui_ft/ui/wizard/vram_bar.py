@@ -1,6 +1,6 @@
 """The VRAM estimate as a picture: one stacked bar of the estimate's terms (weights, gradients,
-optimizer states, activations, ...) against the memory free on the chosen device, a legend
-with each term's size, and the verdict sentence.
+optimizer states, activations, ...) and then the band up to the estimate's high figure, against
+the memory free on the chosen device, a legend with each term's size, and the verdict sentence.
 
 Each term has its own glyph as well as its own colour, and the verdict is words with a ✔/✘,
 so nothing depends on colour alone (NO_COLOR, colour-blind eyes, a washed-out projector).
@@ -38,8 +38,13 @@ LOOKS = {
     "logits": Look("▚", "$eval-loss", "logits"),
     "recompute": Look("▞", "$throughput", "recompute"),
     "backward": Look("▙", "$accent", "backward"),
+    "attention": Look("▜", "$lr", "mask"),
+    "step": Look("▛", "$grad-norm", "step"),
+    "workspace": Look("▟", "$base", "cuBLAS"),
     "slack": Look("▄", "$base", "slack"),
     "context": Look("▀", "$text-muted", "CUDA ctx"),
+    # Not a term: from the estimate to its high figure, what the run may need on top.
+    "band": Look("?", "$vram-warn", "maybe"),
 }
 OTHER = Look("▖", "$foreground", "other")
 FREE = Look("·", "$text-muted", "free")
@@ -53,14 +58,17 @@ def look(key: str, device: str = "cuda") -> Look:
 
 
 def segments(estimate: Estimate, width: int) -> list[tuple[str, int]]:
-    """(term key or "free", cells) along a bar `width` cells wide. The bar spans the larger of
-    the requirement and the free memory; boundaries are rounded cumulatively so that the cells
-    add up to `width` exactly."""
+    """(term key, "band" or "free", cells) along a bar `width` cells wide. The bar spans the
+    larger of the high figure and the free memory; boundaries are rounded cumulatively so that
+    the cells add up to `width` exactly."""
     available = estimate.available_bytes or 0
-    scale = max(estimate.required_bytes, available, 1)
+    high = estimate.required_high_bytes
+    scale = max(high, available, 1)
     parts = [(t.key, t.bytes) for t in estimate.terms if t.bytes > 0]
-    if available > estimate.required_bytes:
-        parts.append(("free", available - estimate.required_bytes))
+    if high > estimate.required_bytes:
+        parts.append(("band", high - estimate.required_bytes))
+    if available > high:
+        parts.append(("free", available - high))
     out: list[tuple[str, int]] = []
     total, drawn = 0, 0
     for key, size in parts:
@@ -73,11 +81,12 @@ def segments(estimate: Estimate, width: int) -> list[tuple[str, int]]:
 
 
 def limit_cell(estimate: Estimate, width: int) -> int | None:
-    """The cell where the free memory ends, when the requirement goes past it."""
+    """The cell where the free memory ends, when the high figure goes past it."""
     available = estimate.available_bytes
-    if available is None or estimate.required_bytes <= available:
+    high = estimate.required_high_bytes
+    if available is None or high <= available:
         return None
-    return min(width - 1, round(available / estimate.required_bytes * width))
+    return min(width - 1, round(available / high * width))
 
 
 def short_bytes(size: int) -> str:
@@ -95,7 +104,7 @@ def verdict(estimate: Estimate) -> Content:
     if not fits:
         return Content.assemble(("✘ ", "bold $vram-over"), (text, "$vram-over"))
     available = estimate.available_bytes or 1
-    if estimate.required_bytes > TIGHT * available:
+    if estimate.required_high_bytes > TIGHT * available:
         more = " Little room is left: other processes may take it."
         return Content.assemble(("✔ ", "bold $vram-warn"), (text + more, "$vram-warn"))
     return Content.assemble(("✔ ", "bold $vram-ok"), (text, "$vram-ok"))
@@ -162,7 +171,9 @@ class VramBar(Widget):
         if limit is None:
             label = f"{free} ┘"
             return Content(label.rjust(width)).stylize("$text-muted")
-        over = f" needs {format_bytes(estimate.required_bytes)} ┘"
+        high = estimate.required_high_bytes
+        up_to = "up to " if high > estimate.required_bytes else ""
+        over = f" needs {up_to}{format_bytes(high)} ┘"
         left = f"{free} ┘" if limit + 1 >= len(free) + 2 else ""
         head = left.rjust(limit + 1) if left else " " * limit + "└ " + free
         tail = over.rjust(max(0, width - len(head)))
@@ -173,6 +184,9 @@ class VramBar(Widget):
         entries = [
             (look(t.key, device), short_bytes(t.bytes)) for t in estimate.terms if t.bytes > 0
         ]
+        band = estimate.required_high_bytes - estimate.required_bytes
+        if band > 0:
+            entries.append((LOOKS["band"], short_bytes(band)))
         headroom = estimate.headroom_bytes
         if headroom is not None and headroom > 0:
             entries.append((FREE, short_bytes(headroom)))
