@@ -48,7 +48,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_it_is_registered_beside_sft() -> None:
-    assert list(objectives()) == ["sft", "tiny_sft"]
+    names = list(objectives())
+    assert names[0] == "sft" and "tiny_sft" in names
 
 
 def test_its_settings_load_validate_and_round_trip(tmp_path: Path) -> None:

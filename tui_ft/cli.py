@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="`demo`, a folder, a config.json, a .gguf file or a Hugging Face id"
     )
     estimate.add_argument("--method", choices=tuple(METHODS))
+    estimate.add_argument(
+        "--objective", metavar="NAME", help="the loss: sft (default), dpo, orpo, kto, simpo"
+    )
     estimate.add_argument("--batch-size", type=whole(1), metavar="B", help="micro-batch size")
     estimate.add_argument("--max-length", type=whole(1), metavar="S", help="tokens per example")
     estimate.add_argument(

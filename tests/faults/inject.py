@@ -6,6 +6,7 @@ Faults:
   disk-full-output   safetensors refuses to write output/, with the error it raises on a full
                      disk (its own SafetensorError, not an OSError)
   sigterm-in-save    SIGTERM arrives while the first checkpoint is being written
+  sigkill-after-save the trainer is killed (SIGKILL) right after its first checkpoint is whole
 """
 
 from __future__ import annotations
@@ -49,7 +50,23 @@ def sigterm_in_first_save() -> None:
     Trainer._save_checkpoint = _save_checkpoint  # type: ignore[method-assign]
 
 
-FAULTS = {"disk-full-output": disk_full_on_output, "sigterm-in-save": sigterm_in_first_save}
+def sigkill_after_first_save() -> None:
+    from tui_ft.engine.train.callback import RunDirCallback
+
+    real = RunDirCallback.on_save
+
+    def on_save(self: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)  # the checkpoint's marker is written: it is whole
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    RunDirCallback.on_save = on_save  # type: ignore[method-assign]
+
+
+FAULTS = {
+    "disk-full-output": disk_full_on_output,
+    "sigterm-in-save": sigterm_in_first_save,
+    "sigkill-after-save": sigkill_after_first_save,
+}
 
 
 if __name__ == "__main__":

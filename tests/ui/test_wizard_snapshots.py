@@ -55,12 +55,16 @@ def on_model_step() -> Before:
 def on_step(make: Callable[[], Any], then: Callable[[Any], None] = lambda _: None) -> Before:
     async def before(pilot: Pilot[Any]) -> None:
         app = pilot.app
+        app.animation_level = "none"  # the picture never catches a scroll midway
         await wait_for(pilot, lambda: isinstance(app.screen, ModelStep))
         screen = make()
         await app.push_screen(screen)
         await wait_for(pilot, lambda: app.screen is screen)
         if isinstance(screen, DatasetStep):
             await wait_for(pilot, lambda: screen.report is not None and screen.pending is None)
+        # The GPU line first: it takes a row from the step, which changes where a fold that
+        # opens scrolls to.
+        await wait_for(pilot, lambda: header_ready(app))
         then(screen)
         await steady(pilot)
 
@@ -77,7 +81,8 @@ def test_method_step_qlora_advanced(snap_compare: Any, fixed_home: Path) -> None
         screen.query_one("#method-advanced", Collapsible).collapsed = False
 
     before = on_step(lambda: MethodStep(RunConfig(method="qlora")), open_fold)
-    assert snap_compare(app_for(fixed_home), terminal_size=(100, 30), run_before=before)
+    # Tall enough for the whole step: nothing scrolls, so nothing races the picture.
+    assert snap_compare(app_for(fixed_home), terminal_size=(100, 46), run_before=before)
 
 
 def test_method_step(snap_compare: Any, fixed_home: Path) -> None:

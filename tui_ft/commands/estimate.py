@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     config = load_config(args.config) if args.config else RunConfig()
+    objective = getattr(args, "objective", None)
+    if objective is not None and objective != config.objective:
+        # Another objective's settings mean nothing here: its defaults apply.
+        config = dataclasses.replace(config, objective=objective, objective_settings={})
     for dest, key in OVERRIDES.items():
         value = getattr(args, dest, None)
         if value is None:

@@ -15,7 +15,7 @@ from rich.text import Text
 from tui_ft.core.paths import runs_home
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import RunSummary, last_loss, list_runs
-from tui_ft.core.runs.text import NONE, loss_text, progress_text, short_model
+from tui_ft.core.runs.text import NONE, loss_text, method_text, progress_text, short_model
 from tui_ft.core.safe_text import json_for_terminal, safe_text
 from tui_ft.core.units import format_age
 
@@ -61,6 +61,8 @@ def as_json(summary: RunSummary) -> dict[str, Any]:
         "loss": loss if loss is None or math.isfinite(loss) else str(loss),
         "model": summary.model,
         "method": summary.method,
+        "objective": summary.objective,
+        "start_from": summary.start_from or None,
         "dataset": summary.dataset,
         "age_s": round(summary.age_s, 1),
         "updated": status.updated or None,
@@ -90,7 +92,7 @@ def table(runs: list[RunSummary]) -> Table:
             safe_text(progress_text(summary)),
             safe_text(loss_text(last_loss(RunDir(summary.path)))),
             safe_text(short_model(summary.model) or NONE),
-            safe_text(summary.method or NONE),
+            safe_text(method_text(summary)),
             Text(f"{format_age(summary.age_s)} ago"),
         )
     return grid

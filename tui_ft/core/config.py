@@ -23,7 +23,7 @@ import yaml
 
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import DEFAULT_METHOD, METHODS, method_named
-from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owner_of
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owners_of
 from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.paths import disk_error
 
@@ -56,6 +56,8 @@ class RunConfig:
     model: str = "demo"
     method: str = DEFAULT_METHOD  # which weights train (core/methods.py)
     objective: str = DEFAULT_OBJECTIVE  # what loss trains them (core/objectives)
+    # An earlier run whose output this one begins from (core/runs/lineage.py); empty: the model.
+    start_from: str = ""
     dataset: str = "demo"
     dataset_format: str = "auto"
     dataset_columns: dict[str, str] = field(default_factory=dict)
@@ -113,9 +115,12 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """As run.yaml holds it: the objective's settings beside `objective:`, and neither
-        written for the default objective, so a supervised run's file reads as it always did."""
+        written for the default objective (nor an empty `start_from`), so a supervised run's
+        file reads as it always did."""
         data = dataclasses.asdict(self)
         settings = data.pop("objective_settings")
+        if not self.start_from:
+            del data["start_from"]  # as rarely set as the objective: written only when it is
         if self.objective == DEFAULT_OBJECTIVE and not settings:
             del data["objective"]
             return data
@@ -150,6 +155,10 @@ class RunConfig:
         if not self.model.strip():
             p.append(
                 "model must name a model: `demo`, a folder, a .gguf file or a Hugging Face id."
+            )
+        if self.start_from.strip() and self.start_from.strip() == self.name.strip():
+            p.append(
+                f"start_from names this run itself ({self.start_from!r}); name an earlier run."
             )
         if not self.dataset.strip():
             p.append("dataset must name a dataset: `demo`, a file or a Hugging Face id.")
@@ -245,13 +254,9 @@ def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, 
     for key, raw in data.items():
         spec = objective.setting(str(key)) if objective is not None else None
         if spec is None:
-            owner = owner_of(str(key)) if str(key) not in _yaml_fields(RunConfig) else None
-            if owner is not None:
-                problems.add(
-                    str(key),
-                    f"`{key}` is a setting of objective {owner.name}; this run's objective is "
-                    f"{name}. Set `objective: {owner.name}` or remove `{key}`.",
-                )
+            owners = owners_of(str(key)) if str(key) not in _yaml_fields(RunConfig) else []
+            if owners:
+                problems.add(str(key), _not_this_objective(str(key), name, owners))
             else:
                 rest[key] = raw
             continue
@@ -262,6 +267,20 @@ def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, 
             described = _describe(_SETTING_TYPES.get(spec.kind, str))
             problems.add(spec.key, f"`{spec.key}` must be {described}, not {_kind(raw)}.")
     return rest, settings
+
+
+def _not_this_objective(key: str, name: Any, owners: list[Objective]) -> str:
+    names = [o.name for o in owners]
+    if len(names) == 1:
+        return (
+            f"`{key}` is a setting of objective {names[0]}; this run's objective is {name}. "
+            f"Set `objective: {names[0]}` or remove `{key}`."
+        )
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return (
+        f"`{key}` is a setting of objectives {listed}; this run's objective is {name}. "
+        f"Set `objective:` to one of them or remove `{key}`."
+    )
 
 
 def _setting_problems(objective: Objective, values: Mapping[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from tui_ft.core.objectives.spec import Objective
 
 DEFAULT_OBJECTIVE = "sft"
 PLUGINS_ENV = "TUI_FT_OBJECTIVES"
-_NOT_OBJECTIVES = {"spec"}
+_NOT_OBJECTIVES = {"spec", "preference", "preference_health"}
 
 
 @functools.cache
@@ -58,9 +58,9 @@ def objective_named(name: str) -> Objective:
         raise KeyError(f"no objective named {name!r}; objectives are {known}") from None
 
 
-def owner_of(key: str) -> Objective | None:
-    """The objective that declares the run.yaml key `key`, for "did you mean" messages."""
-    return next((o for o in objectives().values() if o.setting(key) is not None), None)
+def owners_of(key: str) -> list[Objective]:
+    """The objectives that declare the run.yaml key `key`, for "did you mean" messages."""
+    return [o for o in objectives().values() if o.setting(key) is not None]
 
 
 def require_format(objective: Objective, fmt: str, source: str) -> None:

@@ -21,6 +21,7 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
 from tui_ft.core.hardware.probe import probe
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
+from tui_ft.core.runs.lineage import CONTINUE_ADAPTER, start_point
 from tui_ft.core.runs.listing import new_run_name
 from tui_ft.core.runs.liveness import effective_status, is_this_host, pid_alive
 from tui_ft.core.runs.lock import LOCK_FILE, RunLock
@@ -44,6 +45,10 @@ def prepare_run(config: RunConfig, home: Path | None = None) -> RunDir:
     problems = config.validate()
     if problems:
         raise UserError(f"the run cannot start: {problems[0]}", "Fix the setting and retry.")
+    start = start_point(config, home)
+    if start is not None and start.how == CONTINUE_ADAPTER:
+        # The earlier adapter trains further: its shape is the one that runs (and is estimated).
+        config.lora = dataclasses.replace(start.config.lora)
     name = config.name or new_run_name(config.model, config.method)
     run = RunDir.create(name, home)
     config.name = run.name

@@ -32,6 +32,16 @@ class LedgerDataset(TypedDict):
     template_note: str | None  # set when a default chat template was used
 
 
+class LedgerStartFrom(TypedDict):
+    """The earlier run a run began from (`start_from`, core/runs/lineage.py)."""
+
+    run: str
+    objective: str
+    method: str
+    output: str  # its output folder
+    how: str  # adapter kept and trained further | adapter merged … | weights loaded
+
+
 class LedgerGpu(TypedDict):
     index: int
     name: str | None
@@ -71,6 +81,8 @@ class Ledger(TypedDict, total=False):
     started: float  # when the first trainer started
     model: LedgerModel
     method: str
+    objective: str
+    start_from: LedgerStartFrom | None  # None: from the model itself
     precision: str  # resolved from `auto`
     world_size: int
     dataset: LedgerDataset

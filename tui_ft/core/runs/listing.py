@@ -30,6 +30,8 @@ class RunSummary:
     progress: float | None  # 0..1, None when the total is not known yet
     age_s: float  # since the run's last sign of life
     note: str = ""  # why a run is shown incompletely (broken run.yaml, unreadable status)
+    objective: str = ""
+    start_from: str = ""  # the earlier run it began from
 
 
 def list_runs(home: Path | None = None, now: float | None = None) -> list[RunSummary]:
@@ -69,6 +71,8 @@ def summarize(run: RunDir, now: float | None = None) -> RunSummary:
         progress=_progress(status, max_steps),
         age_s=max(0.0, now - last_sign_of_life(run, raw)),
         note="; ".join(note for note in (config_note, status_note) if note),
+        objective=config.objective if config else "",
+        start_from=config.start_from if config else "",
     )
 
 

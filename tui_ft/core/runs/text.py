@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from tui_ft.core.objectives import DEFAULT_OBJECTIVE
 from tui_ft.core.runs.listing import RunSummary
 
 NONE = "—"
@@ -53,6 +54,17 @@ def progress_text(summary: RunSummary) -> str:
     if status.step:
         return f"step {status.step}"
     return NONE
+
+
+def method_text(summary: RunSummary) -> str:
+    """'lora', 'lora dpo', 'lora dpo ← sft-run-3': the objective when it is not the default,
+    and the run it began from."""
+    words = [summary.method or NONE]
+    if summary.objective and summary.objective != DEFAULT_OBJECTIVE:
+        words.append(summary.objective)
+    if summary.start_from:
+        words.append(f"← {summary.start_from}")
+    return " ".join(words)
 
 
 def loss_text(loss: float | None) -> str:

@@ -17,6 +17,7 @@ from tui_ft.core.runs.command import train_command
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.ledger import Ledger, LedgerEstimate, LedgerHardware
 from tui_ft.core.versions import library_versions
+from tui_ft.engine.train.data import row_length
 
 
 def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> Ledger:
@@ -25,6 +26,8 @@ def ledger_at_start(run: RunDir, prepared: Any, snapshot: HardwareSnapshot) -> L
         "started": time.time(),
         "model": {"ref": prepared.config.model, "resolved": prepared.model_ref.description},
         "method": prepared.config.method,
+        "objective": prepared.config.objective,
+        "start_from": prepared.start.summary() if prepared.start else None,
         "precision": prepared.precision,
         "world_size": prepared.world_size,
         "dataset": prepared.data.summary,
@@ -46,7 +49,7 @@ def estimate_summary(prepared: Any, snapshot: HardwareSnapshot) -> LedgerEstimat
         return {"error": err.message}
     config = prepared.config
     rows = prepared.data.train_rows + prepared.data.eval_rows
-    options = run_options(config, max((len(row["input_ids"]) for row in rows), default=None))
+    options = run_options(config, max((row_length(row) for row in rows), default=None))
     result = estimate_training(info, config, target_from_snapshot(snapshot), options)
     return {
         "peak_bytes": result.peak_bytes,

@@ -13,8 +13,9 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tui_ft.core.config import RunConfig
+from tui_ft.core.runs.lineage import start_point
 from tui_ft.engine.precision import resolve_precision
-from tui_ft.engine.train.data import TrainData
+from tui_ft.engine.train.data import TrainData, row_length
 from tui_ft.engine.train.memory import peak_summary
 from tui_ft.engine.train.prepared import Prepared
 from tui_ft.engine.train.setup import (
@@ -45,10 +46,11 @@ def preflight(config: RunConfig) -> dict[str, Any]:
     precision = resolve_precision(config.precision)
     model_ref, tokenizer, data = prepare_tokenizer_and_data(config)
     per_step = config.batch_size * config.grad_accum * world_size()
-    by_length = sorted(data.train_rows, key=lambda r: len(r["input_ids"]), reverse=True)
+    by_length = sorted(data.train_rows, key=row_length, reverse=True)
     longest = (by_length * (1 + STEPS * per_step // len(by_length)))[: STEPS * per_step]
     trial = TrainData(longest, [], [], data.summary)
-    prepared = Prepared(config, model_ref, tokenizer, trial, precision, world_size())
+    start = start_point(config)
+    prepared = Prepared(config, model_ref, tokenizer, trial, precision, world_size(), start)
     model = load_training_model(prepared)
     clock = _StepClock()
     with tempfile.TemporaryDirectory() as scratch:
@@ -57,12 +59,12 @@ def preflight(config: RunConfig) -> dict[str, Any]:
     # The first step pays for warm-up (allocations, kernel choice): time the last one.
     step_s = clock.ends[-1] - (clock.ends[-2] if len(clock.ends) > 1 else clock.begin)
     total = planned_steps(config, len(data.train_rows), world_size())
-    mean_all = statistics.fmean(len(r["input_ids"]) for r in data.train_rows)
-    mean_trial = statistics.fmean(len(r["input_ids"]) for r in longest)
+    mean_all = statistics.fmean(row_length(r) for r in data.train_rows)
+    mean_trial = statistics.fmean(row_length(r) for r in longest)
     return {
         "precision": precision,
         "rows_per_step": per_step,
-        "longest_row_tokens": len(longest[0]["input_ids"]),
+        "longest_row_tokens": row_length(longest[0]),
         "step_time_s": step_s,
         "planned_steps": total,
         "run_time_upper_s": step_s * total,

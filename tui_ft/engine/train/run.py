@@ -16,6 +16,7 @@ from tui_ft.core.hardware.probe import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
+from tui_ft.core.runs.lineage import start_point
 from tui_ft.engine import probes
 from tui_ft.engine.disk import is_disk_full
 from tui_ft.engine.precision import resolve_precision
@@ -49,11 +50,12 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
     callback: RunDirCallback | None = None
     try:
         config = load_config(run.config_path)
+        start = start_point(config, run.path.parent)
         stage = "model"
         precision = resolve_precision(config.precision)
         stage = "dataset"
         model_ref, tokenizer, data = prepare_tokenizer_and_data(config)
-        prepared = Prepared(config, model_ref, tokenizer, data, precision, world_size())
+        prepared = Prepared(config, model_ref, tokenizer, data, precision, world_size(), start)
         if main:
             ledger = ledger_at_start(run, prepared, probe())
             if resume and run.ledger_path.exists():  # keep the first start's record

@@ -14,6 +14,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import ResolvedModel, resolve_model
+from tui_ft.core.runs.lineage import LOAD_WEIGHTS, MERGE_ADAPTER, StartPoint
 from tui_ft.engine.model_loading import load_model, load_tokenizer
 from tui_ft.engine.train.data import TrainData
 from tui_ft.engine.train.objectives import trainer_twin
@@ -63,15 +64,44 @@ def load_training_model(prepared: Prepared) -> Any:
             "bnb_4bit_quant_type": config.qlora.quant_type,
             "bnb_4bit_use_double_quant": config.qlora.double_quant,
         }
+    start = prepared.start
+    weights = prepared.model_ref
+    if start is not None and start.how == LOAD_WEIGHTS:
+        weights = resolve_model(str(start.output))
     model = load_model(
-        prepared.model_ref,
+        weights,
         dtype=compute,
         quantize_4bit=quantize,
         trust_remote_code=config.trust_remote_code,
     )
     if prepared.tokenizer.pad_token_id is None:
         prepared.tokenizer.pad_token = prepared.tokenizer.eos_token
+    if start is not None and start.how != LOAD_WEIGHTS:
+        model = _with_earlier_adapter(model, prepared, start)
     return model
+
+
+def _with_earlier_adapter(model: Any, prepared: Prepared, start: StartPoint) -> Any:
+    """The earlier run's adapter on the base: trainable, to train further, or merged in."""
+    from peft import PeftModel, prepare_model_for_kbit_training
+
+    if start.how == MERGE_ADAPTER:
+        merged = PeftModel.from_pretrained(model, str(start.output)).merge_and_unload()
+        return merged.requires_grad_(True)  # peft froze the base to put the adapter on it
+    if method_named(prepared.config.method).quantized:
+        # What TRL does to a quantized base before it adds a new adapter.
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=prepared.config.gradient_checkpointing
+        )
+    return PeftModel.from_pretrained(model, str(start.output), is_trainable=True)
+
+
+def adapter_config(config: RunConfig, model: Any) -> Any:
+    """The LoRA config of the adapter to add; None when the method trains the base, or the
+    model already carries the adapter it trains further (`start_from` an adapter run)."""
+    from peft import PeftModel
+
+    return None if isinstance(model, PeftModel) else lora_config(config)
 
 
 def lora_config(config: RunConfig) -> Any:

@@ -50,8 +50,10 @@ class MonitorScreen(TuiFtScreen):
         "answers to fixed prompts at each evaluation, and the trainer's log. Leaving this "
         "screen or quitting tui-ft does not stop the run; opening it again replays everything.\n\n"
         "The health line watches for a NaN/inf loss, grad-norm spikes, an eval loss rising "
-        "three evaluations in a row (overfitting), a throughput drop and a silent trainer; "
-        "the terminal bell rings once for each new alarm."
+        "three evaluations in a row (overfitting), a throughput drop and a silent trainer, "
+        "and for what matters to the run's objective (preference runs: a reward accuracy "
+        "stuck at 0.5, both answers unlearned, a loss near 0 from the start); the terminal "
+        "bell rings once for each new alarm."
     )
     BINDINGS = [
         Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Stop the run (it saves first)"),

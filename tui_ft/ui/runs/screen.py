@@ -18,7 +18,14 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.runs.control import Launcher, delete_run
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import last_loss, list_runs
-from tui_ft.core.runs.text import NONE, loss_text, progress_text, short_model, state_label
+from tui_ft.core.runs.text import (
+    NONE,
+    loss_text,
+    method_text,
+    progress_text,
+    short_model,
+    state_label,
+)
 from tui_ft.core.safe_text import safe_text
 from tui_ft.core.units import format_age
 from tui_ft.ui.runs.actions import (
@@ -141,7 +148,7 @@ class RunsScreen(TuiFtScreen):
             Text(progress_text(s), justify="right"),
             Text(loss_text(row.loss), justify="right"),
             Text(format_age(s.age_s), justify="right"),
-            safe_text(s.method or NONE),
+            safe_text(method_text(s)),
             safe_text(short_model(s.model) or NONE),
             safe_text(short_model(s.dataset) or NONE),
         ]

@@ -10,7 +10,7 @@ from typing import Any
 from tui_ft.core.config import RunConfig
 from tui_ft.engine.train.data import TrainData, build_train_data
 from tui_ft.engine.train.prepared import Prepared
-from tui_ft.engine.train.setup import lora_config
+from tui_ft.engine.train.setup import adapter_config
 
 
 def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
@@ -50,6 +50,6 @@ def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]
         train_dataset=Dataset.from_list(data.train_rows),
         eval_dataset=eval_dataset,
         processing_class=prepared.tokenizer,
-        peft_config=lora_config(prepared.config),
+        peft_config=adapter_config(prepared.config, model),
         callbacks=callbacks,
     )
