@@ -80,3 +80,12 @@ def test_a_large_micro_batch_is_padded_without_flash_attention() -> None:
 def test_an_unknown_batching_is_a_sentence() -> None:
     with pytest.raises(UserError, match="batching must be one of auto, padded, grouped"):
         RunConfig.from_dict({"batching": "zigzag"})
+
+
+def test_an_objective_that_only_pads_gets_padded_batches_and_refuses_others() -> None:
+    config = RunConfig(objective="dpo", dataset="demo-preference")
+    choice = choose_batching(config, [50, 60, 900], None)
+    assert choice.name == "padded"
+    assert "objective dpo" in choice.why
+    problems = RunConfig(objective="dpo", batching="padding_free").validate()
+    assert any("batching: padding_free is not how objective dpo batches" in p for p in problems)

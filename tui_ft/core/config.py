@@ -150,6 +150,11 @@ class RunConfig:
         if self.objective in objectives():
             objective = objective_named(self.objective)
             _one_of(p, "dataset_format", self.dataset_format, dataset_formats(objective))
+            if self.batching != "auto" and self.batching not in objective.batchings:
+                p.append(
+                    f"batching: {self.batching} is not how objective {objective.name} batches "
+                    f"its rows; it takes {' or '.join(('auto', *objective.batchings))}."
+                )
             p += _setting_problems(objective, self.objective_settings)
         _one_of(p, "qlora.quant_type", self.qlora.quant_type, QUANT_TYPES)
         if not self.model.strip():

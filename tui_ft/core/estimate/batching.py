@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.models.info import ModelInfo
+from tui_ft.core.objectives import objective_named
 
 # 8k tokens: a 128 MiB mask per block in 16-bit, about what the padding would cost instead.
 PADDING_FREE_MAX_TOKENS = 8192
@@ -68,6 +69,10 @@ def choose_batching(
         return Batching("packed", "packing: true in run.yaml")
     if config.batching != "auto":
         return Batching(config.batching, f"batching: {config.batching} in run.yaml")
+    objective = objective_named(config.objective)
+    if len(objective.batchings) == 1:
+        only = objective.batchings[0]
+        return Batching(only, f"objective {objective.name}'s trainer batches rows {WORDS[only]}")
     if flash_attention is None:
         flash_attention = flash_attention_installed()
     if flash_attention:

@@ -40,6 +40,7 @@ OBJECTIVE = Objective(
     "starting model. Needs preference pairs: a prompt with a chosen and a rejected answer.",
     engine="tui_ft.engine.train.objectives.dpo",
     formats=p.PAIR_FORMATS,
+    batchings=p.BATCHINGS,
     settings=(
         p.REFERENCE_BETA,
         Setting(

@@ -38,6 +38,7 @@ OBJECTIVE = Objective(
     "or preference pairs (each becomes one good and one bad answer).",
     engine="tui_ft.engine.train.objectives.kto",
     formats=("unpaired_preference", *p.PAIR_FORMATS),
+    batchings=p.BATCHINGS,
     settings=(
         p.REFERENCE_BETA,
         _weight("desirable_weight", "good"),

@@ -25,6 +25,7 @@ OBJECTIVE = Objective(
     "prompt with a chosen and a rejected answer.",
     engine="tui_ft.engine.train.objectives.orpo",
     formats=p.PAIR_FORMATS,
+    batchings=p.BATCHINGS,
     settings=(
         p.beta(
             0.1,

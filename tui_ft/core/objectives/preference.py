@@ -13,6 +13,8 @@ from typing import Any
 from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Metric, Setting
 
 PAIR_FORMATS = ("preference",)
+# TRL's preference trainers tokenize the rows themselves and pad each batch to its longest.
+BATCHINGS = ("padded",)
 
 
 def positive(key: str, usual: str) -> Callable[[Any], str | None]:

@@ -21,6 +21,7 @@ OBJECTIVE = Objective(
     "prompt with a chosen and a rejected answer.",
     engine="tui_ft.engine.train.objectives.simpo",
     formats=p.PAIR_FORMATS,
+    batchings=p.BATCHINGS,
     settings=(
         p.beta(
             2.0,

@@ -82,6 +82,9 @@ class Objective:
     sentences: str  # what it trains the model to do, and on which data
     engine: str  # the module of its trainer twin, imported in the trainer process only
     formats: tuple[str, ...]  # the dataset formats it trains on (core/datasets/formats.py)
+    # How its trainer can batch rows (core/estimate/batching.py): `batching: auto` picks among
+    # these, and a run.yaml naming another is refused.
+    batchings: tuple[str, ...] = ("padding_free", "padded", "grouped")
     settings: tuple[Setting, ...] = ()
     metrics: tuple[Metric, ...] = ()  # written after `step`/`epoch`, before the common ones
     charts: tuple[Chart, ...] = ()  # shown before the monitor's common charts
