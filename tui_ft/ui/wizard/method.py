@@ -42,7 +42,9 @@ class MethodStep(WizardStep):
     HELP = (
         "How to train: **full** fine-tuning changes every weight (most memory), **LoRA** trains "
         "a small adapter beside the frozen model (the usual choice), **QLoRA** does the same on "
-        "a 4-bit copy of the model (largest models per GB of GPU memory).\n\n"
+        "a 4-bit copy of the model (largest models per GB of GPU memory). The **objective** above "
+        "is what the model learns: the dataset's answers (supervised fine-tuning), or to prefer "
+        "one answer of a pair over the other (DPO, ORPO, KTO, SimPO; docs/preference.md).\n\n"
         "↑/↓ choose a method, enter goes on with it. The *Advanced* fold (tab to it, enter "
         "opens it) holds the adapter's settings; their defaults work for most runs, and each "
         "is checked as typed."
@@ -101,6 +103,9 @@ class MethodStep(WizardStep):
         self.query_one("#objective-row").display = choice
         self.query_one("#objective-about").display = choice
         self._show_fields()
+        # Focusing the method list scrolls it into view, past the objective above it; a
+        # beginner should see both choices, the first one first.
+        self.call_after_refresh(self.query_one("#method-body").scroll_home, animate=False)
 
     def _option(self, text: Method) -> Option:
         mark = "◉" if text.name == self.method else "○"
