@@ -6,19 +6,20 @@ sentence naming the file and line."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.faults.conftest import assert_resumes_after_a_kill
+from tests.faults.conftest import TRAINER_TIMEOUT_S, assert_resumes_after_a_kill
 from tests.test_train import config
 from tests.tiny import write_random_model
 from tui_ft.core.errors import UserError
 from tui_ft.core.rewards.spec import Reward
 from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.launch import prepare_run
+from tui_ft.core.runs.launch import prepare_run, start_trainer
 from tui_ft.core.runs.series import RunSeries
 from tui_ft.engine.train.objectives.grpo_rewards import load_reward, reward_functions
 
@@ -135,3 +136,29 @@ def test_a_missing_file_and_a_missing_field_are_sentences(tmp_path: Path) -> Non
     (function,) = reward_functions([Reward("exact_match", "solution")], ["answer"])
     with pytest.raises(UserError, match=r"reward 1 \(exact_match solution\): exact_match reads"):
         function(prompts=["p"], completions=["5"], answer=["5"])
+
+
+def test_the_rewards_page_example_loads_and_scores(tmp_path: Path) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "rewards.md").read_text("utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+    example = tmp_path / "rewards.py"
+    example.write_text(code)
+    function = load_reward(example, "my_reward", ["answer"])
+    scores = function(prompts=["p", "p"], completions=["<answer>5</answer>", "6"], answer=[5, 5])
+    assert scores == [1.0, 0.0]
+
+
+def test_a_reward_reading_a_missing_field_fails_the_run_with_its_sentence(
+    tiny_model: str, tmp_path: Path
+) -> None:
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("\n".join(json.dumps({"prompt": p, "answer": str(a)}) for p, a in PROBLEMS))
+    cfg = grpo_config(
+        tiny_model, str(problems), max_steps=1, eval_split=0.0, rewards=[{"exact_match": "x"}]
+    )
+    run = prepare_run(cfg)
+    assert start_trainer(run).wait(timeout=TRAINER_TIMEOUT_S) == 1
+    error = run.read_status().error
+    assert error is not None, run.log_path.read_text()[-3000:]
+    assert error.message.startswith("reward 1 (exact_match x): exact_match reads the field `x`")
+    assert "Traceback" not in run.log_path.read_text()
