@@ -1,6 +1,6 @@
 """The grpo objective end to end on the tiny random model: it samples, scores with a built-in
 and a Python reward file, writes every metric, is killed after its first checkpoint and resumes
-to the planned step with one history; and a reward file that cannot serve stops it with a
+to the planned step with one history, and exports; and a reward file that cannot serve stops it with a
 sentence naming the file and line."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, start_trainer
 from tui_ft.core.runs.series import RunSeries
+from tui_ft.engine.export.merge import export_merged
 from tui_ft.engine.train.objectives.grpo_rewards import load_reward, reward_functions
 
 REWARDS_DIR = Path(__file__).parent / "fixtures" / "rewards"
@@ -89,6 +90,9 @@ def test_it_trains_writes_every_metric_and_resumes_after_a_kill(
     assert set(WRITTEN) <= series
     ledger = json.loads(run.ledger_path.read_text())
     assert ledger["dataset"]["format"] == "prompt_only"
+
+    report = export_merged(run)
+    assert report["passed"] and report["identical"] == report["total"] == 1
 
 
 def test_a_reward_file_loads_and_scores() -> None:
