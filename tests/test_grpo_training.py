@@ -1,7 +1,7 @@
 """The grpo objective end to end on the tiny random model: it samples, scores with a built-in
 and a Python reward file, writes every metric, is killed after its first checkpoint and resumes
-to the planned step with one history, and exports; and a reward file that cannot serve stops it with a
-sentence naming the file and line."""
+to the planned step with one history, and exports; and a reward file that cannot serve stops it
+with a sentence naming the file and line."""
 
 from __future__ import annotations
 
