@@ -22,6 +22,7 @@ from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, start_trainer
 from tui_ft.core.runs.series import RunSeries
 from tui_ft.engine.export.merge import export_merged
+from tui_ft.engine.train.objectives.grpo import build_data
 from tui_ft.engine.train.objectives.grpo_rewards import load_reward, reward_functions
 
 REWARDS_DIR = Path(__file__).parent / "fixtures" / "rewards"
@@ -166,3 +167,14 @@ def test_a_reward_reading_a_missing_field_fails_the_run_with_its_sentence(
     assert error is not None, run.log_path.read_text()[-3000:]
     assert error.message.startswith("reward 1 (exact_match x): exact_match reads the field `x`")
     assert "Traceback" not in run.log_path.read_text()
+
+
+def test_a_field_named_like_the_row_sizes_is_refused(tiny_model: str, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    data = tmp_path / "problems.jsonl"
+    data.write_text(json.dumps({"prompt": "Write a haiku.", "length": 17}))
+    cfg = grpo_config(tiny_model, str(data), eval_split=0.0)
+    with pytest.raises(UserError) as caught:
+        build_data(cfg, AutoTokenizer.from_pretrained(tiny_model))
+    assert caught.value.message.startswith("problems.jsonl line 1: the field `length` has a name")

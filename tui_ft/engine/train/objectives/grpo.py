@@ -9,6 +9,7 @@ from typing import Any
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.load import Example
+from tui_ft.core.errors import UserError
 from tui_ft.core.rewards.spec import read_rewards
 from tui_ft.engine.tokenize import render, with_system_prompt
 from tui_ft.engine.train.data import LENGTH, TRAINED, Made, Row, TrainData, build_data_with
@@ -23,6 +24,7 @@ def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
     completion = config.setting("max_completion_length")
 
     def make(example: Example) -> Made:
+        _refuse_our_keys(example)
         prompt = render(tokenizer, with_system_prompt(example.messages, config.system_prompt), True)
         size = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         # The sizes the estimate and probes read: a prompt with a completion at its longest.
@@ -35,6 +37,18 @@ def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
         return Made([row])
 
     return build_data_with(config, tokenizer, make)
+
+
+def _refuse_our_keys(example: Example) -> None:
+    """A row field the trainer keeps its sizes under would be lost before any reward read it."""
+    for key in (LENGTH, TRAINED):
+        if key in example.fields:
+            raise UserError(
+                f"{example.where}: the field `{key}` has a name tui-ft keeps for a row's size, "
+                "so no reward function could read it.",
+                f"Rename the field in the data (e.g. `{key}_target`) and in the rewards that "
+                "read it.",
+            )
 
 
 def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) -> Any:
