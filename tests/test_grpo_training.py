@@ -169,12 +169,24 @@ def test_a_reward_reading_a_missing_field_fails_the_run_with_its_sentence(
     assert "Traceback" not in run.log_path.read_text()
 
 
-def test_a_field_named_like_the_row_sizes_is_refused(tiny_model: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rows", "sentence"),
+    [
+        ([{"prompt": "Write a haiku.", "length": 17}], "line 1: the field `length` has a name"),
+        (
+            [{"prompt": "2+3?", "answer": 5}, {"prompt": "1+1?", "answer": "2"}],
+            "line 2: the field `answer` holds text, but problems.jsonl line 1 holds a number",
+        ),
+    ],
+)
+def test_fields_the_trainer_cannot_carry_are_refused(
+    tiny_model: str, tmp_path: Path, rows: list[dict[str, Any]], sentence: str
+) -> None:
     from transformers import AutoTokenizer
 
     data = tmp_path / "problems.jsonl"
-    data.write_text(json.dumps({"prompt": "Write a haiku.", "length": 17}))
+    data.write_text("\n".join(json.dumps(row) for row in rows))
     cfg = grpo_config(tiny_model, str(data), eval_split=0.0)
     with pytest.raises(UserError) as caught:
         build_data(cfg, AutoTokenizer.from_pretrained(tiny_model))
-    assert caught.value.message.startswith("problems.jsonl line 1: the field `length` has a name")
+    assert caught.value.message.startswith(f"problems.jsonl {sentence}")

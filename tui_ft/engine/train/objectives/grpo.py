@@ -23,8 +23,11 @@ __all__ = ["build_data", "make_trainer", "training_args"]
 def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
     completion = config.setting("max_completion_length")
 
+    kinds: dict[str, tuple[str, str]] = {}  # field -> the kind of its first value, and where
+
     def make(example: Example) -> Made:
         _refuse_our_keys(example)
+        _refuse_mixed_kinds(example, kinds)
         prompt = render(tokenizer, with_system_prompt(example.messages, config.system_prompt), True)
         size = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
         # The sizes the estimate and probes read: a prompt with a completion at its longest.
@@ -49,6 +52,33 @@ def _refuse_our_keys(example: Example) -> None:
                 f"Rename the field in the data (e.g. `{key}_target`) and in the rewards that "
                 "read it.",
             )
+
+
+def _refuse_mixed_kinds(example: Example, kinds: dict[str, tuple[str, str]]) -> None:
+    """A field must hold one kind of value in every row: the table TRL reads the rows from
+    (Arrow) cannot hold a number in one row and text in another."""
+    for key, value in example.fields.items():
+        if value is None:
+            continue
+        kind = _KINDS.get(type(value), "a value")
+        first, where = kinds.setdefault(key, (kind, example.where))
+        if kind != first:
+            raise UserError(
+                f"{example.where}: the field `{key}` holds {kind}, but {where} holds {first}; "
+                "a field must hold one kind of value in every row.",
+                f'Write every row\'s `{key}` the same way (e.g. every answer as text: "5").',
+            )
+
+
+# JSON's kinds, in the words people wrote them with.
+_KINDS: dict[type, str] = {
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    dict: "an object",
+}
 
 
 def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) -> Any:
