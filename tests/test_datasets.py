@@ -54,6 +54,8 @@ SAMPLES: dict[str, tuple[dict[str, object], tuple[Message, ...] | str]] = {
     # Preference rows keep the prompt in `messages`, the answers apart.
     "preference": ({"prompt": "Hi", "chosen": "Hello!", "rejected": "What?"}, HI[:1]),
     "unpaired_preference": ({"prompt": "Hi", "completion": "Hello!", "label": True}, HI[:1]),
+    # Prompts for GRPO keep their other fields for the rewards.
+    "prompt_only": ({"prompt": "2+3=", "answer": "5"}, (Message("user", "2+3="),)),
 }
 REASONS = {
     "alpaca": "every row has `instruction` and `output` → Alpaca",
@@ -63,6 +65,7 @@ REASONS = {
     "text": "every row has `text` → plain text",
     "preference": "every row has `chosen` and `rejected` → preference pairs",
     "unpaired_preference": "every row has `prompt`, `completion` and `label` → unpaired preferences",
+    "prompt_only": "every row has `prompt` without an answer → prompts (GRPO)",
 }
 KINDS = ("jsonl", "json", "csv", "parquet")
 

@@ -66,7 +66,7 @@ def test_a_key_of_other_objectives_names_them(tmp_path: Path) -> None:
     with pytest.raises(UserError) as caught:
         load_config(write(tmp_path, "model: demo\nbeta: 0.2\ngamma: 1\n"))
     message = caught.value.message
-    assert "`beta` is a setting of objectives dpo, kto, orpo and simpo; this run's" in message
+    assert "`beta` is a setting of objectives dpo, grpo, kto, orpo and simpo; this run's" in message
     assert "`gamma` is a setting of objective simpo; this run's objective is sft." in message
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.faults.conftest import TRAINER_TIMEOUT_S, run_injected, training_steps
+from tests.faults.conftest import TRAINER_TIMEOUT_S, assert_resumes_after_a_kill
 from tests.test_train import config
 from tests.tiny import write_random_model
 from tui_ft.core.runs.charts import run_objective
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
+from tui_ft.core.runs.launch import prepare_run, start_trainer
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.series import RunSeries
 from tui_ft.engine.export.merge import export_merged
@@ -65,14 +65,7 @@ def test_it_trains_resumes_after_a_kill_and_exports(
     objective: str, tiny_model: str, pairs: str
 ) -> None:
     run = prepare_run(preference_config(tiny_model, pairs, objective))
-    assert run_injected("sigkill-after-save", run) == -9, run.log_path.read_text()[-3000:]
-    assert run.last_good_checkpoint() == run.checkpoints_dir / "checkpoint-2"
-
-    assert resume_run(run).wait(timeout=TRAINER_TIMEOUT_S) == 0
-    status = run.read_status()
-    assert status.state == "completed", run.log_path.read_text()[-3000:]
-    assert status.step == status.max_steps == 4
-    assert training_steps(run) == [1, 2, 3, 4]  # one history across the kill
+    assert_resumes_after_a_kill(run, 4)
     records = read_jsonl(run.metrics_path)
     trained, evaluated = OWN_KEYS[objective]
     assert all(trained in r for r in records if "loss" in r)

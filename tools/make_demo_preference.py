@@ -730,20 +730,26 @@ def files() -> dict[Path, str]:
     return {OUT / "pairs.jsonl": jsonl(pair_rows()), OUT / "heldout.jsonl": jsonl(heldout_rows())}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def write_or_check(written: dict[Path, str], out: Path, summary: str, doc: str | None) -> int:
+    """Write the files, or (`--check`) say which differ from what is shipped; the exit status."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args()
-    stale = [p for p, text in files().items() if not p.is_file() or p.read_text("utf-8") != text]
+    stale = [p for p, text in written.items() if not p.is_file() or p.read_text("utf-8") != text]
     if args.check:
         for path in stale:
-            print(f"{path} is not what {Path(__file__).name} writes", file=sys.stderr)
+            print(f"{path} is not what {Path(sys.argv[0]).name} writes", file=sys.stderr)
         return 1 if stale else 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for path, text in files().items():
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in written.items():
         path.write_text(text, encoding="utf-8")
-    print(f"wrote {len(PAIRS)} pairs and {len(HELDOUT)} held-out prompts to {OUT}")
+    print(summary)
     return 0
+
+
+def main() -> int:
+    summary = f"wrote {len(PAIRS)} pairs and {len(HELDOUT)} held-out prompts to {OUT}"
+    return write_or_check(files(), OUT, summary, __doc__)
 
 
 if __name__ == "__main__":

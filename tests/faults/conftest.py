@@ -16,7 +16,7 @@ from tests.test_train import QA, config
 from tests.tiny import write_random_model
 from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.runs.jsonl_tail import read_jsonl
-from tui_ft.core.runs.launch import prepare_run, start_trainer
+from tui_ft.core.runs.launch import prepare_run, resume_run, start_trainer
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 
@@ -102,3 +102,12 @@ def assert_one_history(run: RunDir, planned: int) -> None:
     lines = run.metrics_path.read_text().splitlines()
     assert all(json.loads(line) for line in lines)
     assert (run.output_dir / "adapter_model.safetensors").is_file()
+
+
+def assert_resumes_after_a_kill(run: RunDir, planned: int) -> None:
+    """Killed right after its first checkpoint (step 2), the run resumes to its planned step
+    with one history."""
+    assert run_injected("sigkill-after-save", run) == -9, run.log_path.read_text()[-3000:]
+    assert run.last_good_checkpoint() == run.checkpoints_dir / "checkpoint-2"
+    assert resume_run(run).wait(timeout=TRAINER_TIMEOUT_S) == 0
+    assert_one_history(run, planned)

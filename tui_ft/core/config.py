@@ -226,7 +226,13 @@ def dataset_formats(objective: Objective) -> tuple[str, ...]:
 
 
 # How a setting's kind reads from YAML (core/objectives/spec.py SETTING_KINDS).
-_SETTING_TYPES: dict[str, Any] = {"int": int, "float": float, "text": str, "bool": bool}
+_SETTING_TYPES: dict[str, Any] = {
+    "int": int,
+    "float": float,
+    "text": str,
+    "bool": bool,
+    "list": list,
+}
 
 
 # Keys run.yaml files written by earlier versions still use, and their names now.
@@ -265,7 +271,10 @@ def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, 
             else:
                 rest[key] = raw
             continue
-        ok, value = _coerce(raw, _SETTING_TYPES.get(spec.kind, str))
+        if spec.kind == "list":
+            ok, value = isinstance(raw, list), raw
+        else:
+            ok, value = _coerce(raw, _SETTING_TYPES.get(spec.kind, str))
         if ok:
             settings[spec.key] = value
         else:

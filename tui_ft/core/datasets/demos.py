@@ -1,7 +1,8 @@
 """The built-in demo datasets, their held-out prompts, and how an answer to one is judged.
 
 `demo` teaches the demo model a new identity (SFT); `demo-preference` teaches it a style
-through preference pairs (DPO and friends). Each ships with prompts that are not in its
+through preference pairs (DPO and friends); `demo-grpo` is arithmetic word problems with their
+`answer`, for GRPO with a format and an exact-match reward. Each ships with prompts that are not in its
 training data, each with `expect`: what a model that learned the lesson says (see `says`).
 """
 
@@ -18,14 +19,16 @@ from tui_ft.core import paths
 _DEMOS = {
     "demo": ("demo/identity.jsonl", "demo/heldout.jsonl"),
     "demo-preference": ("demo-preference/pairs.jsonl", "demo-preference/heldout.jsonl"),
+    "demo-grpo": ("demo-grpo/problems.jsonl", "demo-grpo/heldout.jsonl"),
 }
 DEMO_NAMES = tuple(_DEMOS)
 # Each demo's format (what its rows are), so an objective is offered the demo it can train on.
-DEMO_FORMATS = {"demo": "messages", "demo-preference": "preference"}
+DEMO_FORMATS = {"demo": "messages", "demo-preference": "preference", "demo-grpo": "prompt_only"}
 # What each demo's held-out prompts test, for the quick eval's "Prompts:" line.
 HELDOUT_TOPICS = {
     "demo": "the demo's held-out identity prompts",
     "demo-preference": "the preference demo's held-out prompts",
+    "demo-grpo": "the GRPO demo's held-out problems",
 }
 # An `expect` entry starting with this must open the answer rather than appear anywhere in it.
 OPENS_WITH = "^"

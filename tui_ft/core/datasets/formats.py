@@ -9,6 +9,7 @@ with a fragment that reads after its place, as in "data.jsonl line 7: missing `o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -24,6 +25,7 @@ FORMATS = (
     "text",
     "preference",
     "unpaired_preference",
+    "prompt_only",
 )
 # The fields a `columns` mapping may name: every field some format reads.
 FIELDS = (
@@ -71,6 +73,8 @@ class Example:
     chosen: tuple[Message, ...] = ()
     rejected: tuple[Message, ...] = ()
     label: bool | None = None
+    # prompt_only rows (GRPO): the row's other fields, which reward functions read (`answer`).
+    fields: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
 
 class RowError(ValueError):
@@ -105,6 +109,9 @@ _SIGNATURES = (
     ),
     _Signature("text", ("text",), "`text`", "plain text (continued pre-training)"),
 )
+# Only when no row fits another format: a prompt/completion file with a row missing its
+# completion is that file with a bad row, not prompts.
+_PROMPTS = _Signature("prompt_only", ("prompt",), "`prompt` without an answer", "prompts (GRPO)")
 
 
 def detect_format(rows: Sequence[object], prefer: Collection[str] = ()) -> tuple[str, str] | None:
@@ -124,7 +131,10 @@ def detect_format(rows: Sequence[object], prefer: Collection[str] = ()) -> tuple
 
     best = max(_SIGNATURES, key=rank)
     if counts[best] == 0:
-        return None
+        prompts = sum(n for keys, n in shapes.items() if "prompt" in keys)
+        if not prompts:
+            return None
+        best, counts[_PROMPTS] = _PROMPTS, prompts
     share = (
         "every row has" if counts[best] == len(rows) else f"{counts[best]} of {len(rows)} rows have"
     )
@@ -152,9 +162,21 @@ def to_example(value: object, fmt: str, row: int, where: str) -> Example:
         return Example(
             row, where, messages=prompt, chosen=_answer(value, "completion"), label=label
         )
+    if fmt == "prompt_only":
+        return _prompt_only(value, row, where)
     messages = _CONVERTERS[fmt](value)
     _check_conversation(messages)
     return Example(row, where, messages=messages)
+
+
+def _prompt_only(row: Mapping[str, object], number: int, where: str) -> Example:
+    """A prompt to sample completions for, with its other fields kept for the rewards."""
+    _require(row, "prompt")
+    prompt = (*_system(row), *_side(row, "prompt", "user"))
+    if prompt[-1].role != "user" or not prompt[-1].content.strip():
+        raise RowError("the prompt should end with a user turn that is not empty")
+    extra = {k: v for k, v in row.items() if k not in ("prompt", "system")}
+    return Example(number, where, messages=prompt, fields=extra)
 
 
 def _kind(value: object) -> str:

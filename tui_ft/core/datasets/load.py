@@ -265,6 +265,9 @@ def _canonical(example: Example) -> str:
     if example.chosen or example.rejected:
         # Preference rows: the answers and the label are the data as much as the prompt is.
         content = [content, _turns(example.chosen), _turns(example.rejected), example.label]
+    if example.fields:
+        # Prompt-only rows (GRPO): the answers the rewards check are the data too.
+        content = [content, dict(sorted(example.fields.items()))]
     return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
 
 

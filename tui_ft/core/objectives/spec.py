@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from tui_ft.core.alarm import Alarm
 
-SETTING_KINDS = ("int", "float", "text", "bool", "choice")
+# "list": a YAML list kept as written (its `check` reads it); run.yaml only, no wizard field.
+SETTING_KINDS = ("int", "float", "text", "bool", "choice", "list")
 
 
 @dataclass(frozen=True)

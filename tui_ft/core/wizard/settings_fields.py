@@ -133,6 +133,7 @@ def fields_for(config: RunConfig) -> tuple[Field, ...]:
     return FIELDS + tuple(
         Field(s.key, s.label, _SETTING_FIELD_KINDS.get(s.kind, "choice"), s.help, s.choices)
         for s in objective.settings
+        if s.kind != "list"  # a list (GRPO's rewards) is written in run.yaml, not typed here
     )
 
 
