@@ -11,8 +11,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from tui_ft.core.alarm import Alarm
-from tui_ft.core.objectives.preference_health import _number
+from tui_ft.core.alarm import Alarm, metric_value
 
 # Consecutive training logs a condition must hold before it is an alarm: one batch of prompts
 # may all be too hard (or too easy), a run of them is the run.
@@ -46,7 +45,7 @@ class NoLearningSignal:
         self.streak = _Streak()
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        share = _number(record, "reward_zero_std")
+        share = metric_value(record, "reward_zero_std")
         if share is not None:
             self.streak.mark(share >= 1.0, step)
 
@@ -74,7 +73,7 @@ class WholeGroupsClipped:
         self.streak = _Streak()
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        clipped = _number(record, "clipped")
+        clipped = metric_value(record, "clipped")
         if clipped is not None:
             self.streak.mark(clipped >= 1.0, step)
 
@@ -106,7 +105,7 @@ class OneRewardDominates:
         spreads = [
             (number, value)
             for number, key in enumerate(REWARD_KEYS, start=1)
-            if (value := _number(record, f"{key}_std")) is not None
+            if (value := metric_value(record, f"{key}_std")) is not None
         ]
         total = sum(value for _, value in spreads)
         if len(spreads) < 2 or total <= 0:
@@ -145,7 +144,7 @@ class KlRunningAway:
         self.last: float | None = None
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        kl = _number(record, "kl")
+        kl = metric_value(record, "kl")
         if kl is None:
             return
         rising = self.last is not None and kl > self.last

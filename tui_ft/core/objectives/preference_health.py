@@ -6,13 +6,12 @@ Not an objective itself (core/objectives/__init__.py skips this module)."""
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from tui_ft.core.alarm import Alarm
+from tui_ft.core.alarm import Alarm, metric_value
 
 # Stuck: the mean reward accuracy of the last STUCK_WINDOW training logs within STUCK_BAND of
 # 0.5, once there are that many (the first logs are 0: policy and reference are one model).
@@ -27,13 +26,6 @@ EASY_LOSS = 0.01
 EARLY_LOGS = 10
 
 
-def _number(record: Mapping[str, Any], key: str) -> float | None:
-    value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None  # absent, or a diverged value written as text: the common rules say so
-    return float(value) if math.isfinite(value) else None
-
-
 class AccuracyStuckAtHalf:
     """The model prefers the chosen answer no more often than a coin toss."""
 
@@ -41,7 +33,7 @@ class AccuracyStuckAtHalf:
         self.recent: deque[tuple[int, float]] = deque(maxlen=STUCK_WINDOW)
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        accuracy = _number(record, "reward_accuracy")
+        accuracy = metric_value(record, "reward_accuracy")
         if accuracy is not None:
             self.recent.append((step, accuracy))
 
@@ -72,8 +64,8 @@ class UnlearningBothAnswers:
         self.margins: list[float] = []
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        chosen = _number(record, "logps_chosen")
-        margin = _number(record, "reward_margin")
+        chosen = metric_value(record, "logps_chosen")
+        margin = metric_value(record, "reward_margin")
         if chosen is not None and margin is not None:
             self.chosen.append((step, chosen))
             self.margins.append(margin)
@@ -107,7 +99,7 @@ class LossZeroEarly:
         self.hit: tuple[int, float] | None = None
 
     def feed(self, record: Mapping[str, Any], step: int) -> None:
-        loss = _number(record, "loss")
+        loss = metric_value(record, "loss")
         if loss is None:
             return
         self.logs += 1
