@@ -15,6 +15,7 @@ tests/test_estimate_published.py asserts the summary. No GPU, no network: pure a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 from dataclasses import dataclass
@@ -27,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.estimate.peak import Estimate, EstimateOptions, Target, estimate_training
-from tui_ft.core.models.info import ModelInfo
-from tui_ft.core.models.param_count import layout_parameters, model_layout
+from tui_ft.core.models.info import ModelInfo, info_from_config
 
 TABLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "published_peaks.yaml"
 UNITS = {"GB": 10**9, "GiB": 2**30}
@@ -86,25 +86,10 @@ def load(path: Path = TABLE) -> dict[str, Any]:
 
 
 def model_info(name: str, config: dict[str, Any]) -> ModelInfo:
-    """A ModelInfo from a config.json dict, as `tui-ft estimate --model config.json` reads it."""
-    lay = model_layout(config)
-    return ModelInfo(
-        name=name,
-        architecture=str(config["model_type"]),
-        model_type=str(config["model_type"]),
-        params=layout_parameters(lay),
-        num_layers=lay.layers,
-        hidden_size=lay.hidden,
-        num_heads=lay.heads,
-        num_kv_heads=lay.kv_heads,
-        head_dim=lay.head_dim,
-        intermediate_size=lay.intermediate,
-        vocab_size=lay.vocab,
-        tied_embeddings=lay.tied,
-        max_context=None,
-        dtype="bfloat16",
-        has_chat_template=False,
-    )
+    """A ModelInfo from a config.json dict, as `tui-ft estimate --model config.json` reads it
+    (bf16 weights, whatever the dict says)."""
+    info = info_from_config(name, config)
+    return dataclasses.replace(info, max_context=None, dtype="bfloat16")
 
 
 def run_config(row: dict[str, Any]) -> RunConfig:

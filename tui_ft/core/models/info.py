@@ -86,11 +86,27 @@ def _config_info(resolved: ResolvedModel) -> ModelInfo:
         ) from err
     if not isinstance(full, dict):
         raise UserError(f"{config_path} does not hold a JSON object.")
+    return info_from_config(
+        _display_name(resolved),
+        full,
+        has_chat_template=_folder_has_chat_template(resolved.path),
+        size_on_disk=disk_size(resolved.path) if resolved.has_weights else None,
+    )
+
+
+def info_from_config(
+    name: str,
+    full: dict[str, Any],
+    *,
+    has_chat_template: bool = False,
+    size_on_disk: int | None = None,
+) -> ModelInfo:
+    """A model's size and shape from its config.json dict (and what only its folder says)."""
     lay = model_layout(full)
     config = text_config(full)
     architectures = full.get("architectures") or [str(full.get("model_type", "unknown"))]
     return ModelInfo(
-        name=_display_name(resolved),
+        name=name,
         architecture=str(architectures[0]),
         model_type=str(config.get("model_type") or full.get("model_type") or "unknown"),
         params=layout_parameters(lay),
@@ -105,8 +121,8 @@ def _config_info(resolved: ResolvedModel) -> ModelInfo:
         max_context=config_value(config, "max_position_embeddings", "n_positions", "n_ctx"),
         dtype=config_value(config, "dtype", "torch_dtype")
         or config_value(full, "dtype", "torch_dtype"),
-        has_chat_template=_folder_has_chat_template(resolved.path),
-        size_on_disk=disk_size(resolved.path) if resolved.has_weights else None,
+        has_chat_template=has_chat_template,
+        size_on_disk=size_on_disk,
         quantization=_quantization_name(full.get("quantization_config")),
         num_experts=lay.experts,
     )
