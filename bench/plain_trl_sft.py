@@ -17,6 +17,7 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     cuda = torch.cuda.is_available()
     precision = spec["precision"]
@@ -38,7 +39,32 @@ def main() -> None:
     )
     lines = Path(spec["train"]).read_text(encoding="utf-8").splitlines()
     train = Dataset.from_list([json.loads(line) for line in lines if line.strip()])
-    args = SFTConfig(
+    args = sft_config(spec, cuda)
+    lora = spec["lora"]
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        processing_class=tokenizer,
+        peft_config=LoraConfig(
+            r=lora["rank"],
+            lora_alpha=lora["alpha"],
+            lora_dropout=lora["dropout"],
+            target_modules=lora["targets"],
+            task_type="CAUSAL_LM",
+        ),
+    )
+    trainer.train()
+    trainer.save_model(spec["output"])
+
+
+def sft_config(spec: dict[str, Any], cuda: bool) -> Any:
+    """TRL's config for the baseline: the spec's hyper-parameters, padding-free, no evaluation,
+    no checkpoints (bench/steps_vs_trl.py uses it too)."""
+    from trl import SFTConfig
+
+    precision = spec["precision"]
+    return SFTConfig(
         output_dir=spec["output"],
         num_train_epochs=spec["epochs"],
         max_steps=spec["max_steps"] or -1,
@@ -64,22 +90,6 @@ def main() -> None:
         disable_tqdm=True,
         use_cpu=not cuda,
     )
-    lora = spec["lora"]
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        processing_class=tokenizer,
-        peft_config=LoraConfig(
-            r=lora["rank"],
-            lora_alpha=lora["alpha"],
-            lora_dropout=lora["dropout"],
-            target_modules=lora["targets"],
-            task_type="CAUSAL_LM",
-        ),
-    )
-    trainer.train()
-    trainer.save_model(spec["output"])
 
 
 if __name__ == "__main__":

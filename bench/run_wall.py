@@ -137,15 +137,12 @@ def run_ours(setup: Setup, index: int) -> tuple[Wall, Path, dict[str, Any]]:
     return shown, run_dir / "output", ledger
 
 
-def run_trl(setup: Setup, index: int, precision: str) -> tuple[Wall, Path]:
-    folder = setup.scratch / f"trl-{index}"
-    folder.mkdir()
-    train = long_rows.write_jsonl(trl_rows(setup.train), folder / "train.jsonl")
-    config = setup.config
-    spec = {
+def trl_spec(config: RunConfig, precision: str, train: Path, output: Path) -> dict[str, Any]:
+    """What bench/plain_trl_sft.py reads: the run's model and hyper-parameters."""
+    return {
         "model": model_folder(config.model),
         "train": str(train),
-        "output": str(folder / "adapter"),
+        "output": str(output),
         "precision": precision,
         "epochs": config.epochs,
         "max_steps": config.max_steps,
@@ -161,6 +158,14 @@ def run_trl(setup: Setup, index: int, precision: str) -> tuple[Wall, Path]:
         "seed": config.seed,
         "lora": dataclasses.asdict(config.lora),
     }
+
+
+def run_trl(setup: Setup, index: int, precision: str) -> tuple[Wall, Path]:
+    folder = setup.scratch / f"trl-{index}"
+    folder.mkdir()
+    train = long_rows.write_jsonl(trl_rows(setup.train), folder / "train.jsonl")
+    config = setup.config
+    spec = trl_spec(config, precision, train, folder / "adapter")
     (folder / "spec.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
     log = folder / "trl.log"
     command = [sys.executable, str(BENCH / "plain_trl_sft.py"), str(folder / "spec.json")]

@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import long_rows
+import plain_trl_sft
 import run_wall
 import train_throughput as meter
 
@@ -52,31 +53,15 @@ def prepared_run(dataset: str, max_length: int, steps: int) -> Any:
 
 def run_trl(prepared: Any, rows: list[dict[str, Any]], steps: int, out: str) -> meter.Run:
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     from tui_ft.engine.train.setup import load_training_model, lora_config
 
     config = prepared.config
     run = meter.Run("trl")
     clock, count = meter.make_meter(run, WARMUP)
-    args = SFTConfig(
-        output_dir=out,
-        max_steps=WARMUP + steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,
-        seed=config.seed,
-        logging_steps=1,
-        padding_free=True,
-        max_length=None,
-        eval_strategy="no",
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=True,
-        bf16=prepared.precision == "bf16",
-    )
+    spec = run_wall.trl_spec(config, prepared.precision, Path(out), Path(out))
+    args = plain_trl_sft.sft_config({**spec, "max_steps": WARMUP + steps}, cuda=False)
     trainer = SFTTrainer(
         model=load_training_model(prepared),
         args=args,
