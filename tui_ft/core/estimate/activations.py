@@ -27,7 +27,10 @@ follow, with transformers 5 / PEFT 0.21 / TRL 1.16:
   (`loss="chunked"`: the head in 128-token chunks, cross-entropy per chunk without an fp32
   upcast) keeps 16-bit log-probabilities, plus one chunk's gradients at a time. A training
   loop that holds the model's output through the backward (`logits_held`: LitGPT, a plain
-  loop) keeps the 16-bit logits too.
+  loop) keeps the 16-bit logits too. Off CUDA tui-ft's supervised trainer projects only the
+  trained positions and scores them with plain cross-entropy (engine/train/kept_logits.py) while
+  the batch's logits stay within KEPT_LOGITS_LIMIT: counted as `unfused` over the whole batch
+  (its trained positions are not known here; all of them is the bound).
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ HEAD_TILE_VOCAB = 32768
 LOSS_CHUNK_TOKENS = 128
 ATTENTION = ("sdpa", "eager", "flash")
 LOSSES = ("fused", "unfused", "chunked")
+# Logits (batch rows × kept positions × vocabulary) up to which the supervised trainer scores
+# the trained positions itself off CUDA: 256 MiB in fp32, three such buffers at the loss's peak.
+KEPT_LOGITS_LIMIT = 1 << 26
+
+
+def kept_logits_path(tokens: int, vocab: int, device: str) -> bool:
+    """Whether a supervised micro-batch of `tokens` takes engine/train/kept_logits.py's path."""
+    return device != "cuda" and tokens * vocab <= KEPT_LOGITS_LIMIT
 
 
 @dataclass(frozen=True)

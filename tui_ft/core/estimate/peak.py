@@ -37,6 +37,7 @@ from tui_ft.core.estimate.activations import (
     Activations,
     Workload,
     activations,
+    kept_logits_path,
 )
 from tui_ft.core.estimate.batching import flash_attention_installed, uses_padding_free
 from tui_ft.core.estimate.calibration import (
@@ -88,7 +89,9 @@ class EstimateOptions:
     SDPA attention, padding-free batches (docs/architecture.md)."""
 
     attention: str = "sdpa"  # sdpa | eager | flash (flash-attention 2)
-    loss: str = "fused"  # fused (TRL) | unfused (transformers' own) | chunked (LitGPT)
+    # trainer (tui-ft's: TRL's fused head, or the kept positions' logits off CUDA where the
+    # objective scores them so) | fused (TRL) | unfused (transformers' own) | chunked (LitGPT)
+    loss: str = "trainer"
     padding_free: bool = True
     # The longest tokenized row, when the data is known: no micro-batch row is longer, so a
     # max_length far above the data's rows does not count (the demo's rows are ~100 tokens).
@@ -107,8 +110,8 @@ class EstimateOptions:
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION:
             raise ValueError(f"attention must be one of {ATTENTION}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}")
+        if self.loss not in (*LOSSES, "trainer"):
+            raise ValueError(f"loss must be trainer or one of {LOSSES}")
         if self.adamw not in ("fused", "foreach"):
             raise ValueError("adamw must be fused or foreach")
 
@@ -280,9 +283,15 @@ def estimate_training(
     lora = None
     if method.adapter:
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
+    batch_size, seq_len = config.batch_size * needs.sequences_per_row, row_tokens(config, options)
+    loss = options.loss
+    if loss == "trainer":
+        kept = kept_logits_path(batch_size * seq_len, info.vocab_size, target.device)
+        # Plain cross-entropy of the kept positions' logits, or TRL's tiles.
+        loss = "unfused" if needs.kept_logits and kept else "fused"
     work = Workload(
-        batch_size=config.batch_size * needs.sequences_per_row,
-        seq_len=row_tokens(config, options),
+        batch_size=batch_size,
+        seq_len=seq_len,
         compute_bytes=precision.compute,
         train_base=method.trains_base,
         lora=lora,
@@ -290,7 +299,7 @@ def estimate_training(
         lora_dropout=config.lora.dropout,
         gradient_checkpointing=config.gradient_checkpointing,
         attention=options.attention,
-        loss=options.loss,
+        loss=loss,
         padding_free=options.padding_free,
         device=target.device,
         mixed=options.autocast,

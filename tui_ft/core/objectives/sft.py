@@ -3,7 +3,7 @@ cross-entropy on the assistant's tokens). The default objective."""
 
 from __future__ import annotations
 
-from tui_ft.core.objectives.spec import Chart, ChartLine, Metric, Objective
+from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Metric, Objective
 
 OBJECTIVE = Objective(
     name="sft",
@@ -13,6 +13,7 @@ OBJECTIVE = Objective(
     engine="tui_ft.engine.train.objectives.sft",
     formats=("alpaca", "sharegpt", "messages", "prompt_completion", "text"),
     metrics=(Metric("loss", "loss"), Metric("eval_loss", "eval_loss")),
+    memory=lambda _: MemoryNeeds(kept_logits=True),
     charts=(
         Chart(
             "loss",

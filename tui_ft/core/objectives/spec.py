@@ -74,6 +74,9 @@ class MemoryNeeds:
     # A frozen second copy of the weights for reference log-probabilities. Adapter methods
     # never need it: the reference is the base with the adapter switched off.
     reference_model: bool = False
+    # Its trainer scores only the trained positions off CUDA while the logits stay small
+    # (engine/train/kept_logits.py): the loss head's memory follows that path there.
+    kept_logits: bool = False
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,12 @@ def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) 
 
 def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
     from datasets import Dataset
-    from trl import SFTTrainer
+
+    from tui_ft.engine.train.kept_logits import sft_trainer_class
 
     data = prepared.data
     eval_dataset = Dataset.from_list(data.eval_rows) if args.eval_strategy != "no" else None
-    return SFTTrainer(
+    return sft_trainer_class()(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(data.train_rows),
