@@ -55,6 +55,20 @@ def test_a_resumed_trainer_starts_its_plan_at_its_first_step() -> None:
     assert plan.summary()["probes"] == 2
 
 
+def test_a_predicted_evaluation_the_run_cannot_pay_twice_waits_for_the_end() -> None:
+    # 45 steps of 10 s earn 50 s of extras, 25 s per kind: an evaluation of 26 s cannot run
+    # at the first step and the last too.
+    costly = ExtrasPlan(45, probes=False)
+    costly.predict("evaluation", 26.0)
+    assert simulate(costly, 10.0, {"evaluation": 26.0})["evaluation"] == [45]
+    assert costly.share <= EXTRAS_BUDGET
+
+    cheap = ExtrasPlan(45, probes=False)
+    cheap.predict("evaluation", 5.0)
+    ran = simulate(cheap, 10.0, {"evaluation": 5.0})["evaluation"]
+    assert ran[0] == 1 and ran[-1] == 45 and cheap.share <= EXTRAS_BUDGET
+
+
 def test_the_share_in_words() -> None:
     assert extras_text(0.0712) == "extras: 7% of the run"
     assert extras_text(None) == ""

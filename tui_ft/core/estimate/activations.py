@@ -50,8 +50,8 @@ LOSS_CHUNK_TOKENS = 128
 ATTENTION = ("sdpa", "eager", "flash")
 LOSSES = ("fused", "unfused", "chunked")
 # Logits (batch rows × kept positions × vocabulary) up to which the supervised trainer scores
-# the trained positions itself off CUDA: 256 MiB in fp32, three such buffers at the loss's peak.
-KEPT_LOGITS_LIMIT = 1 << 26
+# the trained positions itself off CUDA: 1 GiB in fp32, three such buffers at the loss's peak.
+KEPT_LOGITS_LIMIT = 1 << 28
 
 
 def kept_logits_path(tokens: int, vocab: int, device: str) -> bool:

@@ -3,9 +3,11 @@ cost, so that watching a run learn never makes it much slower than the library i
 
 Extras are everything a trainer does between optimizer steps: evaluation, probe answers,
 checkpoints, logs and status. By default they get EXTRAS_BUDGET of the run's wall time. Each
-kind (evaluation, probes) runs after the first step (where the run starts from), after the last
-(where it ended) and in between whenever its share of the budget, earned by the time already
-spent on steps, pays for it: its measured cost and the reserve for the last one included. Each
+kind (evaluation, probes) runs after the last step (where the run ended), after the first (where
+it starts from) unless its predicted cost shows the whole run's share could not pay for that
+round and the last, and in between whenever its share of the budget, earned by the time already
+spent on steps, pays for it: its measured (or predicted) cost and the reserve for the last one
+included. Each
 planned kind has an equal share, so frequent cheap evaluations never starve the probes. `eval_every` and
 `probe_every` in run.yaml force a schedule instead (every N steps and the last). Pure Python, measured by the trainer's
 callback (engine/train/callback.py).
@@ -20,6 +22,10 @@ EXTRAS_BUDGET = 0.10  # of the run's wall time
 # Several processes evaluate on a fixed schedule instead: this many times over the run.
 EVALUATIONS_PER_RUN = 10
 KINDS = ("evaluation", "probes")
+# An evaluation's forward pass over a token, as a share of a training step's time on one
+# (LoRA on the demo's CPU: about 0.4; a full fine-tune's backward is larger): the prediction
+# leans high, so a first round is skipped rather than overrun.
+EVAL_SHARE = 0.5
 
 
 class ExtrasSummary(TypedDict):
@@ -37,6 +43,7 @@ class ExtrasSummary(TypedDict):
 class _Kind:
     every: int  # forced: every this many steps; 0: planned within the budget
     cost: float | None = None  # seconds the last one took
+    predicted: float | None = None  # seconds one is expected to take before any ran
     count: int = 0
     spent_s: float = 0.0
 
@@ -84,21 +91,36 @@ class ExtrasPlan:
             self.kinds[kind].count += 1
             self.kinds[kind].spent_s += seconds
 
+    def predict(self, kind: str, seconds: float) -> None:
+        """`kind` is expected to take `seconds` (before it first ran): its first round waits
+        until the budget can pay for it and for the last one."""
+        self.kinds[kind].predicted = max(0.0, seconds)
+
     def due(self, kind: str, step: int) -> bool:
         """Whether `kind` should run after `step`."""
         plan = self.kinds[kind]
         if plan.every:
             return step % plan.every == 0 or step >= self.max_steps
-        if step >= self.max_steps or step == self.first_step:
+        if step >= self.max_steps:
             return True
-        if plan.cost is None:
-            return True  # not measured yet (cannot happen after the first step)
+        cost = plan.cost if plan.cost is not None else plan.predicted
+        if cost is None:
+            return True  # nothing known of its cost: run it once to learn it
+        if step == self.first_step:
+            # Where the run starts from, if the whole run's share can pay for it and the last.
+            # The first step's time stands for every step's.
+            earned = self.budget / (1 - self.budget) * self.steps_s * self._steps_left(step)
+            return 2 * cost <= earned / max(1, len(self._planned))
         # What the steps so far earned, less what no plan controls (checkpoints, logs), shared
         # among the planned kinds; the reserve pays for the last one.
         other = self.extras_s - sum(k.spent_s for k in self.kinds.values())
         earned = self.budget / (1 - self.budget) * self.steps_s - other
         allowed = earned / max(1, len(self._planned))
-        return plan.spent_s + 2 * plan.cost <= allowed
+        return plan.spent_s + 2 * cost <= allowed
+
+    def _steps_left(self, step: int) -> int:
+        """Steps this trainer takes in all, counted from `step` (its first)."""
+        return max(1, self.max_steps - step + 1)
 
     @property
     def share(self) -> float:

@@ -15,7 +15,7 @@ from transformers import TrainerCallback
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named
 from tui_ft.core.objectives.spec import Metric
 from tui_ft.core.runs.checkpoints import write_marker
-from tui_ft.core.runs.extras import EVALUATIONS_PER_RUN, ExtrasPlan
+from tui_ft.core.runs.extras import EVAL_SHARE, EVALUATIONS_PER_RUN, ExtrasPlan
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.metrics import MetricsRow
 from tui_ft.engine import probes
@@ -37,14 +37,17 @@ class RunDirCallback(TrainerCallback):
         eval_every: int = 0,
         probe_every: int = 0,
         max_new_tokens: int = probes.MAX_NEW_TOKENS,
+        eval_tokens: int = 0,
     ) -> None:
-        """`eval_every`, `probe_every`: run.yaml's forced schedules (0: within the budget)."""
+        """`eval_every`, `probe_every`: run.yaml's forced schedules (0: within the budget).
+        `eval_tokens`: the held-out split's tokens, to predict an evaluation's cost."""
         self.run = run
         self.status = status
         self.stop_requested = stop_requested
         self.probe_prompts = probe_prompts
         self.system_prompt = system_prompt
         self.max_new_tokens = max_new_tokens  # of each probe answer
+        self.eval_tokens = eval_tokens
         self.is_main = is_main
         # The objective's metrics, read from TRL's logs (None: the default objective's).
         self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
@@ -91,6 +94,8 @@ class RunDirCallback(TrainerCallback):
         self._train_seconds += now - self._step_began
         self.plan.stepped(now - self._step_began)
         self._extras_began = now
+        if state.global_step == self.plan.first_step:
+            self._predict_evaluation(now - self._step_began, state.num_input_tokens_seen)
         if self.plan.due("probes", state.global_step):
             self._probe(kwargs.get("model"), kwargs.get("processing_class"), state.global_step)
         if getattr(args, "eval_strategy", "no") != "no":
@@ -107,6 +112,13 @@ class RunDirCallback(TrainerCallback):
             eta_s=self._eta(state),
             extras_share=round(self.plan.share, 4),
         )
+
+    def _predict_evaluation(self, seconds: float, tokens_seen: int) -> None:
+        """An evaluation's cost from the first step's: a forward pass over the held-out tokens
+        at the step's token rate, a forward taking EVAL_SHARE of a training step."""
+        step_tokens = tokens_seen - self._last_tokens
+        if self.eval_tokens and step_tokens > 0:
+            self.plan.predict("evaluation", self.eval_tokens / step_tokens * seconds * EVAL_SHARE)
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any

@@ -78,6 +78,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             eval_every=config.eval_every,
             probe_every=config.probe_every,
             max_new_tokens=probes.token_limit(data.trained_tokens_per_row()),
+            eval_tokens=sum(len(row.get("input_ids", ())) for row in data.eval_rows),
         )
         trainer = make_trainer(
             prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
