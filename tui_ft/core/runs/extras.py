@@ -76,6 +76,7 @@ class ExtrasPlan:
         self._planned = [k for k in planned if not k.every]
         self.steps_s = 0.0
         self.extras_s = 0.0
+        self.expected_step_s: float | None = None  # an average step, predicted at the first
 
     def stepped(self, seconds: float) -> None:
         """An optimizer step took `seconds`."""
@@ -90,6 +91,11 @@ class ExtrasPlan:
             self.kinds[kind].cost = seconds
             self.kinds[kind].count += 1
             self.kinds[kind].spent_s += seconds
+
+    def expect_steps(self, seconds: float) -> None:
+        """An average step is expected to take `seconds` (the first step may be far from
+        average: length-grouped batches start with the longest rows)."""
+        self.expected_step_s = max(0.0, seconds)
 
     def predict(self, kind: str, seconds: float) -> None:
         """`kind` is expected to take `seconds` (before it first ran): its first round waits
@@ -108,8 +114,8 @@ class ExtrasPlan:
             return True  # nothing known of its cost: run it once to learn it
         if step == self.first_step:
             # Where the run starts from, if the whole run's share can pay for it and the last.
-            # The first step's time stands for every step's.
-            earned = self.budget / (1 - self.budget) * self.steps_s * self._steps_left(step)
+            step_s = self.steps_s if self.expected_step_s is None else self.expected_step_s
+            earned = self.budget / (1 - self.budget) * step_s * self._steps_left(step)
             return 2 * cost <= earned / max(1, len(self._planned))
         # What the steps so far earned, less what no plan controls (checkpoints, logs), shared
         # among the planned kinds; the reserve pays for the last one.

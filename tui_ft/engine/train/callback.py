@@ -38,9 +38,11 @@ class RunDirCallback(TrainerCallback):
         probe_every: int = 0,
         max_new_tokens: int = probes.MAX_NEW_TOKENS,
         eval_tokens: int = 0,
+        step_tokens: float = 0.0,
     ) -> None:
         """`eval_every`, `probe_every`: run.yaml's forced schedules (0: within the budget).
-        `eval_tokens`: the held-out split's tokens, to predict an evaluation's cost."""
+        `eval_tokens`: the held-out split's tokens; `step_tokens`: an average optimizer step's;
+        both to plan the extras from the first step's token rate."""
         self.run = run
         self.status = status
         self.stop_requested = stop_requested
@@ -48,6 +50,7 @@ class RunDirCallback(TrainerCallback):
         self.system_prompt = system_prompt
         self.max_new_tokens = max_new_tokens  # of each probe answer
         self.eval_tokens = eval_tokens
+        self.step_tokens = step_tokens
         self.is_main = is_main
         # The objective's metrics, read from TRL's logs (None: the default objective's).
         self.metrics = metrics or objective_named(DEFAULT_OBJECTIVE).metrics
@@ -95,7 +98,7 @@ class RunDirCallback(TrainerCallback):
         self.plan.stepped(now - self._step_began)
         self._extras_began = now
         if state.global_step == self.plan.first_step:
-            self._predict_evaluation(now - self._step_began, state.num_input_tokens_seen)
+            self._predict(now - self._step_began, state.num_input_tokens_seen - self._last_tokens)
         if self.plan.due("probes", state.global_step):
             self._probe(kwargs.get("model"), kwargs.get("processing_class"), state.global_step)
         if getattr(args, "eval_strategy", "no") != "no":
@@ -113,12 +116,17 @@ class RunDirCallback(TrainerCallback):
             extras_share=round(self.plan.share, 4),
         )
 
-    def _predict_evaluation(self, seconds: float, tokens_seen: int) -> None:
-        """An evaluation's cost from the first step's: a forward pass over the held-out tokens
-        at the step's token rate, a forward taking EVAL_SHARE of a training step."""
-        step_tokens = tokens_seen - self._last_tokens
-        if self.eval_tokens and step_tokens > 0:
-            self.plan.predict("evaluation", self.eval_tokens / step_tokens * seconds * EVAL_SHARE)
+    def _predict(self, seconds: float, tokens: int) -> None:
+        """The plan's expectations from the first step, which took `seconds` for `tokens`: an
+        average step's time, and an evaluation's (a forward pass over the held-out tokens, a
+        forward taking EVAL_SHARE of a training step's time)."""
+        if tokens <= 0 or seconds <= 0:
+            return
+        per_token = seconds / tokens
+        if self.step_tokens:
+            self.plan.expect_steps(self.step_tokens * per_token)
+        if self.eval_tokens:
+            self.plan.predict("evaluation", self.eval_tokens * per_token * EVAL_SHARE)
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any

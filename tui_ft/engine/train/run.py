@@ -78,7 +78,12 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             eval_every=config.eval_every,
             probe_every=config.probe_every,
             max_new_tokens=probes.token_limit(data.trained_tokens_per_row()),
-            eval_tokens=sum(len(row.get("input_ids", ())) for row in data.eval_rows),
+            eval_tokens=_tokens(data.eval_rows),
+            step_tokens=_tokens(data.train_rows)
+            / max(1, len(data.train_rows))
+            * config.batch_size
+            * config.grad_accum
+            * prepared.world_size,
         )
         trainer = make_trainer(
             prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
@@ -165,3 +170,8 @@ def _remove_partial_saves(run: RunDir) -> None:
     for folder in run.checkpoints_dir.glob("checkpoint-*"):
         if folder.is_dir() and not (folder / COMPLETE_MARKER).exists():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _tokens(rows: list[dict[str, Any]]) -> int:
+    """Input tokens of tokenized rows (0 for rows another objective shapes otherwise)."""
+    return sum(len(row.get("input_ids", ())) for row in rows)
