@@ -44,7 +44,11 @@ def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]
     from tui_ft.engine.train.kept_logits import sft_trainer_class
 
     data = prepared.data
-    eval_dataset = Dataset.from_list(data.eval_rows) if args.eval_strategy != "no" else None
+    # The held-out rows in length order: the evaluation's batches (taken in order) then pad
+    # little, which matters on long, uneven rows. Every evaluation of a run sees the same
+    # batches, so its eval-loss curve stays comparable.
+    eval_rows = sorted(data.eval_rows, key=lambda row: len(row["input_ids"]))
+    eval_dataset = Dataset.from_list(eval_rows) if args.eval_strategy != "no" else None
     return sft_trainer_class()(
         model=model,
         args=args,
