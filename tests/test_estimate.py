@@ -317,6 +317,10 @@ def test_a_loop_holding_its_output_runs_the_next_forward_beside_the_previous_one
     assert newer.activations is not None and newer.activations.stale == 2 * tokens * vocab
     fused = estimate_training(HAND, config, GPU, replace(LITGPT, loss="fused"))
     assert fused.activations is not None and fused.activations.stale == 0
+    # Checkpointed blocks keep no 4-bit inputs, the previous micro-batch's neither.
+    ckpt = run(method="qlora", max_length=512, gradient_checkpointing=True)
+    checkpointed = estimate_training(HAND, ckpt, GPU, LITGPT).activations
+    assert checkpointed is not None and checkpointed.stale == 2 * tokens * (vocab + 64)
 
 
 def test_the_attention_mask_is_a_term_of_padded_sdpa_batches_only() -> None:

@@ -320,13 +320,11 @@ def _stale(info: ModelInfo, work: Workload) -> int:
     — every input a block's linears read, SDPA's output included (o_proj's input is a view of
     it), but the first block's attention input under LoRA, which needs no gradient."""
     held = _held_output(info, work)
-    if not held or not work.quantized_inputs:
-        return held
+    if not held or not work.quantized_inputs or work.gradient_checkpointing:
+        return held  # checkpointed blocks keep no 4-bit inputs (as in `activations`)
     widths = _input_widths(info)
     per_layer = sum(widths[group] for group in {linear.reads for linear in block_linears(info)})
-    frozen_first = (
-        widths["attn_in"] if not work.train_base and not work.gradient_checkpointing else 0
-    )
+    frozen_first = 0 if work.train_base else widths["attn_in"]
     return held + work.compute_bytes * work.tokens * (per_layer * info.num_layers - frozen_first)
 
 
