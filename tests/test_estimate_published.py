@@ -59,9 +59,14 @@ def test_only_qwen_s_short_rows_and_litgpt_s_phi_3_are_more_than_10_percent_low(
 def test_litgpt_s_qlora_rows_with_its_loader_and_loop_modelled() -> None:
     # The 4-bit LM head and its dequantized copies, and the previous micro-batch's 4-bit
     # inputs that bitsandbytes 0.41-0.42 kept on the autograd context (docs/estimate-accuracy.md).
-    qlora = summarize([r for r in compare_all(DATA) if GROUPS["LitGPT, QLoRA"](r.row)])
-    assert qlora.median_abs_error <= 0.05
+    results = {r.row["id"]: r for r in compare_all(DATA)}
+    qlora = summarize([r for r in results.values() if GROUPS["LitGPT, QLoRA"](r.row)])
+    assert qlora.rows == 10 and qlora.median_abs_error <= 0.04
     assert qlora.worst_under >= -0.11 and qlora.worst_over <= 0.05
+    # LitGPT's TinyLlama QLoRA run needs more than its LoRA run (16.24 against 13.50 GB): so
+    # does the estimate, by what the 4-bit path adds beyond the weights it saves.
+    tiny_lora, tiny_qlora = results["lit-tinyllama-lora"], results["lit-tinyllama-qlora"]
+    assert tiny_qlora.measured > tiny_lora.measured and tiny_qlora.point > tiny_lora.point
 
 
 def test_the_hf_stack_rows_never_exceed_the_high_figure() -> None:
