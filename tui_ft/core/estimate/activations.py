@@ -76,7 +76,7 @@ class Workload:
     # (a plain `outputs = model(...); outputs.loss.backward()`, LitGPT); TRL and HF's Trainer
     # drop it first.
     logits_held: bool = False
-    # bitsandbytes' MatMul4Bit of 2023-24 kept each 4-bit linear's input for the backward
+    # bitsandbytes' MatMul4Bit before 0.43.2 kept each 4-bit linear's input for the backward
     # (`ctx.tensors = (A, B)`); 0.50 keeps only the packed weight.
     quantized_inputs: bool = False
     # The LM head is a 4-bit linear too (LitGPT's loader); transformers keeps it in 16 bits.

@@ -99,7 +99,7 @@ class EstimateOptions:
     autocast: bool = True
     adapters_in_compute_dtype: bool = False
     logits_held: bool = False
-    old_bitsandbytes: bool = False  # 4-bit linears keep their inputs (bitsandbytes of 2023-24)
+    old_bitsandbytes: bool = False  # 4-bit linears keep their inputs (bitsandbytes before 0.43.2)
     # LitGPT's loader (Lightning's BitsandbytesPrecision) swaps every nn.Linear for a 4-bit one,
     # the LM head's included, and quantizes from fp16 while computing in bf16: each use of a
     # 4-bit weight dequantizes it to fp16 and casts that copy. transformers keeps the head in
