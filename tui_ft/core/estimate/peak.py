@@ -18,7 +18,9 @@ Precision policy (tui_ft/engine/train/setup.py follows it; the estimate assumes 
 The peak is taken over three moments of a steady-state step (optimizer states exist from the
 first step on): the loss head's backward (all activations saved, the loss buffers at their
 largest), a decoder block's backward (activations, one rebuilt block under checkpointing,
-gradient buffers) and the optimizer step (every gradient). `peak_bytes` is what torch's caching
+gradient buffers, QLoRA's dequantized weight) and the optimizer step (every gradient); a loop
+that holds the model's output adds the end of the next forward, beside the previous
+micro-batch's leftovers (`stale`). `peak_bytes` is what torch's caching
 allocator would reserve (`torch.cuda.max_memory_reserved`); `required_bytes` adds what only
 NVML sees (the CUDA context, paged optimizer states) and is compared with NVML's free memory,
 or, without a GPU, with the RAM available (plus Python and the libraries instead of a context).
