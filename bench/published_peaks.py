@@ -33,6 +33,11 @@ from tui_ft.core.models.info import ModelInfo, info_from_config
 TABLE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "published_peaks.yaml"
 UNITS = {"GB": 10**9, "GiB": 2**30}
 # How each trainer runs, as the estimator's options (the YAML's `frameworks` says it in words).
+# LitGPT, read at commits 8641822b (Oct 2023) and e7e8f7cf (Sep 2024): finetune/lora.py keeps
+# `logits = model(...)` until the next micro-batch's forward returns; QLoRA goes through
+# Lightning's BitsandbytesPrecision, whose _Linear4bit replaces every nn.Linear (LoRALinear's
+# inner one for the head too) and quantizes `weight.to(dtype=torch.half)`; bitsandbytes
+# 0.41-0.42's MatMul4Bit sets `ctx.tensors = (A, B)` and dequantizes B, `.to(A.dtype)`, per use.
 FRAMEWORKS = {
     "hf-trainer": {"loss": "unfused", "adamw": "foreach"},
     "peft-loop": {"loss": "unfused", "autocast": False, "logits_held": True, "adamw": "foreach"},
@@ -43,6 +48,8 @@ FRAMEWORKS = {
         "adapters_in_compute_dtype": True,
         "logits_held": True,
         "old_bitsandbytes": True,
+        "head_quantized": True,
+        "dequant_cast": True,
     },
 }
 # How a trainer builds the model, where it differs from the HF config: LitGPT (Sep 2024, commit

@@ -4,6 +4,7 @@ the advice, and `tui-ft estimate` (human and JSON output)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,62 @@ def test_loss_paths_by_hand() -> None:
         tokens * (2 * vocab + 8),
         2 * tokens * vocab + 2 * 2 * 4 * 128 * vocab,
     )
+
+
+def test_qlora_dequantizes_its_largest_block_linear_at_a_block_s_backward() -> None:
+    # bitsandbytes' MatMul4Bit.backward dequantizes the whole weight: gate/up/down 64 × 128 in
+    # bf16, the dtype transformers quantized it from.
+    config = run(method="qlora", max_length=512, gradient_checkpointing=True)
+    qlora = estimate_training(HAND, config, GPU)
+    assert qlora.phase == "block backward" and qlora.term("dequant") == 2 * 64 * 128
+    lora = estimate_training(HAND, run(max_length=512, gradient_checkpointing=True), GPU)
+    assert lora.term("dequant") == 0
+
+
+LITGPT = EstimateOptions(
+    loss="chunked",
+    autocast=False,
+    adapters_in_compute_dtype=True,
+    logits_held=True,
+    old_bitsandbytes=True,
+    head_quantized=True,
+    dequant_cast=True,
+    padding_free=False,
+)
+
+
+def test_a_4bit_head_is_quantized_with_the_block_linears() -> None:
+    config = run(method="qlora")
+    plain = estimate_training(HAND, config, GPU).term("weights")
+    litgpt = estimate_training(HAND, config, GPU, LITGPT).term("weights")
+    head = 1000 * 64  # untied, V × h
+    assert plain == round(73728 * NF4_DQ) + QLORA_REST
+    assert litgpt == math.ceil((73728 + head) * NF4_DQ) + QLORA_REST + 1088 - 2 * head
+
+
+def test_a_loop_holding_its_output_runs_the_next_forward_beside_the_previous_one() -> None:
+    tokens, vocab = 4 * 512, 1000
+    config = run(method="qlora", max_length=512)
+    result = estimate_training(HAND, config, GPU, LITGPT)
+    assert result.activations is not None
+    # The 16-bit logits and the final norm's output, which the 4-bit head keeps.
+    assert result.activations.output == 2 * tokens * (vocab + 64)
+    # The previous ones, and every 4-bit linear's input on its context: per block the norms'
+    # outputs, SDPA's output and the MLP product (64 + 64 + 64 + 128), but the first block's
+    # attention input (no gradient under LoRA).
+    assert result.activations.stale == 2 * tokens * (vocab + 64) + 2 * tokens * (2 * 320 - 64)
+    assert result.phase == "next forward"
+    # Fp16 head dequantized, then cast to bf16, while the last chunk's logits are computed.
+    assert result.term("dequant") == (2 + 2) * vocab * 64
+    # Without old bitsandbytes only the held logits remain; TRL's fused head holds nothing.
+    newer = estimate_training(HAND, config, GPU, replace(LITGPT, old_bitsandbytes=False))
+    assert newer.activations is not None and newer.activations.stale == 2 * tokens * vocab
+    fused = estimate_training(HAND, config, GPU, replace(LITGPT, loss="fused"))
+    assert fused.activations is not None and fused.activations.stale == 0
+    # Checkpointed blocks keep no 4-bit inputs, the previous micro-batch's neither.
+    ckpt = run(method="qlora", max_length=512, gradient_checkpointing=True)
+    checkpointed = estimate_training(HAND, ckpt, GPU, LITGPT).activations
+    assert checkpointed is not None and checkpointed.stale == 2 * tokens * (vocab + 64)
 
 
 def test_the_attention_mask_is_a_term_of_padded_sdpa_batches_only() -> None:

@@ -2,9 +2,9 @@
 (tests/fixtures/published_peaks.yaml, bench/published_peaks.py, docs/estimate-accuracy.md).
 
 The issue's aims are a median |error| of 8% or less and no under-estimate worse than −10%.
-They are not reached on every row (docs/estimate-accuracy.md says which rows miss and why), so
-the bounds below are what the estimator reaches today: a guard against getting worse, to be
-tightened as the rows it misses are explained. Pure arithmetic: no GPU, no network.
+The median is met; three rows are still more than 10% low (docs/estimate-accuracy.md says
+which and why), so the bounds below are what the estimator reaches today: a guard against
+getting worse, to be tightened as those rows are explained. Pure arithmetic: no GPU, no network.
 """
 
 from __future__ import annotations
@@ -44,16 +44,29 @@ def test_summary_against_the_published_peaks() -> None:
     results = compare_all(DATA)
     summary = summarize(results)
     assert summary.rows == len(DATA["rows"]) >= 25
-    assert summary.median_abs_error <= 0.09
-    assert summary.worst_under >= -0.24  # LitGPT's QLoRA rows: docs/estimate-accuracy.md
+    assert summary.median_abs_error <= 0.05
+    assert summary.worst_under >= -0.13  # Qwen's short 1.8B rows: docs/estimate-accuracy.md
     assert summary.worst_over <= 0.36  # PEFT's rows, whose 768 tokens are only a cap
     known = summarize(known_length(results))
-    assert known.median_abs_error <= 0.09 and known.worst_over <= 0.03
+    assert known.median_abs_error <= 0.05 and known.worst_over <= 0.05
 
 
-def test_no_under_estimate_worse_than_13_percent_outside_litgpt_s_qlora() -> None:
-    rest = [r for r in compare_all(DATA) if not GROUPS["LitGPT, QLoRA"](r.row)]
-    assert min(r.error for r in rest) >= -0.13
+def test_only_qwen_s_short_rows_and_litgpt_s_phi_3_are_more_than_10_percent_low() -> None:
+    low = {r.row["id"] for r in compare_all(DATA) if r.error < -0.10}
+    assert low <= {"qwen1-1.8b-lora-256", "qwen1-1.8b-lora-2048", "lit-phi3-qlora"}
+
+
+def test_litgpt_s_qlora_rows_with_its_loader_and_loop_modelled() -> None:
+    # The 4-bit LM head and its dequantized copies, and the previous micro-batch's 4-bit
+    # inputs that bitsandbytes 0.41-0.42 kept on the autograd context (docs/estimate-accuracy.md).
+    results = {r.row["id"]: r for r in compare_all(DATA)}
+    qlora = summarize([r for r in results.values() if GROUPS["LitGPT, QLoRA"](r.row)])
+    assert qlora.rows == 10 and qlora.median_abs_error <= 0.04
+    assert qlora.worst_under >= -0.11 and qlora.worst_over <= 0.05
+    # LitGPT's TinyLlama QLoRA run needs more than its LoRA run (16.24 against 13.50 GB): so
+    # does the estimate, by what the 4-bit path adds beyond the weights it saves.
+    tiny_lora, tiny_qlora = results["lit-tinyllama-lora"], results["lit-tinyllama-qlora"]
+    assert tiny_qlora.measured > tiny_lora.measured and tiny_qlora.point > tiny_lora.point
 
 
 def test_the_hf_stack_rows_never_exceed_the_high_figure() -> None:

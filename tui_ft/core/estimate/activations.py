@@ -27,7 +27,10 @@ follow, with transformers 5 / PEFT 0.21 / TRL 1.16:
   (`loss="chunked"`: the head in 128-token chunks, cross-entropy per chunk without an fp32
   upcast) keeps 16-bit log-probabilities, plus one chunk's gradients at a time. A training
   loop that holds the model's output through the backward (`logits_held`: LitGPT, a plain
-  loop) keeps the 16-bit logits too. Off CUDA tui-ft's supervised trainer projects only the
+  loop) keeps the 16-bit logits too, and drops them only when the next micro-batch's forward
+  returns: that forward runs beside the previous output (`stale`), and beside the inputs that
+  old bitsandbytes stored on each 4-bit linear's context (plain attributes, which the backward
+  does not free, unlike saved tensors). Off CUDA tui-ft's supervised trainer projects only the
   trained positions and scores them with plain cross-entropy (engine/train/kept_logits.py) while
   the batch's logits stay within KEPT_LOGITS_LIMIT: counted as `unfused` over the whole batch
   (its trained positions are not known here; all of them is the bound).
@@ -84,9 +87,11 @@ class Workload:
     # (a plain `outputs = model(...); outputs.loss.backward()`, LitGPT); TRL and HF's Trainer
     # drop it first.
     logits_held: bool = False
-    # bitsandbytes' MatMul4Bit of 2023-24 kept each 4-bit linear's input for the backward
+    # bitsandbytes' MatMul4Bit before 0.43.2 kept each 4-bit linear's input for the backward
     # (`ctx.tensors = (A, B)`); 0.50 keeps only the packed weight.
     quantized_inputs: bool = False
+    # The LM head is a 4-bit linear too (LitGPT's loader); transformers keeps it in 16 bits.
+    head_quantized: bool = False
 
     @property
     def tokens(self) -> int:
@@ -127,6 +132,8 @@ class Activations:
     loss_peak: int  # extra while the loss head runs its backward
     backward: int  # gradient buffers while one block runs its backward
     recompute: int  # one block's activations rebuilt during backward (checkpointing)
+    output: int = 0  # the logits (and a 4-bit head's input) a holding loop keeps at forward end
+    stale: int = 0  # what the previous micro-batch leaves alive during this one's forward
 
     @property
     def saved(self) -> int:
@@ -156,6 +163,8 @@ def activations(info: ModelInfo, work: Workload, head_trainable: bool) -> Activa
         loss_peak=_loss_peak(info, work, head_trainable),
         backward=_backward_buffers(info, work),
         recompute=recompute,
+        output=_held_output(info, work),
+        stale=_stale(info, work),
     )
 
 
@@ -218,6 +227,16 @@ def _group_inputs(info: ModelInfo, work: Workload) -> int:
     if work.attention != "eager":
         kept.discard("attn_out")  # the attention output's own storage, reshaped as a view
     return work.compute_bytes * sum(widths[group] for group in kept)
+
+
+def _input_widths(info: ModelInfo) -> dict[str, int]:
+    """Elements per token of each tensor a block's linears read."""
+    return {
+        "attn_in": info.hidden_size,
+        "attn_out": info.num_heads * info.head_dim,
+        "mlp_in": info.hidden_size,
+        "mlp_mid": info.intermediate_size,
+    }
 
 
 def _is_target(work: Workload, linear: Linear) -> bool:
@@ -283,13 +302,41 @@ def _outside(info: ModelInfo, work: Workload) -> int:
 
 def _loss_saved(info: ModelInfo, work: Workload) -> int:
     t, a, h = work.tokens, work.compute_bytes, info.hidden_size
-    head_input = a * h if work.train_base else 0
+    head_input = a * h if work.train_base or _head_keeps_input(work) else 0
     if work.loss == "unfused":
         return t * (FP32 * info.vocab_size + INDEX + head_input)  # fp32 log-probs, labels
     if work.loss == "chunked":
         return t * (a * info.vocab_size + INDEX + head_input)  # 16-bit log-probs, labels
     # Fused head: the flattened hidden states, labels, log-normalizer and entropy per token.
     return t * (a * h + INDEX + 2 * FP32)
+
+
+def _head_keeps_input(work: Workload) -> bool:
+    return work.head_quantized and work.quantized_inputs
+
+
+def _held_output(info: ModelInfo, work: Workload) -> int:
+    """At the end of a forward whose output the loop holds: the 16-bit logits, and the final
+    norm's output when a 4-bit head keeps it (the loss has not run yet)."""
+    if not work.logits_held or work.loss == "fused":
+        return 0
+    head_input = info.hidden_size if _head_keeps_input(work) else 0
+    return work.compute_bytes * work.tokens * (info.vocab_size + head_input)
+
+
+def _stale(info: ModelInfo, work: Workload) -> int:
+    """The previous micro-batch's leftovers while this one runs its forward (as long as this
+    one, at most): the logits the loop still holds, and through them the previous graph, whose
+    4-bit linears kept their inputs on their context (old bitsandbytes: `ctx.tensors = (A, B)`)
+    — every input a block's linears read, SDPA's output included (o_proj's input is a view of
+    it), but the first block's attention input under LoRA, which needs no gradient."""
+    held = _held_output(info, work)
+    if not held or not work.quantized_inputs or work.gradient_checkpointing:
+        return held  # checkpointed blocks keep no 4-bit inputs (as in `activations`)
+    widths = _input_widths(info)
+    per_layer = sum(widths[group] for group in {linear.reads for linear in block_linears(info)})
+    frozen_first = 0 if work.train_base else widths["attn_in"]
+    return held + work.compute_bytes * work.tokens * (per_layer * info.num_layers - frozen_first)
 
 
 def _loss_peak(info: ModelInfo, work: Workload, head_trainable: bool) -> int:

@@ -24,8 +24,8 @@ MIN_LENGTH = 128
 ROOMY = 0.7  # below this share of the free memory, say what larger batch would still fit
 MAX_BATCH = 4096
 MIN_SAVING = 0.01
-PARAM_TERMS = ("weights", "adapter", "reference", "gradients", "optimizer", "step")
-ACTIVATION_TERMS = ("activations", "attention", "logits", "recompute", "backward")
+PARAM_TERMS = ("weights", "adapter", "reference", "gradients", "optimizer", "step", "dequant")
+ACTIVATION_TERMS = ("activations", "attention", "logits", "recompute", "backward", "stale")
 
 
 @dataclass(frozen=True)

@@ -56,4 +56,9 @@ UNCERTAINTY: dict[str, tuple[float, float]] = {
     "backward": (0.50, 1.50),
     "step": (1.0, 1.0),  # gradients in flight: when each is freed depends on the graph
     "kv_cache": (1.0, 1.0),
+    # A 4-bit weight dequantized for one matmul: whether that matmul falls at the moment's
+    # peak depends on the graph.
+    "dequant": (0.0, 1.0),
+    # The previous micro-batch held by the loop: it may have been shorter than this one.
+    "stale": (0.0, 1.0),
 }

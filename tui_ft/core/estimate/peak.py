@@ -18,7 +18,9 @@ Precision policy (tui_ft/engine/train/setup.py follows it; the estimate assumes 
 The peak is taken over three moments of a steady-state step (optimizer states exist from the
 first step on): the loss head's backward (all activations saved, the loss buffers at their
 largest), a decoder block's backward (activations, one rebuilt block under checkpointing,
-gradient buffers) and the optimizer step (every gradient). `peak_bytes` is what torch's caching
+gradient buffers, QLoRA's dequantized weight) and the optimizer step (every gradient); a loop
+that holds the model's output adds the end of the next forward, beside the previous
+micro-batch's leftovers (`stale`). `peak_bytes` is what torch's caching
 allocator would reserve (`torch.cuda.max_memory_reserved`); `required_bytes` adds what only
 NVML sees (the CUDA context, paged optimizer states) and is compared with NVML's free memory,
 or, without a GPU, with the RAM available (plus Python and the libraries instead of a context).
@@ -102,7 +104,13 @@ class EstimateOptions:
     autocast: bool = True
     adapters_in_compute_dtype: bool = False
     logits_held: bool = False
-    old_bitsandbytes: bool = False  # 4-bit linears keep their inputs (bitsandbytes of 2023-24)
+    old_bitsandbytes: bool = False  # 4-bit linears keep their inputs (bitsandbytes before 0.43.2)
+    # LitGPT's loader (Lightning's BitsandbytesPrecision) swaps every nn.Linear for a 4-bit one,
+    # the LM head's included, and quantizes from fp16 while computing in bf16: each use of a
+    # 4-bit weight dequantizes it to fp16 and casts that copy. transformers keeps the head in
+    # 16 bits and quantizes from the compute dtype, so its dequantized copy needs no cast.
+    head_quantized: bool = False
+    dequant_cast: bool = False
     # torch's AdamW: "fused" (tui-ft on a GPU: in place) or "foreach" (torch's default, which
     # builds the square roots of all second moments at once: one more state-sized buffer).
     adamw: str = "fused"
@@ -305,13 +313,16 @@ def estimate_training(
         mixed=options.autocast,
         logits_held=options.logits_held,
         quantized_inputs=options.old_bitsandbytes and method.quantized,
+        head_quantized=options.head_quantized and method.quantized,
     )
     acts = activations(info, work, head_trainable=method.trains_base)
-    fixed = _fixed_terms(info, config, precision, lora)
+    fixed = _fixed_terms(info, config, precision, lora, work.head_quantized)
     if needs.reference_model and method.trains_base:
         weights = weights_term(info, config, precision)
         fixed.append(Term("reference", "Reference model", weights.bytes, "frozen copy of the base"))
     moments = _moments(info, config, precision, lora, acts, work)
+    if method.quantized:
+        _add_dequantized(moments, info, precision, work, options.dequant_cast)
     if options.adamw == "foreach" and config.optimizer == "adamw":
         # torch.optim.adam._multi_tensor_adam: exp_avg_sq_sqrt = torch._foreach_sqrt(...)
         step = _trained_bytes(info, lora, precision)
@@ -342,9 +353,13 @@ def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
 
 
 def _fixed_terms(
-    info: ModelInfo, config: RunConfig, precision: Precision, lora: LoraShape | None
+    info: ModelInfo,
+    config: RunConfig,
+    precision: Precision,
+    lora: LoraShape | None,
+    head_quantized: bool,
 ) -> list[Term]:
-    terms = [weights_term(info, config, precision)]
+    terms = [weights_term(info, config, precision, head_quantized)]
     if lora is not None:
         size = _trained_bytes(info, lora, precision)
         what = "DoRA" if lora.dora else "LoRA"
@@ -361,17 +376,25 @@ def _fixed_terms(
     return terms
 
 
-def weights_term(info: ModelInfo, config: RunConfig, precision: Precision) -> Term:
+def weights_term(
+    info: ModelInfo, config: RunConfig, precision: Precision, head_quantized: bool = False
+) -> Term:
+    """`head_quantized`: an untied LM head in 4 bits too (LitGPT's loader)."""
     params = info.params
     if method_named(config.method).quantized:
         per_weight = nf4_bytes_per_param(config.qlora.double_quant)
-        tensors = len(block_linears(info)) * info.num_layers
-        quantized = math.ceil(params.linear * per_weight) + tensors * NF4_STATE_PER_TENSOR
-        rest = (params.embedding + params.other) * precision.base
+        head = (
+            info.vocab_size * info.hidden_size if head_quantized and not info.tied_embeddings else 0
+        )
+        linear = params.linear + head
+        tensors = len(block_linears(info)) * info.num_layers + (1 if head else 0)
+        quantized = math.ceil(linear * per_weight) + tensors * NF4_STATE_PER_TENSOR
+        rest = (params.embedding - head + params.other) * precision.base
         double = " + double quant" if config.qlora.double_quant else ""
         detail = (
-            f"{params.linear:,} linear weights in 4-bit {config.qlora.quant_type}{double} "
-            f"({per_weight:.3f} B each); embeddings, norms and lm_head in {_dtype(precision.base)}"
+            f"{linear:,} linear weights in 4-bit {config.qlora.quant_type}{double} "
+            f"({per_weight:.3f} B each); embeddings, norms"
+            f"{'' if head else ' and lm_head'} in {_dtype(precision.base)}"
         )
         return Term("weights", "Model weights", quantized + rest, detail)
     size = params.total * precision.base
@@ -463,7 +486,52 @@ def _moments(
             grads_early,
         ],
         "optimizer step": [grads_all],
+    } | _next_forward(acts, kept_term, mask, grads_early)
+
+
+def _next_forward(acts: Activations, kept: Term, mask: Term, grads: Term) -> dict[str, list[Term]]:
+    """A loop that holds the model's output runs the next micro-batch's forward beside the
+    previous one's leftovers (activations.py, `stale`); the moment is the end of that forward."""
+    if not acts.stale:
+        return {}
+    return {
+        "next forward": [
+            kept,
+            mask,
+            Term("stale", "Previous micro-batch", acts.stale, "held output and 4-bit inputs"),
+            Term("logits", "Logits", acts.output, "held by the loop, the loss not run yet"),
+            grads,
+        ]
     }
+
+
+def _add_dequantized(
+    moments: dict[str, list[Term]],
+    info: ModelInfo,
+    precision: Precision,
+    work: Workload,
+    cast: bool,
+) -> None:
+    """bitsandbytes multiplies by a 4-bit weight by dequantizing it whole, in the dtype it was
+    quantized from (the weights' dtype: `precision.base`), cast to the compute dtype when that
+    differs (`cast`): in every backward (MatMul4Bit.backward), and in the forward too beyond
+    1536 tokens. A block's backward holds its largest linear's copy for one matmul; a 4-bit
+    head's copy is there while the loss head runs, backward and forward."""
+    size = precision.base + (precision.compute if cast else 0)
+    largest = max(linear.numel for linear in block_linears(info))
+    moments["block backward"].append(
+        Term("dequant", "Dequantized 4-bit weight", size * largest, "one block linear")
+    )
+    if work.head_quantized:
+        head = Term(
+            "dequant",
+            "Dequantized 4-bit weight",
+            size * info.vocab_size * info.hidden_size,
+            "the LM head",
+        )
+        for phase in ("loss backward", "next forward"):
+            if phase in moments:
+                moments[phase].append(head)
 
 
 def _per_token(size: int, tokens: int) -> str:

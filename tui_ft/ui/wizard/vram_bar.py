@@ -40,6 +40,7 @@ LOOKS = {
     "backward": Look("▙", "$accent", "backward"),
     "attention": Look("▜", "$lr", "mask"),
     "step": Look("▛", "$grad-norm", "step"),
+    "dequant": Look("▗", "$tuned", "dequant"),
     "workspace": Look("▟", "$base", "cuBLAS"),
     "slack": Look("▄", "$base", "slack"),
     "context": Look("▀", "$text-muted", "CUDA ctx"),
