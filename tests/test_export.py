@@ -106,6 +106,9 @@ def test_the_command_shows_progress_and_replaces_the_earlier_export(
     assert f"exported: {out}" in captured.out and "size: " in captured.out
     assert "3/3 probe answers identical to the adapter's; max logit difference" in captured.out
     assert not (out / "stale.txt").exists() and (out / MARKER).is_file()
+    # The model card (core/share/card.py) beside the model, said in the report.
+    assert f"model card: {out / 'README.md'}" in captured.out
+    assert "library_name: transformers" in (out / "README.md").read_text()
     assert not leftover.exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["merged", "merged.check.json"]
 

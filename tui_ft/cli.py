@@ -26,6 +26,7 @@ from tui_ft.core.export.formats import FORMATS as EXPORT_FORMATS
 from tui_ft.core.export.formats import QUANTS as EXPORT_QUANTS
 from tui_ft.core.methods import METHODS
 from tui_ft.core.safe_text import safe
+from tui_ft.core.share import WHATS as PUSH_WHATS
 
 # Sub-commands whose issue has not landed yet: they say so instead of pretending.
 NOT_BUILT: dict[str, str] = {}
@@ -204,6 +205,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", metavar="DIR", help="where to write (default: RUN/export/FORMAT)")
     export.add_argument("--json", action="store_true", help="print the check report as JSON")
+    push = sub.add_parser(
+        "push",
+        help="upload a run's adapter or export, with its model card, to the Hugging Face Hub",
+        description="Upload a finished run's adapter, merged model or GGUF (export it first) to "
+        "a Hugging Face model repository, with a model card (README.md) written from the run. "
+        "The token comes from HF_TOKEN or `hf auth login`.",
+    )
+    push.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
+    push.add_argument(
+        "--repo", required=True, metavar="ORG/NAME", help="the model repository (made if missing)"
+    )
+    push.add_argument(
+        "--what",
+        choices=PUSH_WHATS,
+        help="adapter: the run's LoRA/QLoRA adapter (default for those); merged: export/merged "
+        "(default for full runs); gguf: export/gguf",
+    )
+    push.add_argument("--private", action="store_true", help="make a new repository private")
+    push.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be uploaded, and where; upload nothing",
+    )
+    push.add_argument("--json", action="store_true", help="machine-readable output")
     # $TUI_FT_FAKE_GPU=FILE.json makes doctor (and the app) read a fake GPU snapshot instead.
     doctor = sub.add_parser("doctor", help="show GPUs, drivers and library versions")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")

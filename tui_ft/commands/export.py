@@ -18,6 +18,7 @@ from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, check_report_path
 from tui_ft.core.export.report import failure_sentence, report_lines
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import json_for_terminal, safe
+from tui_ft.core.share.artefacts import write_export_card
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     export_target(run_dir.path, fmt.name, out)  # an unwritable destination, before any work
     report = _export(fmt.name, run_dir, out, quant or DEFAULT_QUANT)
+    if report["passed"]:
+        card = write_export_card(run_dir, fmt.name, report)  # core/share/card.py
+        if card is not None:
+            report["card"] = str(card)
     if args.json:
         print(json_for_terminal(report, indent=2))
     else:

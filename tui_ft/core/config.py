@@ -26,6 +26,7 @@ from tui_ft.core.methods import DEFAULT_METHOD, METHODS, method_named
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives, owners_of
 from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.paths import disk_error
+from tui_ft.core.trackers import unknown_trackers
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -87,6 +88,8 @@ class RunConfig:
     probe_prompts: list[str] = field(default_factory=list)
     save_total_limit: int = 2
     logging_steps: int = 1
+    # Experiment trackers that get a copy of the metrics (core/trackers.py); empty: none.
+    report_to: list[str] = field(default_factory=list)
     trust_remote_code: bool = False
     gpus: list[str] = field(default_factory=list)  # indices or UUIDs; empty: the freest
     fsdp: bool = False  # full fine-tuning on several processes: shard instead of replicate
@@ -105,6 +108,7 @@ class RunConfig:
         problems: list[str] = []
         found = _Problems(problems, lines)
         data = _renamed_keys(data, found)
+        data = _one_tracker_listed(data)
         data, settings = _objective_settings(data, found)
         config = _build(cls, data, "", found)
         config.objective_settings = settings
@@ -121,6 +125,8 @@ class RunConfig:
         settings = data.pop("objective_settings")
         if not self.start_from:
             del data["start_from"]  # as rarely set as the objective: written only when it is
+        if not self.report_to:
+            del data["report_to"]  # likewise
         if self.objective == DEFAULT_OBJECTIVE and not settings:
             del data["objective"]
             return data
@@ -157,6 +163,7 @@ class RunConfig:
                 )
             p += _setting_problems(objective, self.objective_settings)
         _one_of(p, "qlora.quant_type", self.qlora.quant_type, QUANT_TYPES)
+        p += unknown_trackers(self.report_to)
         if not self.model.strip():
             p.append(
                 "model must name a model: `demo`, a folder, a .gguf file or a Hugging Face id."
@@ -251,6 +258,14 @@ def _renamed_keys(data: Any, problems: _Problems) -> Any:
             problems.add(old, f"`{old}` is the old name of `{new}`, which is set too; keep one.")
         renamed[new] = renamed.pop(old)
     return renamed
+
+
+def _one_tracker_listed(data: Any) -> Any:
+    """`report_to: wandb` as `[wandb]`, and `none` as no tracker, as transformers reads them."""
+    if not isinstance(data, dict) or not isinstance(data.get("report_to"), str):
+        return data
+    name = data["report_to"].strip()
+    return {**data, "report_to": [] if name in ("", "none") else [name]}
 
 
 def _objective_settings(data: Any, problems: _Problems) -> tuple[Any, dict[str, Any]]:

@@ -43,9 +43,10 @@ class ChildCommand:
     models: Sequence[str | None] = ()
     datasets: Sequence[str | None] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # set on top, for this child alone
+    online: bool = False  # it needs the hub whatever its models are (an upload)
 
     def environment(self) -> dict[str, str]:
-        env = child_env(self.models, self.datasets)
+        env = child_env(self.models, self.datasets, download=self.online)
         # Its lines as they are written, in one encoding whatever the locale says.
         env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
         env.update(self.env)

@@ -31,6 +31,8 @@ def report_lines(report: dict[str, Any], report_path: Path) -> list[str]:
             f"stops at {', '.join(ollama['stops'])})"
         )
         lines += ["import it into Ollama with:", f"  {ollama['command']}"]
+    if report.get("card"):
+        lines.append(f"model card: {report['card']} (`tui-ft push` uploads it with the model)")
     lines.append(f"check report: {report_path}")
     return lines
 

@@ -147,7 +147,7 @@ def _explain_hub_error(repo_id: str, err: BaseException) -> UserError | None:
             f"the Hugging Face hub answered with an error for {repo_id} (HTTP {status}).",
             "Try again in a minute; if it persists, check https://status.huggingface.co.",
         )
-    if _is_network_error(err):
+    if is_network_error(err):
         return UserError(
             f"{repo_id} is not in the Hugging Face cache ({hub_cache_dir()}) and the hub "
             f"could not be reached within {HUB_TIMEOUT_S:.0f} s: we are offline.",
@@ -162,7 +162,7 @@ def _explain_hub_error(repo_id: str, err: BaseException) -> UserError | None:
     return None
 
 
-def _is_network_error(err: BaseException) -> bool:
+def is_network_error(err: BaseException) -> bool:
     from huggingface_hub import errors as hub_errors
 
     # LocalEntryNotFoundError: the hub client's "could not reach the hub and it is not cached".

@@ -26,6 +26,7 @@ from tui_ft.core.runs.listing import new_run_name
 from tui_ft.core.runs.liveness import effective_status, is_this_host, pid_alive
 from tui_ft.core.runs.lock import LOCK_FILE, RunLock
 from tui_ft.core.runs.status import Status
+from tui_ft.core.trackers import missing_tracker_error
 
 TRAINER_MODULE = "tui_ft.engine.train.main"
 # Others hold the lock briefly (a launch, a stop, a trainer writing its last state): wait so
@@ -45,6 +46,9 @@ def prepare_run(config: RunConfig, home: Path | None = None) -> RunDir:
     problems = config.validate()
     if problems:
         raise UserError(f"the run cannot start: {problems[0]}", "Fix the setting and retry.")
+    missing = missing_tracker_error(config.report_to)  # said here, not in train.log later
+    if missing is not None:
+        raise missing
     start = start_point(config, home)
     if start is not None and start.how == CONTINUE_ADAPTER:
         # The earlier adapter trains further: its shape is the one that runs (and is estimated).

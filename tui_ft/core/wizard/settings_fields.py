@@ -14,13 +14,14 @@ from typing import Any
 
 from tui_ft.core.config import OPTIMIZERS, PRECISIONS, SCHEDULERS, RunConfig
 from tui_ft.core.objectives import objective_named
+from tui_ft.core.trackers import TRACKERS
 
 
 @dataclass(frozen=True)
 class Field:
     key: str  # the RunConfig attribute
     label: str
-    kind: str  # "int" | "float" | "optional_int" | "optional_text" | "choice" | "bool"
+    kind: str  # "int" | "float" | "optional_int" | "optional_text" | "choice" | "bool" | "names"
     help: str  # one line: what it does and when to change it
     choices: tuple[str, ...] = ()
 
@@ -116,6 +117,13 @@ FIELDS = (
         "optional_text",
         "Added to conversations that have none, in training and in chat; blank: none.",
     ),
+    Field(
+        "report_to",
+        "Trackers",
+        "names",
+        f"Copy the metrics to trackers: {', '.join(TRACKERS)}; blank: none.",
+        tuple(TRACKERS),
+    ),
 )
 BY_KEY = {f.key: f for f in FIELDS}
 # An objective's setting kind -> the field kind that edits it.
@@ -150,6 +158,8 @@ def field_text(field: Field, value: Any) -> str:
         return ""
     if field.kind == "float":
         return f"{value:g}"
+    if field.kind == "names":
+        return ", ".join(value)
     return str(value)
 
 
@@ -177,6 +187,14 @@ def parse_field(field: Field, text: str) -> Any:
         return text
     if field.kind == "bool":
         return text.lower() in ("true", "yes", "on", "1")
+    if field.kind == "names":
+        names = [name for name in re.split(r"[,\s]+", text) if name and name != "none"]
+        unknown = [name for name in names if name not in field.choices]
+        if unknown:
+            raise FieldError(
+                f"{field.key}: {unknown[0]!r} is not one of {', '.join(field.choices)}."
+            )
+        return list(dict.fromkeys(names))
     raise AssertionError(f"unknown field kind {field.kind}")
 
 

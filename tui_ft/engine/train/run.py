@@ -3,6 +3,7 @@ run directory, and whatever stops it ends in a state a reader understands."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -10,13 +11,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.config import load_config
+from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.probe import probe
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.checkpoints import COMPLETE_MARKER
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
 from tui_ft.core.runs.lineage import start_point
+from tui_ft.core.trackers import missing_tracker_error, tracker_env
 from tui_ft.engine import probes
 from tui_ft.engine.disk import is_disk_full
 from tui_ft.engine.precision import resolve_precision
@@ -50,6 +52,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
     callback: RunDirCallback | None = None
     try:
         config = load_config(run.config_path)
+        report_to_trackers(config, run)
         start = start_point(config, run.path.parent)
         stage = "model"
         precision = resolve_precision(config.precision)
@@ -86,7 +89,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
             * prepared.world_size,
         )
         trainer = make_trainer(
-            prepared, model, training_args(prepared, run.checkpoints_dir), [callback]
+            prepared, model, training_args(prepared, run.checkpoints_dir, report=True), [callback]
         )
         checkpoint = resume_point(run) if resume else None
         total = planned_steps(config, len(data.train_rows), prepared.world_size)
@@ -127,6 +130,15 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
         return 1
     finally:
         status.close()
+
+
+def report_to_trackers(config: RunConfig, run: RunDir) -> None:
+    """The trackers of `report_to` get their folders in the run (and W&B its offline mode)
+    here, in the trainer, so a resume or a job script starting it directly gets them too."""
+    missing = missing_tracker_error(config.report_to)
+    if missing is not None:
+        raise missing
+    os.environ.update(tracker_env(config.report_to, run.path, run.name))
 
 
 def _check_stop(stop_requested: threading.Event) -> None:

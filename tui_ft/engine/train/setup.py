@@ -135,9 +135,13 @@ def training_args(
     max_steps: int | None = None,
     evaluate: bool = True,
     save: bool = True,
+    report: bool = False,
 ) -> Any:
-    """TRL's config for the run's objective: the arguments all objectives share, then its own."""
-    common = _common_args(prepared, max_steps=max_steps, evaluate=evaluate, save=save)
+    """TRL's config for the run's objective: the arguments all objectives share, then its own.
+    `report`: to the trackers of `report_to` (the run itself, not a pre-flight or a bench)."""
+    common = _common_args(
+        prepared, max_steps=max_steps, evaluate=evaluate, save=save, report=report
+    )
     return trainer_twin(prepared.config).training_args(prepared, common, output_dir)
 
 
@@ -146,7 +150,7 @@ def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]
 
 
 def _common_args(
-    prepared: Prepared, *, max_steps: int | None, evaluate: bool, save: bool
+    prepared: Prepared, *, max_steps: int | None, evaluate: bool, save: bool, report: bool
 ) -> dict[str, Any]:
     """transformers' TrainingArguments from the run's settings, whatever the objective."""
     import torch
@@ -188,7 +192,11 @@ def _common_args(
         # Shards weights, gradients and optimizer states across processes, one decoder
         # block at a time (the model's own _no_split_modules).
         fsdp="full_shard auto_wrap" if config.fsdp and prepared.world_size > 1 else "",
-        report_to="none",
+        # Our metrics.jsonl is written by our callback whatever this says; these get a copy
+        # (their folders and offline modes come from core/trackers.py's environment).
+        report_to=(report and list(config.report_to)) or "none",
+        run_name=config.name or None,
+        project="tui-ft",  # Trackio's project
         disable_tqdm=True,
         dataloader_num_workers=0,
     )

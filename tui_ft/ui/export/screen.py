@@ -16,10 +16,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, Static
 
+from tui_ft.core.config import load_config
+from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
 from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
+from tui_ft.core.share import WHATS
+from tui_ft.core.share.artefacts import default_what
+from tui_ft.ui.export.push import PushScreen
 from tui_ft.ui.export.result import ExportResult, copy_text
 from tui_ft.ui.shell.base import TuiFtScreen
 from tui_ft.ui.shell.confirm import ConfirmScreen
@@ -59,12 +64,23 @@ class ExportScreen(TuiFtScreen):
         "(c copies it).\n\n"
         "The export runs in its own process and is written under a hidden name: an earlier "
         "export in the same folder is replaced only once the new one passed its check. Esc "
-        "while it runs asks before stopping it; a stopped export leaves nothing behind."
+        "while it runs asks before stopping it; a stopped export leaves nothing behind.\n\n"
+        "**p** pushes the adapter or an export, with a model card, to the Hugging Face Hub "
+        "(docs/share.md)."
     )
     BINDINGS = [
         Binding("x", "start", "Export", id="export.start", tooltip="Write and check the export"),
         Binding("c", "copy", "Copy", id="export.copy", tooltip="Copy the command or the path"),
         Binding("n", "again", "New export", id="export.again", tooltip="Choose another export"),
+        # Off the footer (full at 80 columns); F1 and the command palette list it.
+        Binding(
+            "p",
+            "push",
+            "Push to Hub",
+            id="export.push",
+            tooltip="Push to the Hugging Face Hub",
+            show=False,
+        ),
         Binding("escape", "leave", "Back", id="export.back", tooltip="Back (asks while running)"),
         # The app's q, but asking first while an export runs: quitting would stop it.
         Binding("q", "quit_app", "Quit", id="export.quit", tooltip="Leave tui-ft"),
@@ -193,6 +209,8 @@ class ExportScreen(TuiFtScreen):
             return (self.outcome is not None and copy_text(self.outcome) is not None) or None
         if action == "again":
             return self.state == "done" or None
+        if action == "push":
+            return self.state != "running" or None
         return True
 
     def action_start(self) -> None:
@@ -319,6 +337,19 @@ class ExportScreen(TuiFtScreen):
         text, what = found
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied {what} (through the terminal's clipboard, OSC 52).", markup=False)
+
+    def action_push(self) -> None:
+        if self.state != "running":
+            self.app.push_screen(PushScreen(self.run.path, self._push_what()))
+
+    def _push_what(self) -> str:
+        """What was just exported, else what the run made (its adapter, or the merged model)."""
+        if self.state == "done" and self.request is not None and self.request.fmt in WHATS:
+            return self.request.fmt
+        try:
+            return default_what(load_config(self.run.config_path))
+        except UserError:
+            return WHATS[0]
 
     def action_again(self) -> None:
         self._set_state("form")

@@ -164,7 +164,9 @@ class SettingsStep(WizardStep):
             )
         else:
             placeholder = "blank: use epochs" if item.key == "max_steps" else ""
-            placeholder = "blank: none" if item.key == "system_prompt" else placeholder
+            placeholder = (
+                "blank: none" if item.key in ("system_prompt", "report_to") else placeholder
+            )
             control = SafeInput(
                 field_text(item, value),
                 placeholder=placeholder,
