@@ -133,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run", nargs="?", metavar="RUN", help="run name (see `tui-ft runs`) or folder"
     )
     chat.add_argument("--model", help="a base model alone (`demo`, a folder, an HF id), no run")
+    chat.add_argument(
+        "--with",
+        dest="with_run",
+        metavar="OTHER",
+        help="another run of the same base model in the base's place (left), RUN on the right; "
+        "`base` is the usual base model",
+    )
     chat_what = chat.add_mutually_exclusive_group()
     chat_what.add_argument("--prompt", help="ask both sides once and print the two answers")
     chat_what.add_argument(
