@@ -181,6 +181,8 @@ def test_the_tables_say_what_differs_and_what_is_missing(three: list[str]) -> No
 
     same = compare_runs(["a", "b"])
     assert same.same_base_model and not any("base models" in n for n in same.notes)
+    assert same.can_chat  # two LoRA runs of one base
+    assert not compare_runs(["a", "c"]).can_chat and not compare_runs(three).can_chat
 
 
 def test_compare_json_through_the_cli(three: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,6 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
 from tui_ft.core.runs.metrics import as_number
-from tui_ft.core.runs.status import RunMemory
 
 # status.json/ledger.json's measured peak, GPU first: what the run needed of its device.
 PEAK_KEYS = (("peak_reserved_bytes", "gpu"), ("peak_rss_bytes", "cpu"))
@@ -101,7 +100,7 @@ def wall_time(
 
 
 def peak_memory(
-    measured: RunMemory | Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+    measured: Mapping[str, object], records: Sequence[Mapping[str, Any]]
 ) -> tuple[int | None, str | None]:
     for key, on in PEAK_KEYS:
         value = as_number(measured.get(key))

@@ -15,8 +15,16 @@ from tui_ft.core.compare.config_diff import differing_keys
 from tui_ft.core.compare.curves import CURVES, Point, curves
 from tui_ft.core.compare.evals import EvalScore, eval_results
 from tui_ft.core.compare.facts import RunFacts, run_facts
-from tui_ft.core.compare.probes import ProbeRow, answers_by_step, last_rows, matching_rows
+from tui_ft.core.compare.probes import (
+    Answers,
+    ProbeRow,
+    answers_by_step,
+    last_rows,
+    matching_rows,
+)
+from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
+from tui_ft.core.methods import METHODS
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.layout import RunDir
 
@@ -40,6 +48,16 @@ class Comparison:
     @property
     def same_base_model(self) -> bool:
         return len({run.model for run in self.runs}) == 1
+
+    @property
+    def can_chat(self) -> bool:
+        """Two runs the A/B chat can put side by side: one base model, and both adapters or
+        both full fine-tunes (core/chat/target.py says why not, when asked)."""
+        if len(self.runs) != 2 or not self.same_base_model:
+            return False
+        if not all(run.method in METHODS for run in self.runs):
+            return False
+        return len({METHODS[run.method].trains_base for run in self.runs}) == 1
 
     @property
     def tasks(self) -> list[str]:
@@ -77,9 +95,9 @@ def compare_runs(
     """`names`: run names or folders, at least two, each once. UserError names a missing one."""
     runs = open_runs(names, home)
     facts: list[RunFacts] = []
-    configs = {}
-    run_curves = {}
-    probe_answers = {}
+    configs: dict[str, RunConfig | None] = {}
+    run_curves: dict[str, dict[str, list[Point]]] = {}
+    probe_answers: dict[str, Answers] = {}
     for run in runs:
         records = read_jsonl(run.metrics_path)
         run_fact, configs[run.name] = run_facts(run, records, now)
