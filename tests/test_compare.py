@@ -110,11 +110,28 @@ def three() -> list[str]:
         },
         T0 + 9,
     )
-    write_eval(
-        b,
-        "20261201-lmeval/results.json",
-        {"identity": {"metric": "exact_match", "base": 0.0, "tuned": 0.9}},
-        T0,
+    # tui-ft eval's own result.json (a list of scores), in its folder beside the harness output.
+    saved = b.path / "evals" / "20261201-120000" / "result.json"
+    saved.parent.mkdir(parents=True)
+    (saved.parent / "harness").mkdir()
+    (saved.parent / "harness" / "results.json").write_text(json.dumps({"results": {}}))
+    saved.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "run": "b",
+                "tasks": [
+                    {
+                        "task": "identity",
+                        "metric": "exact_match",
+                        "base": 0.0,
+                        "tuned": 0.9,
+                        "base_stderr": None,
+                        "tuned_stderr": 0.1,
+                    }
+                ],
+            }
+        )
     )
     c = write_run("c", model="other/model", method="full", probe_steps=(5, 8))
     (c.path / "evals").mkdir()
@@ -145,7 +162,12 @@ def test_three_runs_side_by_side(three: list[str]) -> None:
     assert comparison.evals["a"]["forgetting"].tuned == 0.45
     newest = comparison.evals["b"]["forgetting"]
     assert (newest.tuned, newest.stderr, newest.file) == (0.52, 0.03, "evals/new.json")
-    assert comparison.evals["b"]["identity"].file == "evals/20261201-lmeval/results.json"
+    identity = comparison.evals["b"]["identity"]
+    assert (identity.file, identity.tuned, identity.stderr) == (
+        "evals/20261201-120000/result.json",
+        0.9,
+        0.1,
+    )
     assert comparison.evals["c"] == {}
 
     # Probe answers at the step all three answered, and each one's last answers.

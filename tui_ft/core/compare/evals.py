@@ -1,12 +1,13 @@
 """A run's evaluation results (`tui-ft eval`, saved under the run's evals/), read in this one
 function so that the format has one reader here.
 
-The format is `tui-ft eval --json`'s: a JSON object whose `tasks` maps each task to
+Two shapes are read: `tui-ft eval --json`'s, an object whose `tasks` maps each task to
 `{"metric": NAME, "base": float, "tuned": float, "stderr": …}` (`stderr` a number, or one per
-side). Files in evals/ and one folder down are read; other files there (the harness's own
-output, the quick eval's .jsonl and .md tables) lack that shape and are passed over, as are
-files that cannot be read. Where several files score a task, the newest wins. A run never
-evaluated has none: {}.
+side), and the saved `evals/<stamp>/result.json`, whose `tasks` lists the same as objects with
+their `task` and `base_stderr`/`tuned_stderr`. Files in evals/ and one folder down are read;
+other files there (the harness's own output, the quick eval's .jsonl and .md tables) lack both
+shapes and are passed over, as are files that cannot be read. Where several files score a task,
+the newest wins. A run never evaluated has none: {}.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _scores(path: Path, root: Path) -> list[EvalScore]:
     except (OSError, ValueError):
         return []
     tasks = data.get("tasks") if isinstance(data, dict) else None
+    if isinstance(tasks, list):  # result.json: a list of scores, each naming its task
+        tasks = {e.get("task"): e for e in tasks if isinstance(e, dict)}
     if not isinstance(tasks, dict):
         return []
     where = str(path.relative_to(root))
@@ -78,15 +81,15 @@ def _scores(path: Path, root: Path) -> list[EvalScore]:
         if not isinstance(entry, dict) or not isinstance(entry.get("metric"), str):
             continue
         base, tuned = _number(entry.get("base")), _number(entry.get("tuned"))
-        if base is None and tuned is None:
+        if task is None or (base is None and tuned is None):
             continue
-        scores.append(
-            EvalScore(str(task), entry["metric"], base, tuned, _stderr(entry.get("stderr")), where)
-        )
+        scores.append(EvalScore(str(task), entry["metric"], base, tuned, _stderr(entry), where))
     return scores
 
 
-def _stderr(value: Any) -> float | None:
+def _stderr(entry: dict[str, Any]) -> float | None:
+    """The tuned side's: `stderr` (a number, or one per side), else `tuned_stderr`."""
+    value = entry.get("stderr", entry.get("tuned_stderr"))
     if isinstance(value, dict):
         return _number(value.get("tuned"))
     return _number(value)
