@@ -55,8 +55,7 @@ def write_run(
                 {
                     "step": step,
                     "eval_loss": 2.0 - step / 20,
-                    "tokens": step * 100,
-                    "time": T0 + step,
+                    "time": T0 + step,  # no `tokens`: the training line of its step says them
                 }
             )
             for prompt in ("Who are you?", "What is 2+2?"):
@@ -156,6 +155,8 @@ def test_three_runs_side_by_side(three: list[str]) -> None:
     assert [(p.step, p.tokens) for p in loss[:2]] == [(1, 100), (2, 200)]
     assert len(loss) == 12 and len(comparison.curves["a"]["eval_loss"]) == 2
     assert [p.step for p in comparison.curves["c"]["eval_loss"]] == [5, 8]
+    # An evaluation line that does not say its tokens takes its step's training line's.
+    assert [p.tokens for p in comparison.curves["b"]["eval_loss"]] == [500, 1000]
 
     # Evaluations: the newest file wins a task; a folder one down is read; the rest ignored.
     assert comparison.tasks == ["forgetting", "identity"]

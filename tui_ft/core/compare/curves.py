@@ -31,15 +31,22 @@ class Point:
 def curves(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Point]]:
     """{"loss": [...], "eval_loss": [...]}, in the order the trainer wrote them."""
     out: dict[str, list[Point]] = {name: [] for name in CURVES}
+    # A line without `tokens` (an older trainer's evaluation line) takes the tokens another
+    # line of its step gave.
+    seen: dict[int, int] = {}
     for record in records:
         step = as_number(record.get("step"))
         if step is None or not math.isfinite(step):
             continue
-        tokens = as_number(record.get("tokens"))
+        tokens = _whole(as_number(record.get("tokens")))
+        if tokens is None:
+            tokens = seen.get(int(step))
+        else:
+            seen[int(step)] = tokens
         for name in CURVES:
             value = as_number(record.get(name))
             if value is not None and math.isfinite(value):
-                out[name].append(Point(int(step), _whole(tokens), value))
+                out[name].append(Point(int(step), tokens, value))
     return out
 
 
