@@ -22,10 +22,16 @@ def tiny_base(path: Path) -> Path:
 
 
 def fake_run(
-    base: Path, method: str = "lora", name: str = "fake", home: Path | None = None, **config: Any
+    base: Path,
+    method: str = "lora",
+    name: str = "fake",
+    home: Path | None = None,
+    seed: int = 1,
+    **config: Any,
 ) -> RunDir:
     """A completed run of `method` on `base`: a random LoRA adapter (lora_B nonzero, so the
-    tuned side differs), or for `full` a perturbed copy of the base."""
+    tuned side differs), or for `full` a perturbed copy of the base; another `seed`, another
+    adapter or copy."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -33,7 +39,7 @@ def fake_run(
     settings = {"model": str(base), "method": method, "max_length": 128, **config}
     save_config(RunConfig.from_dict(settings), run.config_path)
     model = AutoModelForCausalLM.from_pretrained(base)
-    torch.manual_seed(1)
+    torch.manual_seed(seed)
     if method == "full":
         with torch.no_grad():
             for param in model.parameters():

@@ -114,6 +114,28 @@ def test_without_prompt_or_eval_it_opens_the_chat_screen_on_the_run(
     assert code == 0 and opened[0]["chat"].path == lora_run.path
 
 
+def test_two_runs_answer_side_by_side_named_by_their_labels(
+    base: Path, lora_run: RunDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = fake_run(base, "lora", "cli-lora-2", tmp_path / "runs", seed=2)
+    args = ["--prompt", "Who are you?", "--greedy", "--max-new-tokens", "6", "--device", "cpu"]
+    code, out, err = chat(capsys, str(lora_run.path), "--with", str(other.path), *args, "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["labels"] == {"base": "cli-lora-2", "tuned": "cli-lora"}
+    assert answer["base"]["text"] != answer["tuned"]["text"]  # two different adapters
+    assert "loaded cli-lora-2 and cli-lora" in err
+    # A quick eval is base against tuned: refused with --with, before anything loads.
+    code, _, err = chat(capsys, str(lora_run.path), "--with", str(other.path), "--eval", "heldout")
+    assert code == 1 and "--with does not go with --eval" in err
+    # The screen opens on both.
+    opened: list[Any] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("tui_ft.ui.app.run", lambda **kw: opened.append(kw) or 0)
+        chat(capsys, str(lora_run.path), "--with", str(other.path))
+    assert (opened[0]["chat"].path, opened[0]["chat_with"].path) == (lora_run.path, other.path)
+
+
 def test_a_model_alone_has_no_screen_and_is_pointed_to_the_headless_forms(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

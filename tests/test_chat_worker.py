@@ -6,6 +6,7 @@ declares."""
 from __future__ import annotations
 
 import queue
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ import pytest
 
 from tests.chat_fixtures import fake_run, tiny_base
 from tests.typed_shapes import shape_problems
+from tui_ft.core.chat.protocol import SIDES
 from tui_ft.core.chat.wire import EVENT_TYPES, ReadyEvent
+from tui_ft.core.config import RunConfig, save_config
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.chat.worker import Worker, _ready_event
 
 PROMPT = [{"role": "user", "content": "Who are you?"}]
@@ -31,6 +35,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "lora": fake_run(base, "lora", "lora", home).path,
         "qlora": fake_run(base, "qlora", "qlora", home).path,
         "full": fake_run(base, "full", "full", home).path,
+        # Other runs of the same base, for two runs side by side (`with_run`).
+        "lora2": fake_run(base, "lora", "lora2", home, seed=2).path,
+        "full2": fake_run(base, "full", "full2", home, seed=2).path,
     }
 
 
@@ -160,6 +167,85 @@ def test_mixed_batch_equals_each_side_generated_alone(
     sequential = done_by_side(driver.generate("s", messages=messages, mode="sequential"))
     for side in ("base", "tuned"):
         assert sequential[side]["token_ids"] == done[side]["token_ids"]
+
+
+@pytest.mark.parametrize("history", list(HISTORIES))
+def test_two_adapters_in_one_batch_answer_as_each_adapter_alone(
+    models: dict[str, Path], history: str
+) -> None:
+    """Run lora2 in the base's place beside run lora: one base, two adapters, one mixed batch;
+    each side's greedy tokens are its adapter's own, generated alone with plain PEFT."""
+    messages = HISTORIES[history]
+    driver = Driver()
+    loaded = driver.load(run=str(models["lora"]), with_run=str(models["lora2"]))
+    assert loaded["event"] == "loaded", loaded
+    assert (loaded["kind"], loaded["placement"], loaded["with_run"]) == (
+        "adapter",
+        "shared",
+        "lora2",
+    )
+    assert loaded["labels"] == {"base": "lora2", "tuned": "lora"}
+    # One copy of the base: the weights of one model and two small adapters.
+    assert loaded["memory"]["weights_bytes"] < 1.5 * float_bytes(models["base"])
+    done = done_by_side(driver.generate(messages=messages))
+    left = reference(models["lora2"], models["base"], "lora", {s: messages["base"] for s in SIDES})
+    right = reference(models["lora"], models["base"], "lora", messages)
+    assert done["base"]["token_ids"] == left["tuned"]
+    assert done["tuned"]["token_ids"] == right["tuned"]
+    assert left["tuned"] != right["tuned"]  # two different adapters
+    # One side after the other (each adapter switched on in turn) gives the same tokens.
+    sequential = done_by_side(driver.generate("s", messages=messages, mode="sequential"))
+    for side in SIDES:
+        assert sequential[side]["token_ids"] == done[side]["token_ids"]
+
+
+def test_two_full_fine_tunes_load_as_two_models_each_answering_as_alone(
+    models: dict[str, Path],
+) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    driver = Driver()
+    loaded = driver.load(run=str(models["full"]), with_run=str(models["full2"]))
+    assert (loaded["kind"], loaded["labels"]) == ("two-models", {"base": "full2", "tuned": "full"})
+    done = done_by_side(driver.generate())
+    tokenizer = AutoTokenizer.from_pretrained(models["base"])
+    stop = [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    for side, run in (("base", "full2"), ("tuned", "full")):
+        model = AutoModelForCausalLM.from_pretrained(models[run] / "output").eval()
+        assert done[side]["token_ids"] == alone(model, tokenizer, PROMPT, stop)
+
+
+def test_a_lora_run_beside_a_qlora_run_shares_a_full_precision_base(
+    models: dict[str, Path],
+) -> None:
+    loaded = Driver().load(run=str(models["lora"]), with_run=str(models["qlora"]))
+    assert loaded["event"] == "loaded", loaded
+    assert loaded["memory"]["weights_bytes"] >= float_bytes(models["base"])
+    assert "full precision" in loaded["note"]
+
+
+@pytest.mark.parametrize(
+    ("run", "with_run", "words"),
+    [
+        ("lora", "full", "run full is a full fine-tune and run lora an adapter (lora)"),
+        ("lora", "lora", "cannot be put beside itself"),
+        ("lora", "other-base", "start from different base models"),
+    ],
+)
+def test_runs_that_cannot_share_a_chat_are_refused_with_a_sentence(
+    models: dict[str, Path], run: str, with_run: str, words: str
+) -> None:
+    other = RunDir.create("other-base", models["lora"].parent)
+    save_config(RunConfig(model="another/model", method="lora"), other.config_path)
+    (other.output_dir).mkdir()
+    (other.output_dir / "adapter_config.json").write_text("{}")
+    paths = {**models, "other-base": other.path}
+    try:
+        event = Driver().load(run=str(paths[run]), with_run=str(paths[with_run]))
+    finally:
+        shutil.rmtree(other.path)
+    assert (event["event"], event["kind"]) == ("error", "bad_request"), event
+    assert words in event["message"] and event["hint"]
 
 
 def test_streamed_deltas_add_up_to_the_answer_and_stats_are_there(

@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run", nargs="?", metavar="RUN", help="run name (see `tui-ft runs`) or folder"
     )
     chat.add_argument("--model", help="a base model alone (`demo`, a folder, an HF id), no run")
+    chat.add_argument(
+        "--with",
+        dest="with_run",
+        metavar="OTHER",
+        help="another run of the same base model in the base's place (left), RUN on the right; "
+        "`base` is the usual base model",
+    )
     chat_what = chat.add_mutually_exclusive_group()
     chat_what.add_argument("--prompt", help="ask both sides once and print the two answers")
     chat_what.add_argument(
@@ -172,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runs = sub.add_parser("runs", help="list runs: state, progress, loss, age")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
+    compare = sub.add_parser(
+        "compare",
+        help="runs side by side: settings that differ, curves, evaluations, probe answers",
+        description="Put two or more runs side by side: the run.yaml keys that differ (only "
+        "those), loss and eval loss, evaluation results, the probe answers at matching steps, "
+        "wall time and peak memory. Runs of different base models compare too (it says so).",
+    )
+    compare.add_argument(
+        "runs", nargs="+", metavar="RUN", help="run names or folders (two or more)"
+    )
+    compare.add_argument(
+        "--json", action="store_true", help="machine-readable output, curves included"
+    )
     stop = sub.add_parser("stop", help="stop a running training (it saves a checkpoint first)")
     stop.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
     stop.add_argument(

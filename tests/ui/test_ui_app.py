@@ -94,6 +94,7 @@ async def test_palette_offers_the_screens_actions_and_the_themes(home: Path) -> 
 
 def test_every_binding_has_an_id_and_uses_safe_keys() -> None:
     from tui_ft.ui.app import TuiFtApp
+    from tui_ft.ui.runs.compare import CompareScreen
     from tui_ft.ui.runs.monitor import MonitorScreen
     from tui_ft.ui.shell.confirm import ConfirmScreen
     from tui_ft.ui.shell.error_screen import ErrorScreen
@@ -105,6 +106,7 @@ def test_every_binding_has_an_id_and_uses_safe_keys() -> None:
         MethodStep,
         DatasetStep,
         MonitorScreen,
+        CompareScreen,
         HelpScreen,
         ConfirmScreen,
         ErrorScreen,

@@ -1,5 +1,6 @@
 """`tui-ft chat RUN --prompt "..."` and `tui-ft chat RUN --eval FILE|heldout`: the A/B chat
-without the screen (`tui-ft chat RUN` alone opens the screen). Base and tuned answer through the same chat process the app uses
+without the screen (`tui-ft chat RUN` alone opens the screen). `--with OTHER` puts another run
+of the same base in the base's place. Base and tuned answer through the same chat process the app uses
 (tui_ft.core.chat.client), so what the CLI shows is what the screen shows.
 """
 
@@ -41,7 +42,14 @@ HEADLESS_FORMS = (
 def run(args: argparse.Namespace) -> int:
     if (args.run is None) == (args.model is None):
         raise UserError("name a run (or --model REF for a base model alone).", _forms_hint())
-    target = chat_target(run=args.run, model=args.model)  # fails fast, before any loading
+    # Fails fast, before any loading: a typo, or two runs that cannot share a chat.
+    target = chat_target(run=args.run, model=args.model, with_run=args.with_run)
+    if args.eval is not None and target.other is not None:
+        raise UserError(
+            "a quick eval compares a run with its base model; --with does not go with --eval.",
+            f"Ask both runs with --prompt, or put them side by side with `tui-ft compare "
+            f"{target.other.label} {target.label}`.",
+        )
     if args.prompt is None and args.eval is None:
         return _open_screen(target)
     eval_set = None
@@ -52,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
         say(f"starting the chat process for {target.label}…")
         client.start(wait=STARTUP_TIMEOUT_S)
         loaded = client.load_and_wait(
-            args.run, model=args.model, device=args.device, placement=args.placement
+            args.run,
+            model=args.model,
+            device=args.device,
+            placement=args.placement,
+            with_run=args.with_run,
         )
         say(_loaded_line(loaded))
         if eval_set is None:
@@ -116,8 +128,9 @@ def _prompt(client: ChatClient, args: argparse.Namespace, loaded: LoadedEvent) -
         print(json_for_terminal(out, indent=2))
         return 0
     console = Console(highlight=False)
+    labels = loaded.get("labels") or {}
     for side, answer in answers.items():
-        console.rule(safe_text(f"{side} · {answer_line(answer)}"), align="left")
+        console.rule(safe_text(f"{labels.get(side, side)} · {answer_line(answer)}"), align="left")
         console.print(safe_text(answer.text.strip() or "(empty answer)"))
     return 0
 
@@ -188,12 +201,14 @@ def eval_table(result: EvalResult) -> Table:
 
 
 def _loaded_json(loaded: LoadedEvent) -> dict[str, Any]:
-    keys = ("run", "model", "method", "kind", "device", "placement", "dtype", "note")
+    keys = ("run", "model", "method", "kind", "device", "placement", "dtype", "note", "labels")
     return {key: loaded.get(key) for key in keys}
 
 
 def _loaded_line(loaded: LoadedEvent) -> str:
     what = loaded.get("run") or loaded.get("model")
+    if loaded.get("with_run"):
+        what = f"{loaded['with_run']} and {what}"
     method = f"{loaded['method']} on " if loaded.get("method") else ""
     line = (
         f"loaded {what} ({method}{loaded.get('model')}) on {loaded.get('device')} "
@@ -211,7 +226,7 @@ def _open_screen(target: ChatTarget) -> int:
         )
     from tui_ft.ui.app import run as run_app
 
-    return run_app(chat=target.run)
+    return run_app(chat=target.run, chat_with=target.other.run if target.other else None)
 
 
 def _forms_hint() -> str:

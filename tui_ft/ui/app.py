@@ -83,6 +83,7 @@ class TuiFtApp(App[None]):
         initial_config: RunConfig | None = None,
         initial_config_path: Path | None = None,
         initial_chat: RunDir | None = None,
+        initial_chat_with: RunDir | None = None,
         runner: AppRunner,
     ) -> None:
         super().__init__()
@@ -91,6 +92,7 @@ class TuiFtApp(App[None]):
         self._initial_config = initial_config
         self._initial_config_path = initial_config_path
         self._initial_chat = initial_chat
+        self._initial_chat_with = initial_chat_with
         self.runs_home = runs_home
         self.launcher = launcher
         self.clock = clock
@@ -139,7 +141,7 @@ class TuiFtApp(App[None]):
         if self._initial_config is not None:
             self.push_screen(ReviewScreen(self._initial_config, source=self._initial_config_path))
         if self._initial_chat is not None:
-            self.open_chat(self._initial_chat)
+            self.open_chat(self._initial_chat, self._initial_chat_with)
 
     def on_unmount(self) -> None:
         self._stop_polling.set()
@@ -188,17 +190,25 @@ class TuiFtApp(App[None]):
 
         self.push_screen(ExportScreen(run))
 
-    def open_chat(self, run: RunDir) -> None:
-        """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
+    def open_chat(self, run: RunDir, with_run: RunDir | None = None) -> None:
+        """The A/B chat for a run (beside the base, or beside `with_run`); a run with no model to
+        talk to yet, or two runs that cannot share a chat, is a sentence instead."""
         from tui_ft.core.chat.target import chat_target
         from tui_ft.ui.chat.screen import ChatScreen
 
         try:
-            chat_target(run=str(run.path))
+            chat_target(
+                run=str(run.path), with_run=None if with_run is None else str(with_run.path)
+            )
         except UserError as err:
             self.report_error(err)
             return
-        self.push_screen(ChatScreen(run))
+        self.push_screen(ChatScreen(run, with_run))
+
+    def open_compare(self, runs: Sequence[RunDir]) -> None:
+        from tui_ft.ui.runs.compare import CompareScreen
+
+        self.push_screen(CompareScreen(list(runs)))
 
     def open_monitor(self, run: RunDir) -> None:
         # Imported here: the charting library loads only once a run is opened.
@@ -291,6 +301,7 @@ def make_app(
     initial_config: RunConfig | None = None,
     initial_config_path: Path | None = None,
     initial_chat: RunDir | None = None,
+    initial_chat_with: RunDir | None = None,
     runner: AppRunner | None = None,
 ) -> TuiFtApp:
     """The app for the CLI (no arguments) and for tests (fakes for each part)."""
@@ -312,6 +323,7 @@ def make_app(
         initial_config=initial_config,
         initial_config_path=initial_config_path,
         initial_chat=initial_chat,
+        initial_chat_with=initial_chat_with,
         runner=runner or ProcessRunner(),
     )
 
@@ -321,8 +333,13 @@ def run(
     config: RunConfig | None = None,
     config_path: Path | None = None,
     chat: RunDir | None = None,
+    chat_with: RunDir | None = None,
 ) -> int:
     make_app(
-        theme=theme, initial_config=config, initial_config_path=config_path, initial_chat=chat
+        theme=theme,
+        initial_config=config,
+        initial_config_path=config_path,
+        initial_chat=chat,
+        initial_chat_with=chat_with,
     ).run()
     return 0

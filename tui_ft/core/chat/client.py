@@ -93,6 +93,7 @@ class ChatClientLike(Protocol):
         device: str = "auto",
         placement: str = "auto",
         context: int | None = None,
+        with_run: str | None = None,
     ) -> str: ...
 
     def generate(
@@ -243,13 +244,14 @@ class ChatClient:
         device: str = "auto",
         placement: str = "auto",
         context: int | None = None,
+        with_run: str | None = None,
     ) -> str:
-        """Load a run (base + its tuned model) or a model alone, in place of what was loaded.
-        Answer: `loaded`, or `error` (then nothing is loaded; `options` may list devices or
-        placements that would fit)."""
+        """Load a run (base + its tuned model) or a model alone, in place of what was loaded;
+        `with_run`: another run of the same base in the base's place. Answer: `loaded`, or
+        `error` (then nothing is loaded; `options` may list devices or placements that fit)."""
         self.loaded = None  # a load replaces what was loaded, even when it fails
         request_id = self._new_id()
-        self._send(_load_request(request_id, run, model, device, placement, context))
+        self._send(_load_request(request_id, run, model, device, placement, context, with_run))
         return request_id
 
     def generate(
@@ -289,12 +291,13 @@ class ChatClient:
         placement: str = "auto",
         context: int | None = None,
         timeout: float = 600,
+        with_run: str | None = None,
     ) -> LoadedEvent:
         """The `loaded` event; an `error` event raises ChatError."""
         self.loaded = None
         request_id = self._new_id()
         answers = self._private_request(
-            _load_request(request_id, run, model, device, placement, context)
+            _load_request(request_id, run, model, device, placement, context, with_run)
         )
         event = self._next(answers, request_id, timeout, "loading")
         if event["event"] == "error":
@@ -483,6 +486,7 @@ def _load_request(
     device: str,
     placement: str,
     context: int | None,
+    with_run: str | None = None,
 ) -> LoadRequest:
     request: LoadRequest = {
         "op": "load",
@@ -496,6 +500,8 @@ def _load_request(
         request["model"] = model
     if context is not None:
         request["context"] = context
+    if with_run is not None:
+        request["with_run"] = with_run
     return request
 
 

@@ -27,6 +27,7 @@ from tui_ft.core.models.info import ModelInfo
 from tui_ft.core.units import format_bytes
 
 _CUDA = re.compile(r"^cuda(?::(\d+))?$")
+FULL_PRECISION_ADAPTER = "lora"  # how a base that holds adapters is loaded when it is not 4-bit
 ONE_AT_A_TIME = ("sequential", "base-cpu")
 
 
@@ -172,8 +173,13 @@ def _plan_if_fits(
 def _needed(
     target: ChatTarget, info: ModelInfo, where: Target, placement: str, context: int | None
 ) -> int:
-    estimate: Estimate = estimate_inference(info, target.config, where, context)
+    config = target.config
+    if target.kind == "adapter" and not target.quantized_base:
+        config = dataclasses.replace(config, method=FULL_PRECISION_ADAPTER)  # base unquantized
+    estimate: Estimate = estimate_inference(info, config, where, context)
     needed = estimate.required_bytes
+    if target.other is not None and target.kind == "adapter":  # a second adapter on the base
+        needed += estimate_inference(info, target.other.config, where, context).term("adapter")
     if placement == "base-only":
         needed -= estimate.term("adapter")
     if placement in ONE_AT_A_TIME:

@@ -64,7 +64,12 @@ def write_text(path: Path, text: str) -> None:
 
 
 def transcript_markdown(turns: list[Turn], meta: dict[str, Any]) -> str:
+    """`meta["labels"]`, when given, names what each side held (another run in the base's
+    place)."""
     title = meta.get("run") or meta.get("model") or "chat"
+    if meta.get("with_run"):
+        title = f"{meta['with_run']} and {title}"
+    labels = meta.get("labels") or {}
     lines = [f"# A/B chat: {title}", ""]
     for key in ("model", "method", "saved", "system_prompt"):
         if meta.get(key):
@@ -77,7 +82,7 @@ def transcript_markdown(turns: list[Turn], meta: dict[str, Any]) -> str:
         for side, answer in turn.answers.items():
             lines += [
                 "",
-                f"### {SIDE_TITLES.get(side, side)}",
+                f"### {side_title(side, labels)}",
                 "",
                 answer.text.strip() or "*(empty)*",
             ]
@@ -87,6 +92,15 @@ def transcript_markdown(turns: list[Turn], meta: dict[str, Any]) -> str:
         lines += ["", "---", ""]
         lines += [f"- {FLAG_LABEL.get(f, f)}: {FLAG_TEXT.get(f, f)}." for f in flagged]
     return "\n".join(lines) + "\n"
+
+
+def side_title(side: str, labels: dict[str, str] | None = None) -> str:
+    """ "Base"/"Tuned"; beside another run (`labels` from the `loaded` event), the run each
+    side holds: "run wren-r8"."""
+    labels = labels or {}
+    if labels.get("base", "base") == "base":
+        return SIDE_TITLES.get(side, side)
+    return f"run {labels.get(side, side)}"
 
 
 def answer_line(answer: Answer) -> str:

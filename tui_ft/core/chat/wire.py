@@ -44,6 +44,7 @@ class LoadRequest(_LoadRequest, total=False):
     run: str
     model: str
     context: int
+    with_run: str  # another run of the same base in the `base` side's place (core.chat.target)
 
 
 class _GenerateRequest(TypedDict):
@@ -107,7 +108,7 @@ class LoadEstimate(TypedDict):
     verdict: str
 
 
-class LoadedEvent(TypedDict):
+class _LoadedEvent(TypedDict):
     event: Literal["loaded"]
     id: str
     run: str | None  # None: a model alone
@@ -125,6 +126,13 @@ class LoadedEvent(TypedDict):
     system_prompt: str | None
     note: str
     seconds: float
+
+
+class LoadedEvent(_LoadedEvent, total=False):
+    # What each side holds, in words ("base" or a run's name): with `with_run` the `base` side
+    # is that other run (its name in `with_run`), and the two keep their wire names.
+    labels: dict[str, str]
+    with_run: str | None
 
 
 class UnloadedEvent(TypedDict):

@@ -2,8 +2,8 @@
 sampling settings and seed.
 
 LoRA/QLoRA: both sides in ONE batch of the one model, the base row with PEFT's `__base__`
-adapter name and the tuned row with the adapter (a mixed-adapter batch), left-padded so each
-side keeps its own history; both stream at once. A full fine-tune's two models answer one after
+adapter name (or, beside another run, that run's adapter) and the tuned row with the adapter (a
+mixed-adapter batch), left-padded so each side keeps its own history; both stream at once. A full fine-tune's two models answer one after
 the other (in `sequential` placement each visits the GPU in turn). `mode="sequential"` makes an
 adapter run answer one side after the other too (for comparison and for DoRA adapters, which
 PEFT cannot mix in one batch).
@@ -125,7 +125,7 @@ def _run(
     )
     extra: dict[str, Any] = {}
     if mixed:
-        extra["adapter_names"] = [ADAPTER if s == "tuned" else BASE_ROW for s in sides]
+        extra["adapter_names"] = [chat.adapter_for(s) for s in sides]
     torch.manual_seed(seed)  # the same draws on both sides when they run one after the other
     with torch.inference_mode():
         model.generate(
@@ -175,14 +175,22 @@ def _on_device(chat: LoadedChat, model: Any) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _adapter_off(chat: LoadedChat, side: str) -> Iterator[None]:
-    """The base side of an adapter run, one side at a time: the same weights, adapter off."""
-    if chat.has_adapter and side == "base":
+    """One side at a time on an adapter run: the base side is the same weights with the adapter
+    off, or beside another run, with that run's adapter on instead."""
+    adapter = chat.adapter_for(side) if chat.has_adapter else ADAPTER
+    if adapter == BASE_ROW:
         with chat.model.disable_adapter():
             yield
+    elif adapter != ADAPTER:
+        chat.model.set_adapter(adapter, inference_mode=True)
+        try:
+            yield
+        finally:
+            chat.model.set_adapter(ADAPTER, inference_mode=True)
     else:
         yield
 
 
 def _uses_dora(model: Any) -> bool:
-    config = getattr(model, "peft_config", {}).get(ADAPTER)
-    return bool(getattr(config, "use_dora", False))
+    configs = getattr(model, "peft_config", {}).values()
+    return any(getattr(config, "use_dora", False) for config in configs)

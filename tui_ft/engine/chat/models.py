@@ -1,8 +1,10 @@
 """Loading what the chat talks to, as a Plan (tui_ft.core.chat.memory) says.
 
 A LoRA/QLoRA run is ONE model: the base (4-bit for QLoRA, as it was trained) with the adapter
-on top; the base side is the same weights with the adapter switched off per row. A full
-fine-tune is two models. The tokenizer (and its chat template) is the one saved with the
+on top; the base side is the same weights with the adapter switched off per row. Beside another
+adapter run of the same base (`--with`), that run's adapter is a second one on the same base,
+answering for the left side. A full fine-tune is two models (beside another full fine-tune, that
+one takes the base's place). The tokenizer (and its chat template) is the one saved with the
 trained model when there is one: the template the model was trained with.
 """
 
@@ -22,13 +24,13 @@ from tui_ft.core.chat.protocol import ChatError
 from tui_ft.core.chat.target import ChatTarget
 from tui_ft.core.chat.wire import LoadedEvent, LoadedMemory
 from tui_ft.core.errors import UserError
-from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
 from tui_ft.engine.model_loading import load_model, load_tokenizer
 from tui_ft.engine.tokenize import end_of_turn_ids, ensure_chat_template
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 ADAPTER = "default"  # the name PEFT gives an adapter loaded without one
+OTHER_ADAPTER = "with"  # the adapter of the run beside it (`--with`), on the left side
 BASE_ROW = "__base__"  # PEFT's name for "no adapter" in a mixed-adapter batch
 
 
@@ -51,6 +53,12 @@ class LoadedChat:
     @property
     def has_adapter(self) -> bool:
         return self.target.kind == "adapter"
+
+    def adapter_for(self, side: str) -> str:
+        """The PEFT adapter that answers for `side` (BASE_ROW: none)."""
+        if side == "tuned":
+            return ADAPTER
+        return OTHER_ADAPTER if self.target.other is not None else BASE_ROW
 
     def model_for(self, side: str) -> Any:
         return self.tuned if side == "tuned" and self.tuned is not None else self.model
@@ -93,6 +101,8 @@ class LoadedChat:
             "system_prompt": config.system_prompt,
             "note": " ".join(notes),
             "seconds": round(self.seconds, 2),
+            "labels": self.target.labels,
+            "with_run": self.target.other.label if self.target.other is not None else None,
         }
 
 
@@ -106,16 +116,19 @@ def load_chat(target: ChatTarget, plan: Plan) -> LoadedChat:
     tokenizer, note = _tokenizer(target, base_ref)
     dtype = DTYPES[plan.precision]
     quantize = None
-    if method_named(config.method).quantized and target.kind == "adapter":
+    if target.quantized_base:
         quantize = {
             "bnb_4bit_quant_type": config.qlora.quant_type,
             "bnb_4bit_use_double_quant": config.qlora.double_quant,
         }
     base_device = _home_device(plan, "base")
+    left_ref, left = base_ref, "the base model"
+    if target.kind == "two-models" and target.other is not None:  # another full fine-tune
+        left_ref, left = resolve_model(str(target.other.tuned_path)), f"run {target.other.label}"
     model = _loaded(
-        "the base model",
+        left,
         lambda: load_model(
-            base_ref,
+            left_ref,
             dtype=torch.float32 if base_device == "cpu" and plan.placement == "base-cpu" else dtype,
             quantize_4bit=quantize,
             trust_remote_code=config.trust_remote_code,
@@ -125,6 +138,8 @@ def load_chat(target: ChatTarget, plan: Plan) -> LoadedChat:
     tuned = None
     if target.kind == "adapter":
         model = _loaded("the adapter", lambda: _with_adapter(model, target.tuned_path))
+        if target.other is not None:
+            _with_other_adapter(model, target.other)
     elif target.kind == "two-models":
         tuned_ref = resolve_model(str(target.tuned_path))
         tuned = _loaded(
@@ -202,6 +217,15 @@ def _with_adapter(model: Any, folder: Path | None) -> Any:
     from peft import PeftModel
 
     return PeftModel.from_pretrained(model, str(folder), adapter_name=ADAPTER)
+
+
+def _with_other_adapter(model: Any, other: ChatTarget) -> None:
+    """The run beside it (`with_run`): its adapter on the same base, under its own name."""
+    folder = str(other.tuned_path)
+    _loaded(
+        f"the adapter of run {other.label}",
+        lambda: model.load_adapter(folder, adapter_name=OTHER_ADAPTER),
+    )
 
 
 def _loaded(what: str, load: Any) -> Any:

@@ -166,9 +166,11 @@ class Worker:
         # A load replaces what was loaded: its memory is free for the check below, and after
         # a failed load nothing is loaded (never a half-loaded pair).
         self.unload()
-        run, model = request.get("run"), request.get("model")
+        run, model, with_run = request.get("run"), request.get("model"), request.get("with_run")
         target = chat_target(
-            run=None if run is None else str(run), model=None if model is None else str(model)
+            run=None if run is None else str(run),
+            model=None if model is None else str(model),
+            with_run=None if with_run is None else str(with_run),
         )
         try:
             info = read_model_info(resolve_model(target.config.model))

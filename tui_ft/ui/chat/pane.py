@@ -18,7 +18,7 @@ from textual.widgets.markdown import MarkdownStream
 
 from tui_ft.core.chat.checks import FLAG_LABEL, FLAG_TEXT
 from tui_ft.core.chat.conversation import Answer
-from tui_ft.core.chat.transcript import SIDE_TITLES, answer_line
+from tui_ft.core.chat.transcript import answer_line, side_title
 from tui_ft.core.safe_text import safe
 
 EMPTY_ANSWER = "*(empty answer)*"
@@ -65,10 +65,14 @@ class ChatPane(Vertical):
     ChatPane .chat-flag { color: $text-warning; text-style: bold; }
     """
 
-    def __init__(self, side: str, *, id: str | None = None) -> None:
+    def __init__(
+        self, side: str, labels: dict[str, str] | None = None, *, id: str | None = None
+    ) -> None:
+        """`labels`: what each side holds, when another run takes the base's place."""
         super().__init__(id=id, classes=f"-{side}")
         self.side = side
-        self.border_title = SIDE_TITLES.get(side, side)
+        self.heading = side_title(side, labels)
+        self.border_title = Content(safe(self.heading))  # a run's name: never markup
         self.last_answer: str | None = None
         self._stream: MarkdownStream | None = None
         self._markdown: Markdown | None = None

@@ -52,10 +52,11 @@ class Decision:
     can_wait: bool = False
 
 
-def look_up(run_path: Path) -> Lookup:
-    """The run's chat target and its base model's size, without weights and without network.
-    A run with no trained model raises ChatError (kind `missing`) with its sentence."""
-    target = chat_target(run=str(run_path))
+def look_up(run_path: Path, with_path: Path | None = None) -> Lookup:
+    """The run's chat target (beside the run at `with_path`, if given) and its base model's
+    size, without weights and without network. A run with no trained model, or two runs that
+    cannot share a chat, raises ChatError with its sentence."""
+    target = chat_target(run=str(run_path), with_run=None if with_path is None else str(with_path))
     try:
         info = read_model_info(resolve_model(target.config.model, allow_download=False))
     except UserError:

@@ -1,4 +1,5 @@
-"""Chat A/B: the base model and the tuned one answer the same prompt side by side, streaming.
+"""Chat A/B: the base model and the tuned one answer the same prompt side by side, streaming;
+or two runs of the same base model, the second in the base's place (`with_run`).
 
 The models live in the chat process (tui_ft.engine.chat.worker), never in the UI: this screen
 plans where they fit (tui_ft.ui.chat.prepare), starts the process through a ChatClient, sends
@@ -24,7 +25,7 @@ from textual.widgets import Footer, Input, Static
 
 from tui_ft.core.chat.conversation import Answer, Conversation
 from tui_ft.core.chat.protocol import SIDES, ChatError, SamplingSettings
-from tui_ft.core.chat.transcript import SIDE_TITLES, chats_dir, save_transcript
+from tui_ft.core.chat.transcript import chats_dir, save_transcript
 from tui_ft.core.chat.wire import DoneEvent, ErrorEvent, Event, LoadedEvent, TokenEvent
 from tui_ft.core.children.env import run_refs
 from tui_ft.core.errors import UserError
@@ -84,7 +85,10 @@ class ChatScreen(TuiFtScreen):
         "GPU (a running training is never pushed out of memory); when they do not, it offers "
         "another GPU, the CPU, one model at a time, or waiting. Save writes the transcript "
         "into the run's chats/ folder (Markdown and JSONL); Quick eval runs held-out prompts "
-        "through both sides and saves the table in evals/."
+        "through both sides and saves the table in evals/.\n\n"
+        "Two runs of the same base model can answer side by side too (mark both in the runs "
+        "list and press c, or `tui-ft chat RUN --with OTHER`): OTHER answers on the left, in "
+        "the base's place; two adapters share one copy of the base."
     )
     BINDINGS = [
         Binding("escape", "stop", "Stop", id="chat.stop", tooltip="Stop the answers in progress"),
@@ -100,9 +104,10 @@ class ChatScreen(TuiFtScreen):
         ),
     ]
 
-    def __init__(self, run: RunDir) -> None:
+    def __init__(self, run: RunDir, with_run: RunDir | None = None) -> None:
         super().__init__()
         self.run = run
+        self.with_run = with_run
         self.client: Any = None  # ChatClientLike, once started
         self.link = ChatLink(self.post_message)
         self.lookup: Lookup | None = None
@@ -121,14 +126,22 @@ class ChatScreen(TuiFtScreen):
         self._client_lock = threading.Lock()
 
     def screen_title(self) -> str:
+        if self.with_run is not None:
+            return f"Chat A/B · {self.with_run.name} and {self.run.name}"
         return f"Chat A/B · {self.run.name}"
+
+    @property
+    def labels(self) -> dict[str, str] | None:
+        if self.with_run is None:
+            return None
+        return {"base": self.with_run.name, "tuned": self.run.name}
 
     def compose(self) -> ComposeResult:
         yield self.header()
         yield Static("", id="chat-status")
         with Horizontal(id="chat-panes"):
-            yield ChatPane("base", id="pane-base")
-            yield ChatPane("tuned", id="pane-tuned")
+            yield ChatPane("base", self.labels, id="pane-base")
+            yield ChatPane("tuned", self.labels, id="pane-tuned")
         yield SafeInput(placeholder="Ask both models… (Enter sends)", id="chat-input")
         yield Footer()
 
@@ -165,7 +178,9 @@ class ChatScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="chat-prepare", exit_on_error=False)
     def prepare(self, device: str = AUTO, placement: str = AUTO) -> None:
         try:
-            lookup = self.lookup or look_up(self.run.path)
+            lookup = self.lookup or look_up(
+                self.run.path, None if self.with_run is None else self.with_run.path
+            )
             decision = decide(
                 lookup,
                 self.tui_app.hardware.snapshot,
@@ -237,7 +252,10 @@ class ChatScreen(TuiFtScreen):
                 else:
                     self.client.start()  # a no-op while it runs
                 self.client.load(
-                    str(self.run.path), device=choice.device, placement=choice.placement
+                    str(self.run.path),
+                    device=choice.device,
+                    placement=choice.placement,
+                    with_run=None if self.with_run is None else str(self.with_run.path),
                 )
         except ChatError as err:
             self.link(
@@ -393,6 +411,8 @@ class ChatScreen(TuiFtScreen):
         if action == "copy":
             return any(p.last_answer is not None for p in self._panes()) or None
         if action == "eval":
+            if self.with_run is not None:
+                return None  # a quick eval compares a run with its base
             return self.phase == "ready"  # hidden otherwise: Stop or Restart takes its room
         return True
 
@@ -442,7 +462,7 @@ class ChatScreen(TuiFtScreen):
 
     def action_save(self) -> None:
         loaded = self.loaded
-        meta = {
+        meta: dict[str, object] = {
             "run": self.run.name,
             "model": loaded.get("model") if loaded else None,
             "method": loaded.get("method") if loaded else None,
@@ -451,6 +471,8 @@ class ChatScreen(TuiFtScreen):
             or (loaded.get("system_prompt") if loaded else None),
             "settings": self.settings.to_dict(),
         }
+        if self.with_run is not None:
+            meta.update(with_run=self.with_run.name, labels=self.labels)
         try:
             md, jsonl = save_transcript(self.conversation, chats_dir(self.run.path), meta)
         except UserError as err:
@@ -472,7 +494,7 @@ class ChatScreen(TuiFtScreen):
         if len(panes) == 1:
             text, what = panes[0].last_answer or "", f"the {panes[0].side} answer"
         else:
-            text = "\n\n".join(f"{SIDE_TITLES[p.side]}:\n{p.last_answer}" for p in panes)
+            text = "\n\n".join(f"{p.heading}:\n{p.last_answer}" for p in panes)
             what = "both answers"
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied {what} (through the terminal's clipboard, OSC 52).", markup=False)

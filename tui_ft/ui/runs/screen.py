@@ -1,6 +1,7 @@
 """Every run in the runs home, active ones first, refreshed every two seconds; open one to watch
 it, resume, stop or delete it. Runs started elsewhere (another shell, yesterday's session) show
-up by themselves: the run directory is the only state."""
+up by themselves: the run directory is the only state. Space marks runs: `=` compares the
+marked ones, and with two marked, `c` chats with both side by side."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ NAME_WIDTH = 30  # longer names are cut in the table; the detail pane shows them
 OTHER_COLUMNS = 90
 COLUMNS = ("state", "run", "progress", "loss", "updated", "method", "model", "dataset")
 RESUMABLE = ("stopped", "crashed", "failed")
+MARK = "✓ "  # before a marked run's name: the mark reads without colour
 
 
 class RunsLoaded(Message):
@@ -61,7 +63,10 @@ class RunsScreen(TuiFtScreen):
     HELP = (
         "Every run in the runs home, active first. Runs keep going when tui-ft closes; their "
         "state comes from each run's folder, refreshed every two seconds. A run whose trainer "
-        "vanished shows as *crashed* and can be resumed from its last checkpoint."
+        "vanished shows as *crashed* and can be resumed from its last checkpoint.\n\n"
+        "**Space** marks a run (again: unmarks it). With two or more marked, **=** puts them "
+        "side by side (settings that differ, curves, evaluations, probe answers); with two "
+        "marked, **c** opens the chat with both, the first marked on the left."
     )
     BINDINGS = [
         # Enter reaches the table first (a selected row opens); "o" is the same for the footer.
@@ -71,6 +76,23 @@ class RunsScreen(TuiFtScreen):
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the run (it saves first)"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
         Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
+        # In the footer once two runs are marked (check_action); marking is in F1 and the palette.
+        Binding(
+            "equals_sign",
+            "compare",
+            "Compare",
+            id="runs.compare",
+            key_display="=",
+            tooltip="The marked runs side by side",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            id="runs.mark",
+            tooltip="Mark the run to compare (or chat with two)",
+            show=False,
+        ),
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the finished model"),
         # Not in the footer (no room at 80 columns): F1 and the palette list it.
         Binding(
@@ -89,6 +111,7 @@ class RunsScreen(TuiFtScreen):
         self.launcher = launcher
         self.clock = clock
         self.rows: dict[str, RunRow] = {}
+        self.marked: list[str] = []  # run names, in the order they were marked
         self.loaded = False  # the first listing has arrived (tests and snapshots wait for it)
 
     def compose(self) -> ComposeResult:
@@ -127,6 +150,7 @@ class RunsScreen(TuiFtScreen):
         table = self.query_one(DataTable)
         selected = self.current()
         self.rows = {row.summary.name: row for row in rows}
+        self.marked = [name for name in self.marked if name in self.rows]  # deleted meanwhile
         table.clear()
         for row in rows:
             table.add_row(*self._cells(row), key=row.summary.name)
@@ -142,6 +166,8 @@ class RunsScreen(TuiFtScreen):
         # (from the next refresh after a resize).
         width = max(NAME_WIDTH, self.size.width - OTHER_COLUMNS)
         name = s.name if len(s.name) <= width else s.name[: width - 1] + "…"
+        if s.name in self.marked:
+            name = MARK + name
         return [
             safe_text(state_label(s.status.state), style=state_style(self.app, s.status.state)),
             safe_text(name),
@@ -183,8 +209,10 @@ class RunsScreen(TuiFtScreen):
             return (row is not None and row.summary.status.active) or None
         if action == "delete":
             return (row is not None and not row.summary.status.active) or None
-        if action in ("clone", "chat"):
+        if action in ("clone", "chat", "mark"):
             return row is not None or None
+        if action == "compare":
+            return len(self.marked) >= 2  # hidden until then: the footer has no room to spare
         if action == "export":
             return state == "completed" or None
         return True
@@ -202,8 +230,30 @@ class RunsScreen(TuiFtScreen):
         self.notify(NOT_YET[what].format(name=run.name if run else "RUN"), markup=False)
 
     def action_chat(self) -> None:
-        if (run := self.selected_run()) is not None:
+        """Two runs marked: both side by side, the first marked on the left (in the base's
+        place); otherwise the run under the cursor beside its base model."""
+        if len(self.marked) == 2:
+            left, right = (RunDir(self.rows[name].summary.path) for name in self.marked)
+            self.tui_app.open_chat(right, with_run=left)
+        elif (run := self.selected_run()) is not None:
             self.tui_app.open_chat(run)
+
+    def action_mark(self) -> None:
+        row = self.current()
+        if row is None:
+            return
+        name = row.summary.name
+        if name in self.marked:
+            self.marked.remove(name)
+        else:
+            self.marked.append(name)
+        self._fill(list(self.rows.values()))
+        self.refresh_bindings()
+        self.notify(marked_text(self.marked), markup=False, timeout=4)
+
+    def action_compare(self) -> None:
+        if len(self.marked) >= 2:
+            self.tui_app.open_compare([RunDir(self.rows[n].summary.path) for n in self.marked])
 
     def action_new_run(self) -> None:
         self.tui_app.open_wizard()
@@ -253,3 +303,12 @@ class RunsScreen(TuiFtScreen):
         self.load_runs()
         if message.open_run is not None:
             self.tui_app.open_monitor(message.open_run)
+
+
+def marked_text(marked: list[str]) -> str:
+    if not marked:
+        return "No run marked."
+    if len(marked) == 1:
+        return f"Marked {marked[0]}: mark another to compare the two (=) or chat with both (c)."
+    what = "= compares them, c chats with both" if len(marked) == 2 else "= compares them"
+    return f"{len(marked)} marked ({', '.join(marked)}): {what}."

@@ -1,0 +1,1 @@
+"""Runs side by side (`tui-ft compare`, the app's Compare screen): pure Python."""
