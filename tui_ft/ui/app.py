@@ -188,6 +188,11 @@ class TuiFtApp(App[None]):
 
         self.push_screen(ExportScreen(run))
 
+    def open_evaluate(self, run: RunDir) -> None:
+        from tui_ft.ui.evals.screen import EvaluateScreen
+
+        self.push_screen(EvaluateScreen(run))
+
     def open_chat(self, run: RunDir) -> None:
         """The A/B chat for a run; a run with no model to talk to yet is a sentence instead."""
         from tui_ft.core.chat.target import chat_target

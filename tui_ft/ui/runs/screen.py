@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.evals.forgetting import run_alarm
 from tui_ft.core.runs.control import Launcher, delete_run
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import last_loss, list_runs
@@ -72,7 +73,15 @@ class RunsScreen(TuiFtScreen):
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
         Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the finished model"),
-        # Not in the footer (no room at 80 columns): F1 and the palette list it.
+        # Not in the footer (no room at 80 columns): F1 and the palette list them.
+        Binding(
+            "v",
+            "evaluate",
+            "Evaluate",
+            id="runs.evaluate",
+            tooltip="Base and tuned on benchmarks: what it forgot",
+            show=False,
+        ),
         Binding(
             "N",
             "clone",
@@ -116,7 +125,14 @@ class RunsScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def load_runs(self) -> None:
         summaries = list_runs(self.runs_home, now=self.clock())
-        rows = [RunRow(summary, last_loss(RunDir(summary.path))) for summary in summaries]
+        rows = [
+            RunRow(
+                summary,
+                last_loss(RunDir(summary.path)),
+                run_alarm(summary.path) if summary.status.state == "completed" else "",
+            )
+            for summary in summaries
+        ]
         self.post_message(RunsLoaded(rows))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
@@ -185,7 +201,7 @@ class RunsScreen(TuiFtScreen):
             return (row is not None and not row.summary.status.active) or None
         if action in ("clone", "chat"):
             return row is not None or None
-        if action == "export":
+        if action in ("export", "evaluate"):
             return state == "completed" or None
         return True
 
@@ -220,6 +236,10 @@ class RunsScreen(TuiFtScreen):
     def action_export(self) -> None:
         if (run := self.selected_run()) is not None:
             self.tui_app.open_export(run)
+
+    def action_evaluate(self) -> None:
+        if (run := self.selected_run()) is not None:
+            self.tui_app.open_evaluate(run)
 
     def action_resume(self) -> None:
         if (run := self.selected_run()) is not None:
