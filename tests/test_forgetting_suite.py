@@ -32,7 +32,7 @@ def test_the_shipped_files_are_what_the_generator_writes() -> None:
 
 def test_a_few_hundred_questions_each_asked_once_per_task() -> None:
     counts = {f.name: len(rows(f.name)) for f in SUITE_DIR.glob("*.jsonl")}
-    assert 250 <= sum(counts.values()) <= 400, counts
+    assert 200 <= sum(counts.values()) <= 400, counts
     for name in counts:
         questions = [row["question"] for row in rows(name)]
         assert len(set(questions)) == len(questions), name

@@ -10,7 +10,8 @@ Four lm-eval tasks (their YAML files sit beside the data, written by hand):
 - knowledge_num: general-knowledge questions whose answer is one whole number, asked for as the
   number alone (exact answer).
 - arithmetic_mc: sums, differences and products of small numbers, four choices each; the wrong
-  choices are the usual slips (off by one or ten, the digits swapped, the other operation).
+  choices lie a few to a dozen away from the right one (off-by-one slips are beyond what a
+  135M-parameter model tells apart: the demo model scored at chance on them).
 - arithmetic: the same kind of questions, answered with the number alone (exact answer).
 
 Questions that a small instruction-tuned model mostly gets right, so that a fine-tune that
@@ -29,8 +30,8 @@ from make_demo_preference import jsonl, write_or_check
 
 OUT = Path(__file__).resolve().parent.parent / "tui_ft" / "data" / "forgetting"
 SEED = 23
-ARITHMETIC_MC = 80
-ARITHMETIC = 80
+ARITHMETIC_MC = 40
+ARITHMETIC = 40
 
 # (question, the right answer, three wrong ones)
 KNOWLEDGE_MC: list[tuple[str, str, tuple[str, str, str]]] = [
@@ -293,13 +294,13 @@ def _mc(question: str, right: str, wrong: tuple[str, ...], rng: random.Random) -
 
 
 def _problem(rng: random.Random) -> tuple[str, int, int, int]:
-    """(operator, a, b, a op b): sums and differences under 200, products of one-digit and
-    two-digit numbers; differences never negative."""
+    """(operator, a, b, a op b): sums and differences of numbers up to 50 (differences never
+    negative), products of numbers from 2 to 10."""
     op = rng.choice("+-*")
     if op == "*":
-        a, b = rng.randint(2, 12), rng.randint(2, 12)
+        a, b = rng.randint(2, 10), rng.randint(2, 10)
         return op, a, b, a * b
-    a, b = rng.randint(10, 99), rng.randint(2, 99)
+    a, b = rng.randint(2, 50), rng.randint(2, 50)
     if op == "-":
         a, b = max(a, b), min(a, b)
         return op, a, b, a - b
@@ -311,16 +312,12 @@ def _ask(op: str, a: int, b: int) -> str:
     return f"What is {a} {word} {b}?"
 
 
-def _slips(op: str, a: int, b: int, right: int) -> list[int]:
-    """Wrong answers people (and models) give: off by one or ten, the digits swapped, the
-    other operation; never the right one, never negative, never twice."""
-    other = {"+": a - b, "-": a + b, "*": a + b}[op]
-    swapped = int(str(right)[::-1]) if right >= 10 else right + 2
-    seen = {right}
-    out = []
-    for value in (right + 1, right - 1, right + 10, right - 10, swapped, other, right + 2):
-        if value >= 0 and value not in seen:
-            seen.add(value)
+def _wrong(right: int, rng: random.Random) -> list[int]:
+    """Three wrong answers, each 3 to 12 away from the right one, never negative, all distinct."""
+    out: list[int] = []
+    while len(out) < 3:
+        value = right + rng.choice((-1, 1)) * rng.randint(3, 12)
+        if value >= 0 and value != right and value not in out:
             out.append(value)
     return out
 
@@ -338,7 +335,7 @@ def arithmetic_rows(
         if not mc:
             rows.append({"question": question, "answer": str(right)})
             continue
-        wrong = rng.sample(_slips(op, a, b, right)[:5], 3)
+        wrong = _wrong(right, rng)
         rows.append(_mc(question, str(right), tuple(str(w) for w in wrong), rng))
     return rows
 

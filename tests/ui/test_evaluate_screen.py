@@ -88,7 +88,7 @@ async def test_evaluate_is_offered_for_finished_runs_from_the_list_and_the_monit
 
 async def test_an_evaluation_shows_progress_then_the_table_with_the_alarm(home: Path) -> None:
     runs = three_runs(home)
-    done = runs["demo-lora-done"]
+    done = runs["done"]
     folder = saved(done)
     runner = evaluating(folder)
     app = app_for(home, runner=runner)
@@ -140,7 +140,7 @@ async def test_escape_while_running_asks_then_stops(home: Path) -> None:
 
 
 def test_snapshot_form_with_an_earlier_evaluation(snap_compare: Any, fixed_home: Path) -> None:
-    saved(three_runs(fixed_home)["demo-lora-done"])
+    saved(three_runs(fixed_home)["done"])
     app = app_for(fixed_home, runner=evaluating())
 
     async def before(pilot: Any) -> None:
@@ -152,7 +152,7 @@ def test_snapshot_form_with_an_earlier_evaluation(snap_compare: Any, fixed_home:
 
 
 def test_snapshot_table_with_the_alarm(snap_compare: Any, fixed_home: Path) -> None:
-    saved(three_runs(fixed_home)["demo-lora-done"])
+    saved(three_runs(fixed_home)["done"])
     app = app_for(fixed_home, runner=evaluating())
 
     async def before(pilot: Any) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from tui_ft.core.evals.forgetting import MARGIN, combined_stderr, forgot
 from tui_ft.core.evals.report import EvalReport, TaskScore
 
-COLUMNS = ("task", "metric", "base", "tuned", "Δ", "± stderr", "alarm")
+COLUMNS = ("task", "metric", "base", "tuned", "Δ", "±err", "alarm")
 FORGETTING = "forgetting"
 
 

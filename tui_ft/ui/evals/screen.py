@@ -43,7 +43,7 @@ from tui_ft.ui.shell.confirm import ConfirmScreen
 from tui_ft.ui.shell.safe_input import SafeInput
 
 LOG_LINES = 500
-SUITE_LABEL = f"{SUITE}: the built-in offline suite (300 questions)"
+SUITE_LABEL = f"{SUITE}: the built-in offline suite (220 questions)"
 
 
 class EvalProgress(Message):

@@ -64,8 +64,14 @@ class MonitorScreen(TuiFtScreen):
         Binding("l", "toggle_log", "Log/answers", id="monitor.log", tooltip="Log or probes"),
         Binding("c", "chat", "Chat A/B", id="monitor.chat", tooltip="Base and tuned side by side"),
         Binding("e", "export", "Export", id="monitor.export", tooltip="Export the model"),
+        # Not in the footer (no room at 80 columns): the finished line names it, F1 lists it.
         Binding(
-            "v", "evaluate", "Evaluate", id="monitor.evaluate", tooltip="Base and tuned on tasks"
+            "v",
+            "evaluate",
+            "Evaluate",
+            id="monitor.evaluate",
+            tooltip="Base and tuned on tasks",
+            show=False,
         ),
         *(
             Binding(
