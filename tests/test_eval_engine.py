@@ -86,14 +86,19 @@ def test_the_base_side_is_the_base_model_alone(
 def test_unknown_and_unreachable_tasks_are_sentences(
     base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = fake_run(base, "lora")
-    code, _, err = _eval(capsys, run.name, "--tasks", "no_such_task_anywhere")
-    assert code == 1 and "lm-eval knows no task named no_such_task_anywhere" in err
+    from tui_ft.core.errors import UserError
+    from tui_ft.core.evals.tasks import TaskSpec
+    from tui_ft.engine.eval.harness import load_tasks, task_manager
+
+    manager = task_manager([TaskSpec("arc_easy")])  # lm-eval's own tasks, indexed once
+    with pytest.raises(UserError, match="lm-eval knows no task named no_such_task_anywhere"):
+        load_tasks([TaskSpec("no_such_task_anywhere")], manager)
     # arc_easy is one of lm-eval's own tasks, its data on the hub: offline and not cached here.
-    code, _, err = _eval(capsys, run.name, "--tasks", "arc_easy")
-    assert code == 1 and "cannot run offline" in err and "Traceback" not in err
+    with pytest.raises(UserError, match="task arc_easy cannot run offline"):
+        load_tasks([TaskSpec("arc_easy")], manager)
+    run = fake_run(base, "lora")
     broken = tmp_path / "broken.yaml"
     broken.write_text("dataset_path: json\n")
     code, _, err = _eval(capsys, run.name, "--tasks", str(broken))
-    assert code == 1 and "names no `task:`" in err
+    assert code == 1 and "names no `task:`" in err and "Traceback" not in err
     assert list_evals(run.path) == []
