@@ -177,6 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="full fine-tunes: both models on the device (together), one at a time "
         "(sequential), or the base on the CPU (base-cpu)",
     )
+    evaluate = sub.add_parser(
+        "eval",
+        help="score a run's base and tuned models on lm-eval tasks; flag what it forgot",
+        description="Base and tuned answer the same lm-eval tasks in one process, from one copy "
+        "of the base; the table (base, tuned, delta, standard error, forgetting alarm) is saved "
+        "in RUN/evals/. `--tasks forgetting` is the built-in offline suite.",
+    )
+    evaluate.add_argument("run", metavar="RUN", help="run name (see `tui-ft runs`) or run folder")
+    evaluate.add_argument(
+        "--tasks",
+        required=True,
+        metavar="T[,T...]",
+        help="`forgetting` (the built-in offline suite), lm-eval task names (their data from "
+        "the Hugging Face cache, or the hub when online), or lm-eval task files (.yaml)",
+    )
+    evaluate.add_argument(
+        "--limit", type=whole(1), metavar="N", help="at most N questions per task"
+    )
+    evaluate.add_argument(
+        "--no-chat-template",
+        action="store_true",
+        help="ask the questions as plain text (by default a chat model gets them in its template)",
+    )
+    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    evaluate.add_argument("--json", action="store_true", help="print the table as JSON")
     runs = sub.add_parser("runs", help="list runs: state, progress, loss, age")
     runs.add_argument("--json", action="store_true", help="machine-readable output")
     compare = sub.add_parser(

@@ -190,6 +190,11 @@ class TuiFtApp(App[None]):
 
         self.push_screen(ExportScreen(run))
 
+    def open_evaluate(self, run: RunDir) -> None:
+        from tui_ft.ui.evals.screen import EvaluateScreen
+
+        self.push_screen(EvaluateScreen(run))
+
     def open_chat(self, run: RunDir, with_run: RunDir | None = None) -> None:
         """The A/B chat for a run (beside the base, or beside `with_run`); a run with no model to
         talk to yet, or two runs that cannot share a chat, is a sentence instead."""

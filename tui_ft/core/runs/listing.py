@@ -41,6 +41,11 @@ def list_runs(home: Path | None = None, now: float | None = None) -> list[RunSum
     return sorted(summaries, key=lambda s: (not s.status.active, s.age_s, s.name))
 
 
+def active_trainers(home: Path | None = None) -> dict[int, str]:
+    """pid -> run name of the trainers running now, to say whose memory a GPU holds."""
+    return {s.status.pid: s.name for s in list_runs(home) if s.status.active and s.status.pid}
+
+
 def has_runs(home: Path | None = None) -> bool:
     """Whether the runs home holds any run, without reading one: the app's first question."""
     return next(_run_dirs(home), None) is not None

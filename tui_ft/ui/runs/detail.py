@@ -19,6 +19,7 @@ from tui_ft.ui.shell.state_style import state_variable
 class RunRow:
     summary: RunSummary
     loss: float | None  # the last training loss, from the end of metrics.jsonl
+    alarm: str = ""  # the forgetting alarm of its latest evaluation (tui-ft eval)
 
 
 class RunDetail(Static):
@@ -50,4 +51,6 @@ def detail_content(row: RunRow) -> Content:
             lines.append(Content.assemble(("hint: ", "bold"), safe(status.error.hint)))
     if s.note:
         lines.append(Content.assemble(("note: ", "bold $warning"), safe(s.note)))
+    if row.alarm:
+        lines.append(Content(safe(row.alarm)).stylize("bold $warning"))
     return Content("\n").join(lines)

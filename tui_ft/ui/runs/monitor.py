@@ -11,10 +11,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Log, Static
 from textual.worker import get_current_worker
 
+from tui_ft.core.evals.forgetting import run_alarm
 from tui_ft.core.runs.charts import charts_for, run_objective
 from tui_ft.core.runs.control import Launcher
 from tui_ft.core.runs.layout import RunDir
@@ -33,7 +35,9 @@ from tui_ft.ui.shell.error_panel import ErrorPanel
 
 LOG_LINES = 200
 WIDE = (120, 40)  # columns, rows
-FINISHED_TEXT = "Finished: c opens the A/B chat (base vs tuned), e exports the model."
+FINISHED_TEXT = (
+    "Finished: c opens the A/B chat (base vs tuned), v evaluates it, e exports the model."
+)
 
 
 class RunUpdated(Message):
@@ -60,6 +64,15 @@ class MonitorScreen(TuiFtScreen):
         Binding("l", "toggle_log", "Log/answers", id="monitor.log", tooltip="Log or probes"),
         Binding("c", "chat", "Chat A/B", id="monitor.chat", tooltip="Base and tuned side by side"),
         Binding("e", "export", "Export", id="monitor.export", tooltip="Export the model"),
+        # Not in the footer (no room at 80 columns): the finished line names it, F1 lists it.
+        Binding(
+            "v",
+            "evaluate",
+            "Evaluate",
+            id="monitor.evaluate",
+            tooltip="Base and tuned on tasks",
+            show=False,
+        ),
         *(
             Binding(
                 str(number),
@@ -157,11 +170,25 @@ class MonitorScreen(TuiFtScreen):
         self.query_one(RunProgress).show(status)
         self.query_one(ErrorPanel).show(status)
         self.query_one("#finished").display = status.state == "completed"
+        if status.state == "completed" and (changed or first):
+            self._show_finished()
         self.set_class(status.error is not None and not status.active, "-failed")
         if (changed or first) and status.error is not None and not status.active:
             self._show_bottom(log=True)  # a failed run: the log says why
         if changed or first:
             self.refresh_bindings()
+
+    def _show_finished(self) -> None:
+        """What a finished run offers, and the forgetting alarm of its latest evaluation."""
+        alarm = run_alarm(self.run.path)
+        text = Content(FINISHED_TEXT)
+        if alarm:
+            text = Content.assemble(text, "\n", (safe(alarm), "bold $warning"))
+        self.query_one("#finished", Static).update(text)
+
+    def on_screen_resume(self) -> None:
+        if self.status.state == "completed":
+            self._show_finished()  # back from the Evaluate screen: a new result may be there
 
     def _show_alarms(self, update: RunUpdate, active: bool) -> None:
         self.query_one(HealthLine).show(update.alarms, active)
@@ -177,7 +204,7 @@ class MonitorScreen(TuiFtScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.status.active or None
-        if action in ("not_yet", "export", "chat"):
+        if action in ("not_yet", "export", "chat", "evaluate"):
             return self.status.state == "completed" or None
         return True
 
@@ -202,6 +229,9 @@ class MonitorScreen(TuiFtScreen):
 
     def action_export(self) -> None:
         self.tui_app.open_export(self.run)
+
+    def action_evaluate(self) -> None:
+        self.tui_app.open_evaluate(self.run)
 
     def action_stop(self) -> None:
         self.app.push_screen(confirm_stop(self.run), when_confirmed(self.stop_run))

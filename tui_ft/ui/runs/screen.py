@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from tui_ft.core.errors import UserError
+from tui_ft.core.evals.forgetting import run_alarm
 from tui_ft.core.runs.control import Launcher, delete_run
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import last_loss, list_runs
@@ -94,7 +95,15 @@ class RunsScreen(TuiFtScreen):
             show=False,
         ),
         Binding("e", "export", "Export", id="runs.export", tooltip="Export the finished model"),
-        # Not in the footer (no room at 80 columns): F1 and the palette list it.
+        # Not in the footer (no room at 80 columns): F1 and the palette list them.
+        Binding(
+            "v",
+            "evaluate",
+            "Evaluate",
+            id="runs.evaluate",
+            tooltip="Base and tuned on benchmarks: what it forgot",
+            show=False,
+        ),
         Binding(
             "N",
             "clone",
@@ -139,7 +148,14 @@ class RunsScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
     def load_runs(self) -> None:
         summaries = list_runs(self.runs_home, now=self.clock())
-        rows = [RunRow(summary, last_loss(RunDir(summary.path))) for summary in summaries]
+        rows = [
+            RunRow(
+                summary,
+                last_loss(RunDir(summary.path)),
+                run_alarm(summary.path) if summary.status.state == "completed" else "",
+            )
+            for summary in summaries
+        ]
         self.post_message(RunsLoaded(rows))
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
@@ -213,7 +229,7 @@ class RunsScreen(TuiFtScreen):
             return row is not None or None
         if action == "compare":
             return len(self.marked) >= 2  # hidden until then: the footer has no room to spare
-        if action == "export":
+        if action in ("export", "evaluate"):
             return state == "completed" or None
         return True
 
@@ -270,6 +286,10 @@ class RunsScreen(TuiFtScreen):
     def action_export(self) -> None:
         if (run := self.selected_run()) is not None:
             self.tui_app.open_export(run)
+
+    def action_evaluate(self) -> None:
+        if (run := self.selected_run()) is not None:
+            self.tui_app.open_evaluate(run)
 
     def action_resume(self) -> None:
         if (run := self.selected_run()) is not None:

@@ -1,0 +1,1 @@
+"""The Evaluate screen: base and tuned on lm-eval tasks, and the forgetting alarm."""

@@ -1,0 +1,371 @@
+"""Evaluate a finished run: pick tasks (the built-in `forgetting` suite, tasks used before,
+lm-eval task names or task files typed in) and a limit, watch `tui-ft eval` score base and
+tuned task by task in a child process (the model libraries never load here), then read the
+base / tuned / delta table with the forgetting alarm. Earlier evaluations of the run are listed
+and open in the same table."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Log,
+    OptionList,
+    SelectionList,
+    Static,
+)
+from textual.widgets.option_list import Option
+
+from tui_ft.core.errors import UserError
+from tui_ft.core.evals.forgetting import alarm_sentence, forgotten
+from tui_ft.core.evals.hub_tasks import cached_hub_tasks
+from tui_ft.core.evals.process import EvalOutcome, EvalProcess, EvalRequest, read_progress
+from tui_ft.core.evals.report import EvalReport
+from tui_ft.core.evals.store import list_evals
+from tui_ft.core.evals.table import COLUMNS, summary_line, table_rows
+from tui_ft.core.evals.tasks import SUITE, parse_tasks
+from tui_ft.core.runs.layout import RunDir
+from tui_ft.core.safe_text import safe, safe_text
+from tui_ft.ui.evals.placement import placement_note
+from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.confirm import ConfirmScreen
+from tui_ft.ui.shell.safe_input import SafeInput
+
+LOG_LINES = 500
+SUITE_LABEL = f"{SUITE}: the built-in offline suite (220 questions)"
+
+
+class EvalProgress(Message):
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class EvalFinished(Message):
+    def __init__(self, outcome: EvalOutcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class EvaluateScreen(TuiFtScreen):
+    CSS_PATH = "evals.tcss"
+    HELP = (
+        "Score the run's base and tuned models on the same questions, side by side, with "
+        "EleutherAI's lm-evaluation-harness. **forgetting** is the built-in suite: general "
+        "knowledge and arithmetic, offline, a minute or two on a CPU, plus the held-out split's "
+        "loss. Type more tasks as lm-eval names (arc_easy) or task files (.yaml), "
+        "comma-separated.\n\n"
+        "A task marked **forgetting** is one where the tuned model fell below its base by more "
+        "than the two scores' standard error and a margin: the fine-tune broke something the "
+        "model knew. Esc while it runs asks before stopping it; a stopped evaluation leaves "
+        "nothing behind. Earlier evaluations are listed below the form: Enter opens one."
+    )
+    BINDINGS = [
+        Binding("x", "start", "Evaluate", id="evaluate.start", tooltip="Score base and tuned"),
+        Binding("n", "again", "New", id="evaluate.again", tooltip="Choose other tasks"),
+        Binding("escape", "leave", "Back", id="evaluate.back", tooltip="Back (asks while running)"),
+        Binding("q", "quit_app", "Quit", id="evaluate.quit", tooltip="Leave tui-ft"),
+    ]
+
+    def __init__(self, run: RunDir) -> None:
+        super().__init__()
+        self.run = run
+        self.state = "form"  # form -> running -> done (-> form again)
+        self.request: EvalRequest | None = None
+        self.process: EvalProcess | None = None
+        self.outcome: EvalOutcome | None = None
+        self.report: EvalReport | None = None
+        self.lines: list[str] = []
+        self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score
+        self.earlier: list[tuple[Path, EvalReport]] = []
+        self.cached: list[str] = []  # lm-eval tasks whose data are in the local HF cache
+        self._started = 0.0
+        self._stop_asked = False
+
+    def screen_title(self) -> str:
+        return f"Evaluate {self.run.name}"
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        with Vertical(id="evaluate-form"):
+            yield SelectionList[str](id="evaluate-tasks")
+            with Horizontal(id="evaluate-row"):
+                yield SafeInput(placeholder="more: arc_easy, my-task.yaml", id="evaluate-more")
+                yield SafeInput(placeholder="limit", id="evaluate-limit", type="integer")
+                yield SafeInput(placeholder="auto", id="evaluate-device")
+                yield Button("Evaluate (x)", variant="primary", id="evaluate-start")
+            yield Static(id="evaluate-note")
+            yield OptionList(id="evaluate-earlier")
+        yield Static(id="evaluate-status")
+        yield Static(id="evaluate-steps")
+        yield Log(max_lines=LOG_LINES, id="evaluate-log")
+        with Vertical(id="evaluate-result"):
+            yield Static(id="evaluate-summary")
+            yield DataTable(id="evaluate-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="evaluate-alarm")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#evaluate-tasks").border_title = "Tasks"
+        self.query_one("#evaluate-earlier").border_title = "Earlier evaluations (Enter opens)"
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self._fill_form()
+        self._set_state("form")
+        self.set_interval(1.0, self._tick)
+        self.find_cached_tasks()
+        # Where it fits follows the GPU readings (the first may come after the screen opens).
+        self.tui_app.hardware_signal.subscribe(self, lambda _: self._hardware_changed())
+
+    def _hardware_changed(self) -> None:
+        if self.state == "form":
+            self._show_note()
+
+    def on_unmount(self) -> None:
+        if self.process is not None and self.state == "running":
+            self.process.cancel()  # leaving the app: it must not go on unseen
+
+    # --- the form -----------------------------------------------------------------------
+
+    def _fill_form(self) -> None:
+        self.earlier = list_evals(self.run.path)
+        used = [s.task for _, r in self.earlier for s in r.tasks if s.checks_forgetting]
+        tasks = self.query_one(SelectionList)
+        picked = set(tasks.selected) or {SUITE}
+        tasks.clear_options()
+        tasks.add_option((SUITE_LABEL, SUITE, SUITE in picked))
+        offered = {name: "used before" for name in used if not name.startswith(f"{SUITE}_")}
+        offered.update({name: "cached" for name in self.cached if name not in offered})
+        for name, why in offered.items():
+            tasks.add_option((Content(safe(f"{name} ({why})")), name, name in picked))
+        earlier = self.query_one("#evaluate-earlier", OptionList)
+        earlier.clear_options()
+        earlier.add_options(
+            Option(Content(safe(_earlier_label(r))), id=str(n))
+            for n, (_, r) in enumerate(self.earlier)
+        )
+        earlier.display = bool(self.earlier)
+        self._show_note()
+
+    @work(thread=True, exclusive=True, group="evaluate-cached", exit_on_error=False)
+    def find_cached_tasks(self) -> None:
+        """Reading lm-eval's task files takes a moment: off the UI thread."""
+        cached = cached_hub_tasks()
+        if cached:
+            self.app.call_from_thread(self._offer_cached, cached)
+
+    def _offer_cached(self, cached: list[str]) -> None:
+        self.cached = cached
+        if self.state == "form":
+            self._fill_form()
+
+    def chosen_tasks(self) -> str:
+        picked = list(self.query_one(SelectionList).selected)
+        more = self.query_one("#evaluate-more", Input).value
+        return ",".join([*picked, *(part.strip() for part in more.split(",") if part.strip())])
+
+    def _limit(self) -> int | None:
+        text = self.query_one("#evaluate-limit", Input).value.strip()
+        return int(text) if text.isdigit() and int(text) > 0 else None
+
+    def _device(self) -> str:
+        return self.query_one("#evaluate-device", Input).value.strip() or "auto"
+
+    def _show_note(self, problem: str = "") -> None:
+        note = self.query_one("#evaluate-note", Static)
+        note.set_class(bool(problem), "-problem")
+        text = problem or placement_note(self.run, self.tui_app.hardware.snapshot, self._device())
+        note.update(Content(safe(text)))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "evaluate-device" and self.state == "form":
+            self._show_note()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "evaluate-start":
+            self.action_start()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.action_start()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            folder, report = self.earlier[int(event.option.id)]
+            self.outcome = EvalOutcome(report, folder)
+            self._show_report(report)
+
+    # --- running ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return self.state == "form" or None
+        if action == "again":
+            return self.state == "done" or None
+        return True
+
+    def action_start(self) -> None:
+        if self.state != "form":
+            return
+        tasks = self.chosen_tasks()
+        try:
+            parse_tasks(tasks)  # a missing task file is a sentence here, not a failed child
+        except UserError as err:
+            self._show_note(f"{err.message} {err.hint}".strip())
+            return
+        self.request = EvalRequest(self.run.path, tasks, self._limit(), self._device())
+        self.lines, self.steps, self.outcome, self._stop_asked = [], {}, None, False
+        self.query_one(Log).clear()
+        self._started = time.monotonic()
+        self._set_state("running")
+        self.evaluate(self.request)
+
+    @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
+    def evaluate(self, request: EvalRequest) -> None:
+        try:
+            process = EvalProcess(request, self.tui_app.runner)
+        except OSError as err:
+            outcome = EvalOutcome(None, error=f"the evaluation could not start: {err}.")
+            self.post_message(EvalFinished(outcome))
+            return
+        self.process = process
+        if self._stop_asked:  # Esc was confirmed while the process was still starting
+            process.cancel()
+        for line in process.lines():
+            self.post_message(EvalProgress(line))
+        self.post_message(EvalFinished(process.finish()))
+
+    def on_eval_progress(self, message: EvalProgress) -> None:
+        self.lines.append(message.line)
+        self.query_one(Log).write_line(message.line)
+        progress = read_progress(message.line)
+        if progress is not None and progress.task:
+            self.steps.setdefault(progress.task, {})[progress.side] = progress.score or "…"
+            self._show_steps()
+
+    def on_eval_finished(self, message: EvalFinished) -> None:
+        self.process = None
+        self.outcome = message.outcome
+        if message.outcome.cancelled:
+            self._set_state("form")
+            self.notify("Evaluation stopped; nothing was saved.", markup=False, timeout=8)
+            return
+        if message.outcome.report is None:
+            self._set_state("form")
+            self._show_note(message.outcome.error or "The evaluation failed.")
+            return
+        self._fill_form()
+        self._show_report(message.outcome.report)
+
+    def _show_steps(self) -> None:
+        lines = []
+        for task, sides in self.steps.items():
+            parts = [f"{side} {sides[side]}" for side in ("base", "tuned") if side in sides]
+            lines.append(f"{task}: " + " · ".join(parts))
+        self.query_one("#evaluate-steps", Static).update(Content(safe("\n".join(lines))))
+
+    def _show_report(self, report: EvalReport) -> None:
+        self.report = report
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in table_rows(report):
+            cells = [safe_text(cell) for cell in row.cells()]
+            if row.alarm:
+                cells[-1] = safe_text(row.alarm, style="bold")  # the word says it, not colour
+            table.add_row(*cells, key=row.task)
+        self.query_one("#evaluate-summary", Static).update(
+            Content(safe(" ".join([summary_line(report), *report.notes])))
+        )
+        alarm = alarm_sentence(report)
+        box = self.query_one("#evaluate-alarm", Static)
+        box.update(
+            Content(
+                safe(alarm or "No forgetting: no task fell below the base by more than chance.")
+            )
+        )
+        box.set_class(bool(alarm), "-alarm")
+        self._set_state("done")
+
+    def _tick(self) -> None:
+        if self.state == "running":
+            self._show_status()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#evaluate-status", Static)
+        if self.state == "running" and self.request is not None:
+            seconds = int(time.monotonic() - self._started)
+            status.update(
+                Content(safe(f"Evaluating {self.request.tasks}… {seconds} s (Esc stops it)"))
+            )
+        status.display = self.state == "running"
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        for name in ("form", "running", "done"):
+            self.set_class(state == name, f"-{name}")
+        self._show_status()
+        if state == "form":
+            self.query_one(SelectionList).focus()
+        elif state == "done":
+            self.query_one(DataTable).focus()
+        self.refresh_bindings()
+
+    # --- keys ---------------------------------------------------------------------------
+
+    def action_again(self) -> None:
+        self._set_state("form")
+        self._show_note()
+
+    def action_leave(self) -> None:
+        if self.state == "done":
+            self.action_again()
+            return
+        if self.state != "running":
+            self.app.pop_screen()
+            return
+        self.app.push_screen(self._stop_question(), self._stop_if)
+
+    def action_quit_app(self) -> None:
+        if self.state != "running":
+            self.app.exit()
+            return
+
+        def stop_and_quit(yes: bool | None) -> None:
+            if yes:
+                self._stop_if(True)
+                self.app.exit()
+
+        self.app.push_screen(self._stop_question(quitting=True), stop_and_quit)
+
+    def _stop_question(self, quitting: bool = False) -> ConfirmScreen:
+        return ConfirmScreen(
+            f"Stop the evaluation of {self.run.name}{' and quit' if quitting else ''}?",
+            "The evaluation process is killed and nothing of it is saved; earlier evaluations "
+            "stay as they were.",
+            "Stop evaluation",
+        )
+
+    def _stop_if(self, yes: bool | None) -> None:
+        if yes and self.state == "running":
+            self._stop_asked = True
+            self.query_one("#evaluate-status", Static).update("Stopping the evaluation…")
+            if self.process is not None:
+                self.process.cancel()
+
+
+def _earlier_label(report: EvalReport) -> str:
+    names = ", ".join(s.task for s in report.tasks if s.checks_forgetting)
+    dropped = [s.task for s in forgotten(report)]
+    alarm = f" · forgetting: {', '.join(dropped)}" if dropped else ""
+    return f"{report.created} · {names}{alarm}"
