@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui_ft.core.datasets.demos import demo_heldout, demos_for, is_demo, says
+from tui_ft.core.datasets.demos import demo_heldout, demo_rewards, demos_for, is_demo, says
 from tui_ft.core.datasets.load import load_dataset
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.rewards.spec import read_rewards
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_REWARDS = [{"regex": r"<answer>\s*-?\d+\s*</answer>"}, {"exact_match": "answer"}]
+DEMO_REWARDS = demo_rewards("demo-grpo")
 
 
 def test_the_shipped_files_are_what_the_generator_writes() -> None:
