@@ -56,4 +56,6 @@ UNCERTAINTY: dict[str, tuple[float, float]] = {
     "backward": (0.50, 1.50),
     "step": (1.0, 1.0),  # gradients in flight: when each is freed depends on the graph
     "kv_cache": (1.0, 1.0),
+    # Sampling's cache is freed before the step: its blocks may serve the step, or stay apart.
+    "generation": (0.0, 1.0),
 }
