@@ -9,6 +9,7 @@ from typing import Any
 
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.objectives import objective_named
+from tui_ft.core.rewards.builtins import prompt_text
 from tui_ft.core.rewards.spec import read_rewards, reward_labels
 from tui_ft.core.runs.charts import charts_for, run_objective, run_settings
 from tui_ft.core.runs.completions import (
@@ -141,3 +142,13 @@ def test_completions_written_whole_and_read_back(tmp_path: Path) -> None:
     run.completions_path.write_text('{"step": 1\nnot json\n' + json.dumps(records[0]) + "\n")
     assert [s.completion for s in read_samples(run.completions_path)] == ["a"]
     assert read_samples(tmp_path / "none.jsonl") == []
+
+
+def test_a_samples_prompt_is_its_question_not_its_worked_example() -> None:
+    shown = [
+        {"role": "user", "content": "Tom has 2 and gets 3. How many?"},
+        {"role": "assistant", "content": "<answer>5</answer>"},
+        {"role": "user", "content": "Ana has 4 and gets 1. How many?"},
+    ]
+    assert prompt_text(shown) == "Ana has 4 and gets 1. How many?"
+    assert prompt_text("plain") == "plain" and prompt_text([]) == ""

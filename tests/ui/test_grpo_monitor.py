@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from test_ui_monitor import open_monitor
 from textual.widgets import Static
 from ui_helpers import app_for, wait_for
 
@@ -16,7 +17,6 @@ from tests.ui.test_terminal_safety_ui import written
 from tui_ft.ui.runs.chart_panel import ChartPanel
 from tui_ft.ui.runs.completions_panel import CompletionsPanel
 from tui_ft.ui.runs.metric_chart import MetricChart
-from tui_ft.ui.runs.monitor import MonitorScreen
 
 
 def samples(step: int, prompt: str = "What is 2+3?") -> str:
@@ -46,10 +46,7 @@ async def test_named_reward_lines_alarms_and_the_completions_panel(home: Path) -
     run.completions_path.write_text(samples(6, prompt=f"Q {HOSTILE}"))
     app = app_for(home)
     async with app.run_test(size=(140, 40)) as pilot:
-        app.open_monitor(run)
-        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.replayed)
-        screen = app.screen
-        assert isinstance(screen, MonitorScreen)
+        screen = await open_monitor(pilot, app, run)
         per_reward = screen.query_one("#chart-rewards", MetricChart)
         assert [line.label for line in per_reward.lines] == [
             "format",

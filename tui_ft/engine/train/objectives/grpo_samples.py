@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from tui_ft.core.rewards.builtins import completion_text
+from tui_ft.core.rewards.builtins import completion_text, prompt_text
 from tui_ft.core.runs.completions import sample_records
 from tui_ft.core.runs.layout import RunDir
 
@@ -36,7 +36,7 @@ class SampleRecorder:
             return
         if completions is not self.completions:
             self.completions = completions
-            self.prompt_texts = [completion_text(p) for p in prompts]
+            self.prompt_texts = [prompt_text(p) for p in prompts]
             self.completion_texts = [completion_text(c) for c in completions]
             self.scores = [[None] * len(completions) for _ in self.weights]
         self.scores[number - 1] = [None if s is None else float(s) for s in scores]
