@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tui_ft.core.datasets.demos import demo_heldout, demos_for, is_demo, says
+from tui_ft.core.datasets.demos import demo_heldout, demo_rewards, demos_for, is_demo, says
 from tui_ft.core.datasets.load import load_dataset
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.rewards.spec import read_rewards
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_REWARDS = [{"regex": r"<answer>\s*-?\d+\s*</answer>"}, {"exact_match": "answer"}]
+DEMO_REWARDS = demo_rewards("demo-grpo")
 
 
 def test_the_shipped_files_are_what_the_generator_writes() -> None:
@@ -27,10 +27,17 @@ def test_demo_grpo_is_clean_prompt_only_data_with_answers() -> None:
     data = load_dataset("demo-grpo")
     assert (data.format, data.problem_count, len(data.examples)) == ("prompt_only", 0, 100)
     assert demos_for(objective_named("grpo").formats)[0] == "demo-grpo"
+    shown = 0
     for example in data.examples:
-        assert [m.role for m in example.messages] == ["user"]
-        assert "<answer></answer>" in example.messages[0].content
+        roles = [m.role for m in example.messages]
+        # Every other prompt shows the format once, as an earlier turn: a worked example.
+        assert roles in (["user"], ["user", "assistant", "user"])
+        if len(roles) == 3:
+            shown += 1
+            assert re.fullmatch(r"<answer>\d+</answer>", example.messages[1].content)
+        assert "<answer></answer>" in example.messages[-1].content
         assert re.fullmatch(r"\d+", str(example.fields["answer"]))
+    assert shown == len(data.examples) // 2
 
 
 def test_the_demo_rewards_score_a_right_answer_in_the_format() -> None:
@@ -45,7 +52,7 @@ def test_the_demo_rewards_score_a_right_answer_in_the_format() -> None:
 
 
 def test_the_held_out_problems_are_new_and_judged_by_the_format() -> None:
-    trained = {e.messages[0].content for e in load_dataset("demo-grpo").examples}
+    trained = {e.messages[-1].content for e in load_dataset("demo-grpo").examples}
     heldout = demo_heldout("demo-grpo")
     assert len(heldout) == 10 and all(row["prompt"] not in trained for row in heldout)
     assert is_demo("demo-grpo")

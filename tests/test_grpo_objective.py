@@ -3,13 +3,20 @@ format, what it adds to the estimate, and its alarms on fed metrics records."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tests.test_estimate import GPU, HAND, QWEN2_05B
+from tui_ft.cli import main
 from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.formats import detect_format, to_example
 from tui_ft.core.errors import UserError
+from tui_ft.core.estimate.peak import EstimateOptions, estimate_training
+from tui_ft.core.estimate.shapes import kv_cache_bytes
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.objectives.grpo_health import (
     WINDOW,
@@ -140,3 +147,54 @@ def test_charts_draw_declared_metrics() -> None:
     keys = {m.key for m in objective.metrics}
     assert {line.series for chart in objective.charts for line in chart.lines} <= keys
     assert {"reward_1", "reward_6_std", "clipped", "kl", "entropy"} <= keys
+
+
+def test_the_estimate_adds_the_generation_cache_and_the_reference() -> None:
+    group, completion, length = 8, 256, 512
+    full = grpo(
+        method="full",
+        beta=0.04,
+        num_generations=group,
+        max_completion_length=completion,
+        batch_size=2,
+        max_length=length,
+    )
+    estimate = estimate_training(HAND, full, GPU)
+    # Every sequence of the batch (2 prompts × 8) at its prompt plus the completion, in bf16.
+    cache = kv_cache_bytes(HAND, length + completion, batch=2 * group, dtype_bytes=2)
+    assert estimate.term("generation") == cache
+    assert estimate.term("reference") == estimate.term("weights")
+    assert "16 sequences (2 prompts × 8)" in next(
+        t.detail for t in estimate.terms if t.key == "generation"
+    )
+    # The data's rows already hold the completion: the longest one is what is counted.
+    known = estimate_training(HAND, full, GPU, EstimateOptions(longest_row=300))
+    assert known.term("generation") == kv_cache_bytes(HAND, 300, batch=2 * group, dtype_bytes=2)
+    # No frozen copy without the KL term, nor for an adapter (the base is its reference).
+    assert estimate_training(HAND, grpo(method="full", beta=0.0), GPU).term("reference") == 0
+    assert estimate_training(HAND, grpo(method="lora", beta=0.04), GPU).term("reference") == 0
+
+
+def test_estimate_json_names_the_grpo_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "qwen" / "config.json"
+    model.parent.mkdir()
+    model.write_text(json.dumps(QWEN2_05B), encoding="utf-8")
+    config = tmp_path / "grpo.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(model),
+                "dataset": "demo-grpo",
+                "objective": "grpo",
+                "method": "full",
+                "beta": 0.04,
+                "rewards": REWARDS,
+            }
+        ),
+        encoding="utf-8",
+    )
+    code = main(["estimate", "--config", str(config), "--gpu-memory", "80", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["terms"]["generation"] > 0 and data["terms"]["reference"] > 0

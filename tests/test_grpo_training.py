@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,14 @@ import pytest
 from tests.faults.conftest import TRAINER_TIMEOUT_S, assert_resumes_after_a_kill
 from tests.test_train import config
 from tests.tiny import write_random_model
+from tui_ft.core.config import save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.rewards.spec import Reward
 from tui_ft.core.runs.charts import run_objective
+from tui_ft.core.runs.completions import read_samples
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.launch import prepare_run, start_trainer
+from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.series import RunSeries
 from tui_ft.engine.export.merge import export_merged
 from tui_ft.engine.train.objectives.grpo import build_data
@@ -85,6 +90,10 @@ def test_it_trains_writes_every_metric_and_resumes_after_a_kill(
     assert all(r["completion_max"] <= 8 and 0 <= r["clipped"] <= 1 for r in records)
     assert any("eval_reward" in r for r in read_jsonl(run.metrics_path))
     assert [p["step"] for p in read_jsonl(run.probes_path)][-1] == 4
+    # The completions panel's file: the last training log's samples, each scored by both.
+    samples = read_samples(run.completions_path)
+    assert samples and {s.step for s in samples} == {records[-1]["step"]}
+    assert all(len(s.scores) == 2 and s.prompt in dict(PROBLEMS) for s in samples)
     own = run_objective(run)
     assert own.name == "grpo"
     series = RunSeries(metrics=[m.key for m in own.metrics]).add(read_jsonl(run.metrics_path))
@@ -131,7 +140,7 @@ def test_a_wrong_return_length_is_a_sentence() -> None:
     assert function.__name__ == "reward_1"
     with pytest.raises(UserError) as caught:
         function(prompts=["p", "p"], completions=["a", "b"], answer=["1", "1"])
-    assert "reward 1 (python " in caught.value.message
+    assert "reward 1 (too_few) returned" in caught.value.message
     assert "returned 1 scores for 2 completions" in caught.value.message
 
 
@@ -190,3 +199,29 @@ def test_fields_the_trainer_cannot_carry_are_refused(
     with pytest.raises(UserError) as caught:
         build_data(cfg, AutoTokenizer.from_pretrained(tiny_model))
     assert caught.value.message.startswith(f"problems.jsonl {sentence}")
+
+
+def test_the_cli_trains_with_a_reward_file_named_from_the_working_folder(
+    tiny_model: str, tmp_path: Path
+) -> None:
+    """`tui-ft train grpo.yaml` in the folder holding the data and the reward file, both
+    named relative to it, as a person writes them."""
+    (tmp_path / "my_rewards.py").write_text(GOOD.read_text(encoding="utf-8"), encoding="utf-8")
+    rows = [{"prompt": p, "answer": str(a)} for p, a in PROBLEMS * 2]
+    (tmp_path / "problems.jsonl").write_text("\n".join(json.dumps(row) for row in rows))
+    rewards = [{"python": "my_rewards.py:mentions_answer", "name": "mentions"}]
+    settings = {"max_steps": 2, "save_every_steps": 0, "eval_split": 0.0, "rewards": rewards}
+    save_config(grpo_config(tiny_model, "problems.jsonl", **settings), tmp_path / "grpo.yaml")
+    out = subprocess.run(
+        [sys.executable, "-m", "tui_ft.cli", "train", "grpo.yaml", "--name", "cli-grpo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TRAINER_TIMEOUT_S,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = RunDir.open("cli-grpo")
+    assert run.read_status().state == "completed"
+    samples = read_samples(run.completions_path)
+    assert samples and all(len(s.scores) == 1 and s.scores[0] in (0.0, 1.0) for s in samples)
+    assert all("reward_1" in r for r in read_jsonl(run.metrics_path) if "loss" in r)

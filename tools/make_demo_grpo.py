@@ -10,6 +10,14 @@ demo model to answer in the format (the chart shows the format reward rising fir
 the number. The held-out problems are others, none in the training file, judged by whether the
 answer uses the format (`expect`) and, with `answer`, whether it is right.
 
+The demo model (SmolLM2-135M-Instruct) follows the instruction alone almost never (0 of 32
+sampled answers used the tags), which leaves GRPO nothing to learn from. So every other
+training prompt shows the format once: a worked example as an earlier turn of the
+conversation (a user question and the assistant's `<answer>5</answer>`), the way few-shot
+prompts do. Those rows give the format reward something to pay for from the first step; the
+rows without an example, and the held-out problems (all without one), show whether the model
+learned the format rather than copied it.
+
 The output is the same on every run (a fixed seed, no clock): the shipped files are this
 script's output, and `--check` (run by tests/test_demo_grpo.py) keeps them so.
 """
@@ -30,6 +38,12 @@ HELDOUT = 10
 ASK = "Put only the final number inside <answer></answer>."
 NAMES = ("Ana", "Ben", "Chloe", "Dev", "Ema", "Finn", "Gita", "Hugo", "Ivy", "Jon", "Kira", "Leo")
 THINGS = ("apples", "stickers", "marbles", "stamps", "shells", "cards", "books", "coins")
+# Worked examples shown as an earlier turn, by names the problems never use.
+SHOWN = (
+    ("Tom has 2 pencils and gets 3 more. How many pencils does Tom have now?", 5),
+    ("Mia had 12 beads and gave 5 away. How many beads are left?", 7),
+    ("A bag holds 4 plums. How many plums are in 3 bags?", 12),
+)
 
 # (template, the answer from a and b, how a and b are drawn): {n} a name, {t} things.
 Problem = tuple[str, Callable[[int, int], int], Callable[[random.Random], tuple[int, int]]]
@@ -87,10 +101,25 @@ def rows() -> list[dict[str, object]]:
     return out
 
 
+def with_example(row: dict[str, object], number: int) -> dict[str, object]:
+    """The row's prompt after a worked example in the format (a conversation's earlier turn)."""
+    question, result = SHOWN[number % len(SHOWN)]
+    turns = [
+        {"role": "user", "content": f"{question} {ASK}"},
+        {"role": "assistant", "content": f"<answer>{result}</answer>"},
+        {"role": "user", "content": row["prompt"]},
+    ]
+    return {**row, "prompt": turns}
+
+
 def files() -> dict[Path, str]:
     problems = rows()
+    train = [
+        with_example(row, number // 2) if number % 2 == 0 else row
+        for number, row in enumerate(problems[:TRAIN])
+    ]
     heldout = [{**row, "expect": ["<answer>", "</answer>"]} for row in problems[TRAIN:]]
-    return {OUT / "problems.jsonl": jsonl(problems[:TRAIN]), OUT / "heldout.jsonl": jsonl(heldout)}
+    return {OUT / "problems.jsonl": jsonl(train), OUT / "heldout.jsonl": jsonl(heldout)}
 
 
 if __name__ == "__main__":

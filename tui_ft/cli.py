@@ -287,13 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check a dataset before training on it. Exits 1 when it has bad rows.",
     )
     inspect.add_argument(
-        "dataset", help="`demo`, a .jsonl/.json/.csv/.parquet/.txt file, or an HF id"
+        "dataset",
+        nargs="?",
+        help="`demo`, a .jsonl/.json/.csv/.parquet/.txt file, or an HF id (default: --config's)",
     )
     inspect.add_argument(
-        "--model", default="demo", help="model whose tokenizer and chat template to use"
+        "--model", help="model whose tokenizer and chat template to use (default: demo)"
     )
     inspect.add_argument(
-        "--max-length", type=whole(1), default=1024, help="token limit per example"
+        "--max-length", type=whole(1), help="token limit per example (default: 1024)"
     )
     inspect.add_argument(
         "--format", default="auto", dest="fmt", help="force a format (default: detect)"
@@ -321,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="NAME",
         help="say whether the data fit this objective (sft, dpo, kto, ...); exits 1 if not",
+    )
+    inspect.add_argument(
+        "--config",
+        metavar="RUN_YAML",
+        help="take the dataset, model, max length, system prompt and objective from a run.yaml "
+        "(options given here win), and check its rewards against the rows' fields",
     )
     inspect.add_argument("--json", action="store_true", help="machine-readable output")
 

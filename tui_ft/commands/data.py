@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -10,29 +11,44 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_ft.core.children.env import offline_here
+from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.datasets.fit import objective_called
 from tui_ft.core.errors import UserError
+from tui_ft.core.objectives import objective_named
+from tui_ft.core.rewards.spec import Reward, read_rewards
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
 
 BAR_WIDTH = 30
+DEMO_REF = "demo"
+DEFAULT_MAX_LENGTH = 1024
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.objective is not None:
-        objective_called(args.objective)  # a misspelt name fails before anything loads
-    offline_here([args.model], [args.dataset])  # before the model libraries are imported
+    config = load_config(Path(args.config)) if args.config else None
+    dataset = args.dataset or (config.dataset if config else None)
+    if not dataset:
+        raise UserError(
+            "data inspect needs a dataset.",
+            "Name one (`tui-ft data inspect demo`), or a run.yaml with --config.",
+        )
+    model = args.model or (config.model if config else DEMO_REF)
+    objective = args.objective or (config.objective if config else None)
+    if objective is not None:
+        objective_called(objective)  # a misspelt name fails before anything loads
+    offline_here([model], [dataset])  # before the model libraries are imported
     from tui_ft.engine.inspect import inspect_dataset
 
     report = inspect_dataset(
-        args.dataset,
-        model_ref=args.model,
-        max_length=args.max_length,
+        dataset,
+        model_ref=model,
+        max_length=args.max_length or (config.max_length if config else DEFAULT_MAX_LENGTH),
         fmt=args.fmt,
         columns=parse_columns(args.column),
         example_number=args.example,
         example_count=args.examples,
-        system_prompt=args.system_prompt,
-        objective=args.objective,
+        system_prompt=args.system_prompt or (config.system_prompt if config else None),
+        objective=objective,
+        rewards=config_rewards(config) if config and objective == config.objective else None,
     )
     if args.json:
         print(json_for_terminal(report, indent=2))
@@ -41,10 +57,21 @@ def run(args: argparse.Namespace) -> int:
     return 0 if usable(report) else 1
 
 
+def config_rewards(config: RunConfig) -> list[Reward] | None:
+    """The run's rewards when its objective has them (load_config checked the list)."""
+    if objective_named(config.objective).setting("rewards") is None:
+        return None
+    return read_rewards(config.setting("rewards"))
+
+
 def usable(report: dict[str, Any]) -> bool:
-    """Clean rows, nothing spoiling the whole, and (when one was named) the objective's format."""
+    """Clean rows, nothing spoiling the whole, and (when one was named) the objective's format
+    and rewards that find the fields they read."""
     fits = report.get("fit", {}).get("fits", True)
-    return not report["problem_count"] and not report.get("dataset_problem") and fits
+    rewards_fit = not report.get("reward_problems")
+    return (
+        not report["problem_count"] and not report.get("dataset_problem") and fits and rewards_fit
+    )
 
 
 def parse_columns(pairs: list[str]) -> dict[str, str]:
@@ -74,6 +101,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         )
     line("rows", f"{report['rows']} ({report['examples']} usable, {report['problem_count']} bad)")
     line("fingerprint", report["fingerprint"])
+    if "row_fields" in report:
+        _print_rewards(console, line, report)
     if "tokens" in report:
         _print_lengths(console, line, report)
     if report["problem_count"]:
@@ -104,13 +133,40 @@ def _print_lengths(console: Console, line: Any, report: dict[str, Any]) -> None:
             else ""
         ),
     )
-    line("trained", f"{report['trained_tokens']:,} tokens in all (the assistant's words)")
+    if report["format"] == "prompt_only":
+        line("trained", "the completions the model samples for each prompt (the rows have none)")
+    else:
+        line("trained", f"{report['trained_tokens']:,} tokens in all (the assistant's words)")
     peak = max(b["count"] for b in report["histogram"]) or 1
     console.print(Text("length histogram (tokens per row):", style="bold"))
     for b in report["histogram"]:
         bar = "█" * round(BAR_WIDTH * b["count"] / peak)
         cut = "  ← max_length" if b["start"] < report["max_length"] <= b["end"] else ""
         console.print(f"  {b['start']:>6}–{b['end']:<6} {bar} {b['count']}{cut}")
+
+
+def _print_rewards(console: Console, line: Any, report: dict[str, Any]) -> None:
+    """The fields beside the prompt, what each reward reads of them, and the ones missing."""
+    fields = ", ".join(report["row_fields"]) or "none beside the prompt"
+    line("fields", f"{fields} (they reach the reward functions as keyword arguments)")
+    for number, reads in enumerate(report.get("rewards", []), start=1):
+        line(f"reward {number}", f"{reads['label']}: {reward_reads(reads)}")
+    for sentence in report.get("reward_problems", []):
+        console.print(safe_text(f"  {sentence}", "bold red"))
+
+
+def reward_reads(reads: dict[str, Any]) -> str:
+    """`reads answer`, `reads answer, and any other field (**kwargs)`, `reads no field`."""
+    named = [
+        f"`{name}`" + (" (missing)" if name in reads["missing"] else "") for name in reads["needs"]
+    ]
+    named += [f"`{name}` if there" for name in reads["may_read"]]
+    said = "reads " + (", ".join(named) if named else "no field")
+    if reads["any_field"]:
+        said += ", and may read any other (**kwargs)"
+    if reads["problem"]:
+        said = "cannot be read"
+    return said
 
 
 def _print_problems(console: Console, report: dict[str, Any]) -> None:

@@ -4,7 +4,11 @@ not import this heavy module) can read the same thing from `tui-ft data inspect 
 A preference row is measured as what trains on it: the prompt with each answer, one sequence
 per side (chosen and rejected, or the one unpaired completion). Its length is the longer side,
 its trained tokens those of every side; its example shows the prompt once and the answers
-apart, with their token counts (`answers`), beside the chosen side's marked rendering."""
+apart, with their token counts (`answers`), beside the chosen side's marked rendering.
+
+Prompt-only rows (grpo) have no trained tokens of their own: the model trains on the
+completions it samples. Their report names the fields beside the prompt (`row_fields`) and,
+given a run's rewards, what each reads and which of those the rows lack (`reward_problems`)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from tui_ft.core.datasets.fit import format_fit, objective_called
 from tui_ft.core.datasets.load import Dataset, Example, load_dataset
 from tui_ft.core.errors import UserError
 from tui_ft.core.models.resolve import resolve_model
+from tui_ft.core.rewards.fields import missing_field_sentences, rewards_read
+from tui_ft.core.rewards.spec import Reward
 from tui_ft.engine.model_loading import load_tokenizer
 from tui_ft.engine.tokenize import Tokenized, ensure_chat_template, segments, tokenize_example
 
@@ -37,12 +43,16 @@ def inspect_dataset(
     system_prompt: str | None = None,
     example_count: int = 1,
     objective: str | None = None,
+    rewards: list[Reward] | None = None,
 ) -> dict[str, Any]:
+    """`rewards`: a run's (grpo), to check against the rows' fields."""
     wanted = objective_called(objective) if objective is not None else None
     dataset = load_dataset(dataset_ref, fmt, columns)
     report = _dataset_part(dataset)
     if wanted is not None:
         report["fit"] = format_fit(wanted, dataset.format, dataset.source).to_dict()
+    if dataset.format == "prompt_only" or rewards is not None:
+        report.update(_rewards_part(dataset, rewards or []))
     if not dataset.examples:
         return report
     if not 1 <= example_number <= len(dataset.examples):
@@ -78,9 +88,10 @@ def inspect_dataset(
         tokens=length_stats(lengths),
         histogram=histogram(lengths),
         truncated=sum(any(t.truncated for _, t in sides) for sides in measured),
-        nothing_left_to_train=sum(
-            any(t.trained_tokens == 0 for _, t in sides) for sides in measured
-        ),
+        # Prompts alone train on the completions sampled for them, not on tokens of the rows.
+        nothing_left_to_train=0
+        if dataset.format == "prompt_only"
+        else sum(any(t.trained_tokens == 0 for _, t in sides) for sides in measured),
         trained_tokens=sum(t.trained_tokens for sides in measured for _, t in sides),
         example=part(example_number),
         rendered=[part(number) for number in range(example_number, last + 1)],
@@ -111,6 +122,18 @@ def _sides(
         for side, answer in answers.items()
         if answer
     ]
+
+
+def _rewards_part(dataset: Dataset, rewards: list[Reward]) -> dict[str, Any]:
+    """The fields the rows hold beside the prompt, what each reward reads of them, and a
+    sentence for each reward that reads one they lack."""
+    fields = sorted({key for example in dataset.examples for key in example.fields})
+    reads = rewards_read(rewards, fields)
+    return {
+        "row_fields": fields,
+        "rewards": [one.to_dict() for one in reads],
+        "reward_problems": missing_field_sentences(reads, fields),
+    }
 
 
 def _dataset_part(dataset: Dataset) -> dict[str, Any]:

@@ -30,6 +30,14 @@ HELDOUT_TOPICS = {
     "demo-preference": "the preference demo's held-out prompts",
     "demo-grpo": "the GRPO demo's held-out problems",
 }
+# The rewards a demo comes with (run.yaml's `rewards:`), for the objectives that need them
+# (grpo): the wizard starts from them, and docs/rewards.md shows them.
+DEMO_REWARDS: dict[str, tuple[dict[str, Any], ...]] = {
+    "demo-grpo": (
+        {"regex": r"<answer>\s*-?\d+\s*</answer>", "name": "format"},
+        {"exact_match": "answer"},
+    ),
+}
 # An `expect` entry starting with this must open the answer rather than appear anywhere in it.
 OPENS_WITH = "^"
 
@@ -41,6 +49,11 @@ def is_demo(ref: str) -> bool:
 def demos_for(formats: Collection[str]) -> list[str]:
     """The demos, those in one of `formats` (an objective's) first."""
     return sorted(DEMO_NAMES, key=lambda name: DEMO_FORMATS[name] not in formats)
+
+
+def demo_rewards(ref: str) -> list[dict[str, Any]]:
+    """The rewards the dataset `ref` comes with (a copy); none for other data."""
+    return [dict(reward) for reward in DEMO_REWARDS.get(ref.strip(), ())]
 
 
 def demo_file(name: str) -> Path:

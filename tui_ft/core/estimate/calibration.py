@@ -61,4 +61,6 @@ UNCERTAINTY: dict[str, tuple[float, float]] = {
     "dequant": (0.0, 1.0),
     # The previous micro-batch held by the loop: it may have been shorter than this one.
     "stale": (0.0, 1.0),
+    # Sampling's cache is freed before the step: its blocks may serve the step, or stay apart.
+    "generation": (0.0, 1.0),
 }

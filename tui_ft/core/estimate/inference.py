@@ -16,11 +16,12 @@ from tui_ft.core.estimate.peak import (
     resolve_precision,
     weights_term,
 )
-from tui_ft.core.estimate.shapes import lora_shape
+from tui_ft.core.estimate.shapes import kv_cache_bytes, lora_shape
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo
 
 FP32 = 4
+__all__ = ["estimate_inference", "kv_cache_bytes"]
 
 
 def estimate_inference(
@@ -49,8 +50,3 @@ def estimate_inference(
     working = 2 * context * precision.compute * width + 2 * info.vocab_size * FP32
     terms.append(Term("activations", "Prefill working memory", working, "one block at a time"))
     return assemble(terms, target, precision, "generation", None, [])
-
-
-def kv_cache_bytes(info: ModelInfo, context: int, batch: int, dtype_bytes: int) -> int:
-    """2 (keys and values) × layers × kv heads × head dim × context × batch × dtype bytes."""
-    return 2 * info.num_layers * info.num_kv_heads * info.head_dim * context * batch * dtype_bytes

@@ -56,11 +56,18 @@ from tui_ft.core.estimate.calibration import (
     CUDA_CONTEXT_LOW,
     UNCERTAINTY,
 )
-from tui_ft.core.estimate.shapes import LoraShape, block_linears, full_tensors, lora_shape
+from tui_ft.core.estimate.shapes import (
+    LoraShape,
+    block_linears,
+    full_tensors,
+    kv_cache_bytes,
+    lora_shape,
+)
 from tui_ft.core.hardware.snapshot import HardwareSnapshot
 from tui_ft.core.methods import Method, method_named
 from tui_ft.core.models.info import ModelInfo
 from tui_ft.core.objectives import objective_named
+from tui_ft.core.objectives.spec import MemoryNeeds
 from tui_ft.core.units import format_bytes
 
 GIB = 1024**3
@@ -291,7 +298,8 @@ def estimate_training(
     lora = None
     if method.adapter:
         lora = lora_shape(info, config.lora.rank, config.lora.targets, config.lora.dora)
-    batch_size, seq_len = config.batch_size * needs.sequences_per_row, row_tokens(config, options)
+    batch_size = config.batch_size * needs.sequences_per_row
+    seq_len = row_tokens(config, options, needs.generated_tokens)
     loss = options.loss
     if loss == "trainer":
         kept = kept_logits_path(batch_size * seq_len, info.vocab_size, target.device)
@@ -320,6 +328,8 @@ def estimate_training(
     if needs.reference_model and method.trains_base:
         weights = weights_term(info, config, precision)
         fixed.append(Term("reference", "Reference model", weights.bytes, "frozen copy of the base"))
+    if needs.generated_tokens:
+        fixed.append(_generation_term(info, config, work, needs))
     moments = _moments(info, config, precision, lora, acts, work)
     if method.quantized:
         _add_dequantized(moments, info, precision, work, options.dequant_cast)
@@ -345,11 +355,28 @@ def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOp
     )
 
 
-def row_tokens(config: RunConfig, options: EstimateOptions) -> int:
-    """Tokens per row of the largest micro-batch: max_length, or the data's longest row."""
+def row_tokens(config: RunConfig, options: EstimateOptions, generated: int = 0) -> int:
+    """Tokens per row of the largest micro-batch: max_length, or the data's longest row; plus
+    the tokens an objective generates after each prompt (grpo: max_completion_length), which
+    the data's rows already count."""
     if options.longest_row is None:
-        return config.max_length
-    return max(1, min(config.max_length, options.longest_row))
+        return config.max_length + generated
+    return max(1, min(config.max_length + generated, options.longest_row))
+
+
+def _generation_term(
+    info: ModelInfo, config: RunConfig, work: Workload, needs: MemoryNeeds
+) -> Term:
+    """The KV cache of sampling the batch's completions (grpo), counted on top of the step:
+    `generate` frees it before the step, but the allocator may keep its blocks reserved."""
+    group = needs.sequences_per_row
+    detail = (
+        f"{work.batch_size} sequences ({config.batch_size} prompts × {group}) × "
+        f"{work.seq_len:,} tokens (prompt + {needs.generated_tokens} generated), "
+        f"{_dtype(work.compute_bytes)}"
+    )
+    size = kv_cache_bytes(info, work.seq_len, work.batch_size, work.compute_bytes)
+    return Term("generation", "Generation KV cache", size, detail)
 
 
 def _fixed_terms(

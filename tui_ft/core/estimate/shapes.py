@@ -146,3 +146,8 @@ def full_tensors(info: ModelInfo) -> list[int]:
     # Linear weights outside the standard block (MoE experts, routers) as one lump.
     extra = info.params.linear - sum(linears)
     return linears + embedding + other + ([extra] if extra > 0 else [])
+
+
+def kv_cache_bytes(info: ModelInfo, context: int, batch: int, dtype_bytes: int) -> int:
+    """2 (keys and values) × layers × kv heads × head dim × context × batch × dtype bytes."""
+    return 2 * info.num_layers * info.num_kv_heads * info.head_dim * context * batch * dtype_bytes

@@ -19,7 +19,7 @@ from tui_ft.core.objectives.grpo_health import (
 )
 from tui_ft.core.objectives.preference import not_negative, positive
 from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Metric, Objective, Setting
-from tui_ft.core.rewards.spec import reward_problems
+from tui_ft.core.rewards.spec import reward_problems, run_reward_labels
 
 # TRL 1.16's GRPOConfig.loss_type values.
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
@@ -48,12 +48,34 @@ def _rewards_check(value: Any) -> str | None:
 
 
 def _memory(settings: Mapping[str, Any]) -> MemoryNeeds:
-    # The generation's KV cache is the estimator's to add; a full fine-tune measured against
-    # a reference (beta above 0) keeps a frozen copy.
+    # A full fine-tune measured against a reference (beta above 0) keeps a frozen copy.
     return MemoryNeeds(
         sequences_per_row=int(settings.get("num_generations", 4)),
         reference_model=float(settings.get("beta", 0.0)) > 0,
+        generated_tokens=int(settings.get("max_completion_length", 64)),
     )
+
+
+def _per_reward_chart(labels: list[str]) -> Chart:
+    return Chart(
+        "rewards",
+        "per reward",
+        tuple(
+            ChartLine(reward_name(number), label, REWARD_COLORS[number - 1])
+            for number, label in enumerate(labels[:CHARTED_REWARDS], start=1)
+        ),
+        empty="one line per reward function, in the order run.yaml lists them",
+    )
+
+
+def _run_charts(settings: Mapping[str, Any]) -> tuple[Chart, ...]:
+    """The charts, the per-reward one with a line per reward of the run, named as `rewards:`
+    names them (a run.yaml that cannot say: reward 1 … 6)."""
+    labels = run_reward_labels(settings)
+    if not labels:
+        return CHARTS
+    chart = _per_reward_chart(labels)
+    return tuple(chart if c.name == chart.name else c for c in CHARTS)
 
 
 _PER_REWARD = tuple(
@@ -63,6 +85,37 @@ _PER_REWARD = tuple(
         Metric(reward_name(number), f"rewards/{reward_name(number)}/mean"),
         Metric(f"{reward_name(number)}_std", f"rewards/{reward_name(number)}/std"),
     )
+)
+
+CHARTS = (
+    Chart(
+        "reward",
+        "reward",
+        (
+            ChartLine("reward", "reward (weighted sum)", "tuned"),
+            ChartLine("reward_std", "std", "eval-loss"),
+            ChartLine("eval_reward", "eval", "lr", points="●"),
+        ),
+    ),
+    _per_reward_chart([f"reward {n}" for n in range(1, CHARTED_REWARDS + 1)]),
+    Chart(
+        "completion_length",
+        "length",
+        (
+            ChartLine("completion_length", "mean tokens", "loss"),
+            ChartLine("completion_min", "min", "base"),
+            ChartLine("completion_max", "max", "eval-loss"),
+        ),
+    ),
+    Chart(
+        "policy",
+        "kl/entropy",
+        (
+            ChartLine("kl", "KL", "grad-norm"),
+            ChartLine("entropy", "entropy", "lr"),
+            ChartLine("clipped", "clipped (share)", "eval-loss"),
+        ),
+    ),
 )
 
 OBJECTIVE = Objective(
@@ -143,44 +196,9 @@ OBJECTIVE = Objective(
         Metric("entropy", "entropy"),
         Metric("eval_reward", "eval_reward"),
     ),
-    charts=(
-        Chart(
-            "reward",
-            "reward",
-            (
-                ChartLine("reward", "reward (weighted sum)", "tuned"),
-                ChartLine("reward_std", "std", "eval-loss"),
-                ChartLine("eval_reward", "eval", "lr", points="●"),
-            ),
-        ),
-        Chart(
-            "rewards",
-            "per reward",
-            tuple(
-                ChartLine(reward_name(n), f"reward {n}", REWARD_COLORS[n - 1])
-                for n in range(1, CHARTED_REWARDS + 1)
-            ),
-            empty="one line per reward function, in the order run.yaml lists them",
-        ),
-        Chart(
-            "completion_length",
-            "length",
-            (
-                ChartLine("completion_length", "mean tokens", "loss"),
-                ChartLine("completion_min", "min", "base"),
-                ChartLine("completion_max", "max", "eval-loss"),
-            ),
-        ),
-        Chart(
-            "policy",
-            "kl/entropy",
-            (
-                ChartLine("kl", "KL", "grad-norm"),
-                ChartLine("entropy", "entropy", "lr"),
-                ChartLine("clipped", "clipped (share)", "eval-loss"),
-            ),
-        ),
-    ),
+    charts=CHARTS,
+    run_charts=_run_charts,
+    samples=True,
     health_rules=lambda: [
         NoLearningSignal(),
         WholeGroupsClipped(),

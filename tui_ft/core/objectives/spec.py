@@ -77,6 +77,10 @@ class MemoryNeeds:
     # Its trainer scores only the trained positions off CUDA while the logits stay small
     # (engine/train/kept_logits.py): the loss head's memory follows that path there.
     kept_logits: bool = False
+    # Tokens generated after each row's prompt before the step trains on them (grpo: its
+    # max_completion_length): the rows grow by this many, and generation keeps a KV cache of
+    # every sequence of the batch at that length.
+    generated_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,19 @@ class Objective:
     settings: tuple[Setting, ...] = ()
     metrics: tuple[Metric, ...] = ()  # written after `step`/`epoch`, before the common ones
     charts: tuple[Chart, ...] = ()  # shown before the monitor's common charts
+    # The charts for one run's settings, where they depend on them (grpo: a line per reward
+    # function, named as run.yaml names it); None: `charts` for every run.
+    run_charts: Callable[[Mapping[str, Any]], tuple[Chart, ...]] | None = None
+    # The trainer writes completions.jsonl (sampled completions with their scores), which
+    # the monitor's completions panel shows.
+    samples: bool = False
     # Fresh rules for each monitor (rules keep state), beside the common ones.
     health_rules: Callable[[], list[HealthRule]] = field(default=lambda: [])
     memory: Callable[[Mapping[str, Any]], MemoryNeeds] = field(default=lambda _: MemoryNeeds())
+
+    def charts_for_run(self, settings: Mapping[str, Any]) -> tuple[Chart, ...]:
+        """The charts of a run with these settings (the objective's, defaults filled in)."""
+        return self.run_charts(settings) if self.run_charts is not None else self.charts
 
     def setting(self, key: str) -> Setting | None:
         return next((s for s in self.settings if s.key == key), None)

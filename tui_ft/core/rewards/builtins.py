@@ -38,6 +38,18 @@ def completion_text(completion: Any) -> str:
     return str(completion)
 
 
+def prompt_text(prompt: Any) -> str:
+    """What a prompt asks: itself, or the last user turn of a message list (an earlier
+    assistant turn is a worked example, not the question)."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence):
+        turns = [m for m in prompt if isinstance(m, dict)]
+        users = [m for m in turns if m.get("role") == "user"] or turns
+        return str(users[-1].get("content") or "") if users else ""
+    return str(prompt)
+
+
 def regex(pattern: str) -> RewardFunction:
     """1.0 where the completion matches `pattern` (anywhere, `.` matching newlines too)."""
     compiled = re.compile(pattern, re.DOTALL)

@@ -1,6 +1,7 @@
 """The `rewards:` list of run.yaml, read and checked: each item a built-in (`regex: PATTERN`,
 `exact_match: FIELD`, `length: {target, tolerance}`, `json_valid: true`) or `python:
-FILE.py:FUNC`, with an optional `weight` (1.0 by default).
+FILE.py:FUNC`, with an optional `weight` (1.0 by default) and an optional `name` (what the
+monitor's charts and completions panel call it).
 
 Checking never imports a Python reward file (the UI checks run.yaml too): it only says whether
 the file is there; the trainer process loads it."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from tui_ft.core.rewards.builtins import RewardFunction
 BUILTINS = ("regex", "exact_match", "length", "json_valid")
 KINDS = (*BUILTINS, "python")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_]\w*$")
+NAME_MAX = 40
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,16 @@ class Reward:
     kind: str  # one of KINDS
     argument: Any  # the pattern, the field, {target, tolerance}, true, or "FILE.py:FUNC"
     weight: float = 1.0
+    name: str = ""  # run.yaml's `name:`; "" when it has none
 
     @property
     def label(self) -> str:
-        """How the monitor and messages name it, e.g. "exact_match answer"."""
+        """How the monitor and messages name it: its `name`, else e.g. "exact_match answer",
+        or a Python reward's function name."""
+        if self.name:
+            return self.name
+        if self.kind == "python":
+            return self.python_target()[1]
         if self.kind == "length":
             return f"length {self.argument['target']:g}±{self.argument['tolerance']:g}"
         if self.kind == "json_valid":
@@ -55,6 +64,22 @@ class Reward:
         directory, as `dataset:` is."""
         file, _, function = str(self.argument).rpartition(":")
         return Path(file).expanduser(), function
+
+
+def reward_labels(rewards: list[Reward]) -> list[str]:
+    """Each reward's label, made unique by its place where two would read alike (two regexes:
+    "regex 1", "regex 2")."""
+    labels = [reward.label for reward in rewards]
+    return [
+        f"{label} {number}" if labels.count(label) > 1 else label
+        for number, label in enumerate(labels, start=1)
+    ]
+
+
+def run_reward_labels(settings: Mapping[str, Any]) -> list[str]:
+    """The labels of a run's rewards (its objective's settings); none when they cannot run."""
+    raw = settings.get("rewards")
+    return [] if reward_problems(raw) else reward_labels(read_rewards(raw))
 
 
 def read_rewards(raw: Any) -> list[Reward]:
@@ -84,7 +109,10 @@ def _read(item: Any) -> tuple[Reward | None, str | None]:
     weight = item.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
         return None, f"weight must be a number, not {weight!r}"
-    kinds = [key for key in item if key != "weight"]
+    name = item.get("name", "")
+    if not isinstance(name, str) or len(name) > NAME_MAX:
+        return None, f"name must be a short text (up to {NAME_MAX} characters), not {name!r}"
+    kinds = [key for key in item if key not in ("weight", "name")]
     if len(kinds) != 1:
         named = ", ".join(map(str, kinds)) or "nothing"
         return None, f"should name one reward ({', '.join(KINDS)}), not {named}"
@@ -100,7 +128,7 @@ def _read(item: Any) -> tuple[Reward | None, str | None]:
             "target": float(argument["target"]),
             "tolerance": float(argument.get("tolerance", 0)),
         }
-    return Reward(kind, argument, float(weight)), None
+    return Reward(kind, argument, float(weight), " ".join(name.split())), None
 
 
 def _check_regex(argument: Any) -> str | None:

@@ -4,6 +4,9 @@ Pure data, so the series the monitor keeps and the charts it draws come from one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.objectives import DEFAULT_OBJECTIVE, objective_named, objectives
@@ -24,8 +27,24 @@ COMMON_CHARTS = (
 )
 
 
-def charts_for(objective: Objective) -> tuple[Chart, ...]:
-    return objective.charts + COMMON_CHARTS
+def charts_for(
+    objective: Objective, settings: Mapping[str, Any] | None = None
+) -> tuple[Chart, ...]:
+    """The charts of a run of `objective` with these settings (None: any run's)."""
+    own = objective.charts if settings is None else objective.charts_for_run(settings)
+    return own + COMMON_CHARTS
+
+
+def run_settings(run: RunDir, objective: Objective) -> dict[str, Any]:
+    """The objective's settings as `run` has them, defaults filled in (the defaults alone when
+    its run.yaml cannot be read)."""
+    try:
+        config = load_config(run.config_path)
+    except UserError:
+        return objective.defaults()
+    if config.objective != objective.name:
+        return objective.defaults()
+    return {setting.key: config.setting(setting.key) for setting in objective.settings}
 
 
 def run_objective(run: RunDir) -> Objective:

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,6 +34,7 @@ RUN_YAML = "run.yaml"
 STATUS_JSON = "status.json"
 METRICS_JSONL = "metrics.jsonl"
 PROBES_JSONL = "probes.jsonl"
+COMPLETIONS_JSONL = "completions.jsonl"
 LEDGER_JSON = "ledger.json"
 TRAIN_LOG = "train.log"
 CHECKPOINTS = "checkpoints"
@@ -76,6 +77,10 @@ class RunDir:
     @property
     def probes_path(self) -> Path:
         return self.path / PROBES_JSONL
+
+    @property
+    def completions_path(self) -> Path:
+        return self.path / COMPLETIONS_JSONL
 
     @property
     def ledger_path(self) -> Path:
@@ -186,6 +191,11 @@ class RunDir:
     def append_probe(self, record: Mapping[str, object]) -> None:
         _append_json_line(self.probes_path, record)
 
+    def write_completions(self, records: Sequence[Mapping[str, object]]) -> None:
+        """Replace completions.jsonl with the latest step's sampled completions, whole."""
+        lines = "".join(_json_line(record) for record in records)
+        _write_text_atomic(self.completions_path, lines)
+
     # --- ledger ------------------------------------------------------------------------------
 
     def write_ledger(self, ledger: Ledger) -> None:
@@ -292,6 +302,12 @@ def _not_found(message: str, typed: str, base: Path) -> UserError:
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, object]) -> None:
+    _write_text_atomic(
+        path, json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n"
+    )
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
     """Temp file in the same directory, then os.replace. The temp name is unique, so the
     heartbeat thread and the training loop can both write. No fsync: a reader never sees a
     partial file either way, and a heartbeat must not stall a training step on a slow disk."""
@@ -302,8 +318,7 @@ def _write_json_atomic(path: Path, data: Mapping[str, object]) -> None:
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the run from a colleague's UI
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=_jsonable)
-            handle.write("\n")
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException as err:
         with contextlib.suppress(OSError):
@@ -316,13 +331,17 @@ def _write_json_atomic(path: Path, data: Mapping[str, object]) -> None:
 def _append_json_line(path: Path, record: Mapping[str, object]) -> None:
     """One write of one whole line in append mode: concurrent readers see it complete or not
     at all (JsonlTail keeps a half-written tail for later)."""
-    line = json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
+    line = _json_line(record)
     try:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
     except OSError as err:
         raise _write_error(err, path) from None
+
+
+def _json_line(record: Mapping[str, object]) -> str:
+    return json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n"
 
 
 def _write_error(err: OSError, path: Path) -> UserError:

@@ -12,6 +12,7 @@ from typing import Any
 from tui_ft.core.alarm import Alarm
 from tui_ft.core.objectives.spec import Objective
 from tui_ft.core.runs.charts import run_objective
+from tui_ft.core.runs.completions import Sample, file_state, read_samples
 from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
 from tui_ft.core.runs.layout import RunDir
@@ -33,6 +34,8 @@ class RunUpdate:
     alarms: tuple[Alarm, ...] = ()
     bad_lines: int = 0  # metrics and probe lines that could not be read, in all
     first: bool = False
+    # The latest step's sampled completions (objectives that sample); None: unchanged.
+    samples: list[Sample] | None = None
 
 
 class RunWatch:
@@ -45,7 +48,10 @@ class RunWatch:
         """`objective`: the run's, when the caller has read it already (else read here)."""
         self.run = run
         self.clock = clock
-        self.health = HealthMonitor((objective or run_objective(run)).health_rules())
+        objective = objective or run_objective(run)
+        self.health = HealthMonitor(objective.health_rules())
+        self._samples = objective.samples
+        self._samples_state: tuple[int, int, int] | None = None
         self._metrics = JsonlTail(run.metrics_path)
         self._probes = JsonlTail(run.probes_path)
         self._log = TextTail(run.log_path, start_bytes=LOG_START_BYTES)
@@ -68,11 +74,22 @@ class RunWatch:
             alarms=tuple(self.health.check(status, now, checkpoints)),
             bad_lines=self._metrics.bad_lines + self._probes.bad_lines,
             first=self._last is None,
+            samples=self._new_samples(),
         )
         previous, self._last = self._last, update
         if previous is not None and not _news(previous, update):
             return None
         return update
+
+    def _new_samples(self) -> list[Sample] | None:
+        """The completions file again when the trainer has replaced it since the last read."""
+        if not self._samples:
+            return None
+        state = file_state(self.run.completions_path)
+        if state is None or state == self._samples_state:
+            return None
+        self._samples_state = state
+        return read_samples(self.run.completions_path)
 
 
 def _news(previous: RunUpdate, update: RunUpdate) -> bool:
@@ -83,4 +100,5 @@ def _news(previous: RunUpdate, update: RunUpdate) -> bool:
         or update.status != previous.status
         or update.alarms != previous.alarms
         or update.bad_lines != previous.bad_lines
+        or update.samples is not None
     )

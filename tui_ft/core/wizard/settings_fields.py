@@ -13,15 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_ft.core.config import OPTIMIZERS, PRECISIONS, SCHEDULERS, RunConfig
+from tui_ft.core.datasets.demos import demo_rewards
 from tui_ft.core.objectives import objective_named
+from tui_ft.core.rewards.spec import read_rewards
 from tui_ft.core.trackers import TRACKERS
+from tui_ft.core.wizard import reward_fields
 
 
 @dataclass(frozen=True)
 class Field:
     key: str  # the RunConfig attribute
     label: str
-    kind: str  # "int" | "float" | "optional_int" | "optional_text" | "choice" | "bool" | "names"
+    # "int" | "float" | "optional_int" | "optional_text" | "choice" | "bool" | "names" |
+    # "reward_files"
+    kind: str
     help: str  # one line: what it does and when to change it
     choices: tuple[str, ...] = ()
 
@@ -128,6 +133,8 @@ FIELDS = (
 BY_KEY = {f.key: f for f in FIELDS}
 # An objective's setting kind -> the field kind that edits it.
 _SETTING_FIELD_KINDS = {"int": "int", "float": "float", "text": "optional_text", "bool": "bool"}
+# A setting edited through another field: its sentences show under that field.
+_SHOWN_BY = {reward_fields.REWARDS: reward_fields.REWARD_FILE}
 _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -136,19 +143,46 @@ class FieldError(ValueError):
 
 
 def fields_for(config: RunConfig) -> tuple[Field, ...]:
-    """The form's fields for `config`: the common ones, then its objective's own settings."""
+    """The form's fields for `config`: the common ones, then its objective's own settings (a
+    rewards list as the fields that keep the dataset's rewards and name reward files)."""
     objective = objective_named(config.objective)
-    return FIELDS + tuple(
+    own = tuple(
         Field(s.key, s.label, _SETTING_FIELD_KINDS.get(s.kind, "choice"), s.help, s.choices)
         for s in objective.settings
-        if s.kind != "list"  # a list (GRPO's rewards) is written in run.yaml, not typed here
+        if s.kind != "list"  # a list is written in run.yaml, not typed here
     )
+    return FIELDS + own + _reward_fields(config)
+
+
+def _reward_fields(config: RunConfig) -> tuple[Field, ...]:
+    if not reward_fields.has_rewards(config):
+        return ()
+    files = Field(
+        reward_fields.REWARD_FILE,
+        "Reward files",
+        "reward_files",
+        "Your reward functions, file.py:function (comma-separated), scored beside the "
+        "others; blank: none (docs/rewards.md).",
+    )
+    defaults = demo_rewards(config.dataset)
+    if not defaults:
+        return (files,)
+    names = ", ".join(reward.label for reward in read_rewards(defaults))
+    keep = Field(
+        reward_fields.DEFAULT_REWARDS,
+        "Dataset's rewards",
+        "bool",
+        f"The rewards {config.dataset} comes with: {names}; off: only your files'.",
+    )
+    return (keep, files)
 
 
 def field_value(config: RunConfig, key: str) -> Any:
     """The value a field shows: a RunConfig attribute, or the objective's setting."""
     if key in BY_KEY:
         return getattr(config, key)
+    if key in reward_fields.KEYS:
+        return reward_fields.reward_field_value(config, key)
     return config.setting(key)
 
 
@@ -195,6 +229,11 @@ def parse_field(field: Field, text: str) -> Any:
                 f"{field.key}: {unknown[0]!r} is not one of {', '.join(field.choices)}."
             )
         return list(dict.fromkeys(names))
+    if field.kind == "reward_files":
+        targets = reward_fields.parse_reward_files(text)
+        if isinstance(targets, str):
+            raise FieldError(targets)
+        return targets
     raise AssertionError(f"unknown field kind {field.kind}")
 
 
@@ -208,6 +247,8 @@ def set_field(config: RunConfig, key: str, value: Any) -> None:
     """Set a field's value in place: a RunConfig attribute, or the objective's setting."""
     if key in BY_KEY:
         setattr(config, key, value)
+    elif key in reward_fields.KEYS:
+        reward_fields.set_reward_field(config, key, value)
     else:
         config.objective_settings[key] = value
 
@@ -231,6 +272,8 @@ def _field_of(sentence: str, keys: list[str]) -> str | None:
     first = re.match(r"`?([a-z_.]+)`?\b", sentence)
     if first and first.group(1) in keys:
         return first.group(1)
+    if first and _SHOWN_BY.get(first.group(1)) in keys:
+        return _SHOWN_BY[first.group(1)]
     # Cross-field sentences ("QLoRA computes in 16-bit; precision fp32 ...") name a field later.
     for key in keys:
         if re.search(rf"\b{key}\b", sentence):

@@ -17,7 +17,8 @@ from textual.widgets import Footer, Log, Static
 from textual.worker import get_current_worker
 
 from tui_ft.core.evals.forgetting import run_alarm
-from tui_ft.core.runs.charts import charts_for, run_objective
+from tui_ft.core.rewards.spec import run_reward_labels
+from tui_ft.core.runs.charts import charts_for, run_objective, run_settings
 from tui_ft.core.runs.control import Launcher
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.series import RunSeries
@@ -26,6 +27,7 @@ from tui_ft.core.runs.watch import RunUpdate, RunWatch
 from tui_ft.core.safe_text import safe
 from tui_ft.ui.runs.actions import NOT_YET, ActionDone, confirm_stop, stopped_text
 from tui_ft.ui.runs.chart_panel import ChartPanel
+from tui_ft.ui.runs.completions_panel import CompletionsPanel
 from tui_ft.ui.runs.health_line import HealthLine
 from tui_ft.ui.runs.probe_answers import ProbeAnswers
 from tui_ft.ui.runs.progress import RunProgress
@@ -56,8 +58,11 @@ class MonitorScreen(TuiFtScreen):
         "The health line watches for a NaN/inf loss, grad-norm spikes, an eval loss rising "
         "three evaluations in a row (overfitting), a throughput drop and a silent trainer, "
         "and for what matters to the run's objective (preference runs: a reward accuracy "
-        "stuck at 0.5, both answers unlearned, a loss near 0 from the start); the terminal "
-        "bell rings once for each new alarm."
+        "stuck at 0.5, both answers unlearned, a loss near 0 from the start; GRPO runs: no "
+        "learning signal, every completion clipped, one reward dominating, the KL running "
+        "away); the terminal bell rings once for each new alarm.\n\n"
+        "GRPO runs chart each reward function by its name and show, above the probe answers, "
+        "the latest step's sampled completions with each reward's score."
     )
     BINDINGS = [
         Binding("s", "stop", "Stop", id="monitor.stop", tooltip="Stop the run (it saves first)"),
@@ -92,6 +97,7 @@ class MonitorScreen(TuiFtScreen):
         self.launcher = launcher
         self.clock = clock
         self.objective = run_objective(run)
+        self.settings = run_settings(run, self.objective)
         self.series = RunSeries(metrics=[metric.key for metric in self.objective.metrics])
         self.status = Status("queued")
         self.alarm_keys: set[str] = set()
@@ -109,9 +115,11 @@ class MonitorScreen(TuiFtScreen):
         yield HealthLine(id="health")
         yield ErrorPanel(id="error-panel")
         yield Static(FINISHED_TEXT, id="finished")
-        yield ChartPanel(charts_for(self.objective), id="charts")
+        yield ChartPanel(charts_for(self.objective, self.settings), id="charts")
         with Horizontal(id="bottom"):
             with VerticalScroll(id="probes-box"):
+                if self.objective.samples:
+                    yield CompletionsPanel(run_reward_labels(self.settings), id="completions")
                 yield ProbeAnswers(id="probes")
             yield Log(max_lines=LOG_LINES, id="log")
         yield Footer()
@@ -158,6 +166,8 @@ class MonitorScreen(TuiFtScreen):
         if changed or update.first:
             self.query_one(ChartPanel).show_series(self.series, changed)
         self.query_one(ProbeAnswers).add(update.probes)
+        if update.samples is not None and self.objective.samples:
+            self.query_one(CompletionsPanel).show(update.samples)
         if update.log_lines:
             self.query_one(Log).write_lines([safe(line) for line in update.log_lines])
         self._show_status(update.status, update.first)

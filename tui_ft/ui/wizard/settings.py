@@ -40,6 +40,7 @@ from tui_ft.core.wizard.presets import (
     matching_preset,
     memory_tier,
 )
+from tui_ft.core.wizard.reward_fields import with_default_rewards
 from tui_ft.core.wizard.settings_fields import (
     FIELDS,
     Field,
@@ -89,6 +90,10 @@ class SettingsStep(WizardStep):
         "**Memory estimate**: the run's peak memory, term by term, against the free memory "
         "(the ┃ mark is where it runs out). When it does not fit, a list of changes follows, "
         "each with its own estimate; **enter** on one applies it to the fields.\n\n"
+        "**GRPO** runs add their rewards: **Dataset's rewards** keeps or drops the rewards the "
+        "dataset comes with (the GRPO demo's format and exact-match rewards), **Reward files** "
+        "names your own reward functions as `file.py:function` (the trainer loads them; "
+        "docs/rewards.md).\n\n"
         "## The fields\n\n" + "\n".join(f"- **{f.label}** (`{f.key}`): {f.help}" for f in FIELDS)
     )
     BINDINGS = [
@@ -110,7 +115,8 @@ class SettingsStep(WizardStep):
         `longest_row`: the data's longest row, when every row was measured: the estimate
         counts no more tokens per row than that."""
         # A copy: the step behind keeps what it handed over until Back hands this one's back.
-        super().__init__(copy.deepcopy(config))
+        # An objective with rewards starts from the dataset's own (the GRPO demo has some).
+        super().__init__(with_default_rewards(copy.deepcopy(config)))
         # The common fields, then the objective's own (the objective was chosen before).
         self.fields = fields_for(self.config)
         self.by_key = {item.key: item for item in self.fields}
@@ -166,6 +172,9 @@ class SettingsStep(WizardStep):
             placeholder = "blank: use epochs" if item.key == "max_steps" else ""
             placeholder = (
                 "blank: none" if item.key in ("system_prompt", "report_to") else placeholder
+            )
+            placeholder = (
+                "blank: none; rewards.py:my_reward" if item.kind == "reward_files" else placeholder
             )
             control = SafeInput(
                 field_text(item, value),

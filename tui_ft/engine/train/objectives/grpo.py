@@ -12,8 +12,10 @@ from tui_ft.core.datasets.load import Example
 from tui_ft.core.errors import UserError
 from tui_ft.core.rewards.spec import read_rewards
 from tui_ft.engine.tokenize import render, with_system_prompt
+from tui_ft.engine.train.callback import RunDirCallback
 from tui_ft.engine.train.data import LENGTH, TRAINED, Made, Row, TrainData, build_data_with
 from tui_ft.engine.train.objectives.grpo_rewards import reward_functions
+from tui_ft.engine.train.objectives.grpo_samples import SampleRecorder, SamplesCallback
 from tui_ft.engine.train.objectives.preference import make_preference_trainer, prompt_of
 from tui_ft.engine.train.prepared import Prepared
 
@@ -112,7 +114,13 @@ def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]
     config = prepared.config
     rows = prepared.data.train_rows
     fields = [key for key in (rows[0] if rows else {}) if key not in ("prompt", LENGTH, TRAINED)]
-    functions = reward_functions(read_rewards(config.setting("rewards")), fields)
+    rewards = read_rewards(config.setting("rewards"))
+    recorder = SampleRecorder([reward.weight for reward in rewards], lambda: model.training)
+    functions = reward_functions(rewards, fields, recorder)
+    # The run directory's writer (absent where a trainer is built without a run: benchmarks).
+    writer = next((c for c in callbacks if isinstance(c, RunDirCallback)), None)
+    if writer is not None:
+        callbacks = [*callbacks, SamplesCallback(writer.run, recorder)]
     # With beta above 0, TRL keeps the reference itself (the adapter off, or a frozen copy).
     return make_preference_trainer(
         GRPOTrainer, prepared, model, args, callbacks, reward_funcs=functions

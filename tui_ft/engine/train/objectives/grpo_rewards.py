@@ -17,24 +17,20 @@ from typing import Any
 from tui_ft.core.errors import UserError
 from tui_ft.core.objectives.grpo import reward_name
 from tui_ft.core.rewards.builtins import RewardError
+from tui_ft.core.rewards.fields import TRL_ARGUMENTS
 from tui_ft.core.rewards.spec import Reward
+from tui_ft.engine.train.objectives.grpo_samples import SampleRecorder
 
-# What TRL passes every reward function besides the rows' fields (trl/trainer/grpo_trainer.py).
-TRL_ARGUMENTS = (
-    "prompts",
-    "completions",
-    "completion_ids",
-    "trainer_state",
-    "log_extra",
-    "log_metric",
-)
 _FIX = "Fix the file (docs/rewards.md shows a working one) and start the run again."
 
 
-def reward_functions(rewards: list[Reward], fields: Collection[str]) -> list[Callable[..., Any]]:
-    """One function per reward, in order; `fields` are the rows' other fields."""
+def reward_functions(
+    rewards: list[Reward], fields: Collection[str], recorder: SampleRecorder | None = None
+) -> list[Callable[..., Any]]:
+    """One function per reward, in order; `fields` are the rows' other fields. `recorder`
+    keeps what they score, for the completions panel."""
     return [
-        _checked(number, reward, _function(reward, fields))
+        _checked(number, reward, _function(reward, fields), recorder)
         for number, reward in enumerate(rewards, start=1)
     ]
 
@@ -102,7 +98,9 @@ def _where(err: BaseException, path: Path) -> str:
     return f"{path} line {lines[-1]}" if lines else str(path)
 
 
-def _checked(number: int, reward: Reward, function: Callable[..., Any]) -> Callable[..., Any]:
+def _checked(
+    number: int, reward: Reward, function: Callable[..., Any], recorder: SampleRecorder | None
+) -> Callable[..., Any]:
     """`function`, stopping the run with a sentence when it returns the wrong number of scores
     or a built-in cannot score the rows."""
 
@@ -121,6 +119,8 @@ def _checked(number: int, reward: Reward, function: Callable[..., Any]) -> Calla
                 "completions; it must return one score per completion, in order.",
                 "Return a list as long as `completions` (None where a score does not apply).",
             )
+        if recorder is not None:
+            recorder.record(number, prompts, completions, list(scores))
         return list(scores)
 
     reward_n.__name__ = reward_name(number)
