@@ -157,10 +157,11 @@ def test_a_template_or_stop_token_unlike_the_runs_fails_the_check(
     assert not report["template_same"]
     assert report["template_example"]["run"] == rendered(tokenizer, PROMPTS[0])
     checked = {"runtime": report, "prompts": [], "same_first_token": 2, "total": 2}
-    (failure,) = runtime_failures("f16", checked)
-    assert "renders the GGUF's chat template differently from the run's" in failure
+    template, ids = runtime_failures("f16", checked)
+    assert "renders the GGUF's chat template differently from the run's" in template
+    assert "cuts the rendered prompts into other tokens" in ids  # the rendering differs
 
-    report |= {"template_same": True, "stops": {"<|im_end|>": False}}
+    report |= {"template_same": True, "token_ids_same": True, "stops": {"<|im_end|>": False}}
     (failure,) = runtime_failures("f16", checked)
     assert "does not stop generating at <|im_end|>" in failure
 
