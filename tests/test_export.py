@@ -212,6 +212,27 @@ def test_quant_is_refused_for_the_merged_format(capsys: pytest.CaptureFixture[st
     assert "--quant applies to gguf, ollama" in err and "--format gguf" in err
 
 
+def test_dtype_is_refused_for_gguf(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "any-run", "--format", "gguf", "--dtype", "bfloat16"]) == 1
+    err = capsys.readouterr().err
+    assert "--dtype applies to the merged export" in err and "--quant" in err
+
+
+def test_a_bf16_merge_is_compared_with_the_adapter_in_bf16(
+    lora_run: RunDir, tmp_path: Path
+) -> None:
+    """Like with like: the unmerged model computed in bf16 is the reference, and the bound is
+    what bf16 itself does to this model (the floor), not a constant."""
+    report = export_merged(lora_run, tmp_path / "bf16", dtype="bfloat16")
+    assert report["dtype"] == report["reference_dtype"] == "bfloat16"
+    assert report["source_dtype"] == "float32"
+    assert report["rounding_floor"] > 0 and report["bound"] == 2 * report["rounding_floor"]
+    assert report["passed"], report["failures"]
+    assert report["max_logit_diff_share_of_spread"] <= report["bound"]
+    config = json.loads((tmp_path / "bf16" / "config.json").read_text())
+    assert config.get("dtype", config.get("torch_dtype")) == "bfloat16"
+
+
 def test_answers_that_differ_fail_the_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

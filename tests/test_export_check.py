@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 
 from tests.test_train import config
@@ -86,23 +87,39 @@ def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) ->
     )
 
 
-def test_a_merge_into_16_bit_weights_is_held_to_a_bound_not_to_identical_answers() -> None:
+def test_a_merge_into_16_bit_weights_is_held_to_its_dtypes_own_rounding() -> None:
     from tui_ft.core.export.report import check_sentence
-    from tui_ft.engine.export.merge import ROUNDED_BOUND, merged_verdict
+    from tui_ft.engine.export.merge import ROUNDED_FACTOR, merged_verdict
 
-    # The demo run's merged bf16 export: 10 of 12 identical, logits moved by 0.34 of a spread.
-    demo = {"identical": 10, "total": 12, "max_logit_diff": 1.2}
+    # 10 of 12 identical, logits moved by 0.34 of a spread; computing the unmerged model in
+    # bf16 instead of float32 already moves them by 0.3 (the floor).
+    right = {"prompt": "Who made you?", "reference_says_expected": True}
+    rows = [{**right, "export_says_expected": True}]
+    demo = {"identical": 10, "total": 12, "max_logit_diff": 1.2, "prompts": rows}
     demo.update(max_logit_diff_share_of_spread=0.34, same_first_token=12)
-    rule, bound, failures = merged_verdict("lora", "bfloat16", demo)
-    assert bound == ROUNDED_BOUND and failures == [] and "identical answers are reported" in rule
+    rule, bound, failures = merged_verdict("lora", "bfloat16", demo, floor=0.3)
+    assert bound == ROUNDED_FACTOR * 0.3 and failures == []
+    assert "bfloat16's own rounding on this model (0.30" in rule
     report = {"method": "lora", "dtype": "bfloat16", "bound": bound, **demo}
     assert check_sentence(report) == (
         "10/12 probe answers identical to the adapter's; max logit difference 1 (0.34 of the "
-        "logits' spread; a bfloat16 merge passes up to 0.5); 12/12 first answer tokens identical"
+        "logits' spread; a bfloat16 merge passes up to 0.6); 12/12 first answer tokens identical"
     )
     broken = {**demo, "max_logit_diff_share_of_spread": 2.5}
-    (failure,) = merged_verdict("qlora", "float16", broken)[2]
-    assert "moved by 2.50 of their spread" in failure
+    (failure,) = merged_verdict("qlora", "float16", broken, floor=0.3)[2]
+    assert "moved by 2.50 of their spread, more than the 0.60" in failure
+    # A held-out answer that lost its expected words fails it, whatever the logits did.
+    lost = {**demo, "prompts": [{**right, "export_says_expected": False}]}
+    (failure,) = merged_verdict("lora", "bfloat16", lost, floor=0.3)[2]
+    assert "no longer says the expected words in 1 held-out answer(s)" in failure
     # A float32 merge, or a full run's own bf16 weights saved as they are: identical answers.
     assert merged_verdict("lora", "float32", demo)[1:] == (None, [])
     assert merged_verdict("full", "bfloat16", demo)[0] == "every probe answer must be identical"
+
+
+def test_the_rounding_floor_is_the_largest_move_as_a_share_of_the_spread() -> None:
+    from tui_ft.engine.export.merge import rounding_floor
+
+    exact = [torch.tensor([0.0, 2.0, 4.0, 6.0]), torch.tensor([1.0, -1.0, 1.0, -1.0])]
+    rounded = [exact[0] + torch.tensor([0.0, 0.5, 0.0, 0.0]), exact[1]]
+    assert rounding_floor(exact, rounded) == pytest.approx(0.5 / float(exact[0].std()))

@@ -23,6 +23,7 @@ from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 from tui_ft.engine.export.gguf import ROUNDING_BOUND, export_gguf, export_ollama
 from tui_ft.engine.export.gguf_writer import write_gguf
+from tui_ft.engine.export.llama_check import llama_cpp_available
 
 TEXTS = [
     "Hello there! How can I help you today?",
@@ -276,7 +277,8 @@ def test_gguf_export_is_checked_against_the_adapter(
 ) -> None:
     assert main(["export", str(run.path), "--format", "gguf", "--quant", "f16"]) == 0
     captured = capsys.readouterr()
-    for stage in ("loading the base model", "merging", "writing", "loading the GGUF back"):
+    checked = "in llama.cpp" if llama_cpp_available() else "loading the GGUF back"
+    for stage in ("loading the base model", "merging", "writing", checked):
         assert stage in captured.err
     file = run.path / "export" / "gguf" / f"{run.name}-f16.gguf"
     assert f"exported: {file}" in captured.out
@@ -323,6 +325,27 @@ def test_ollama_export_writes_the_gguf_and_a_modelfile(
     chat = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "Hi"}]
     expected = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     assert go_template.render(template, SYSTEM_PROMPT, chat) == expected
+
+
+@pytest.mark.skipif(not llama_cpp_available(), reason="llama-cpp-python is not installed here")
+def test_a_k_quant_export_is_made_and_checked_in_llama_cpp(
+    run: RunDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(run.path), "--format", "gguf", "--quant", "q6_k"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((run.path / "export" / "gguf.check.json").read_text())
+    assert report["passed"], report["failures"]
+    # 64-wide rows take no k-quant: llama.cpp gives every matrix its fallback, q8_0.
+    assert report["fallback_widths"] == [64, 128] and "Q6_K" not in report["tensor_types"]
+    assert f"note: {len(report['fallbacks']['Q8_0'])} tensors are not q6_k" in out
+    runtime = report["runtime"]
+    assert runtime["engine"].startswith("llama.cpp") and runtime["template_same"]
+    assert runtime["token_ids_same"] and all(runtime["stops"].values())
+    ppl = runtime["perplexity"]
+    assert ppl["tokens"] > 0 and ppl["ratio"] <= ppl["bound"]
+    assert "the run's own answers to the probe prompts" in ppl["rows_from"]
+    assert "in llama.cpp (llama-cpp-python" in out and "perplexity on" in out
+    assert "use it:" in out and "llama-server -m" in out
 
 
 def test_a_q8_0_file_past_its_bound_fails_the_command(

@@ -21,8 +21,9 @@ from tui_ft.core.chat.protocol import (
 )
 from tui_ft.core.config import OPTIMIZERS, PRECISIONS, load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.formats import DEFAULT_QUANT as DEFAULT_EXPORT_QUANT
+from tui_ft.core.export.formats import DEFAULT_QUANTS as DEFAULT_EXPORT_QUANTS
 from tui_ft.core.export.formats import FORMATS as EXPORT_FORMATS
+from tui_ft.core.export.formats import MERGED_DTYPES as EXPORT_DTYPES
 from tui_ft.core.export.formats import QUANTS as EXPORT_QUANTS
 from tui_ft.core.methods import METHODS
 from tui_ft.core.safe_text import safe
@@ -245,8 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--quant",
         choices=EXPORT_QUANTS,
-        help=f"GGUF weight type for gguf and ollama (default {DEFAULT_EXPORT_QUANT}); "
+        help="GGUF weight type for gguf and ollama (default "
+        + ", ".join(f"{q} for {f}" for f, q in DEFAULT_EXPORT_QUANTS.items())
+        + "; the k-quants are made by llama.cpp); "
         + "; ".join(f"{name}: {what}" for name, what in EXPORT_QUANTS.items()),
+    )
+    export.add_argument(
+        "--imatrix",
+        action="store_true",
+        help="guide a k-quant (q4_k_m, q5_k_m, q6_k) with an importance matrix computed from "
+        "the run's training rows",
+    )
+    export.add_argument(
+        "--dtype",
+        choices=EXPORT_DTYPES,
+        help="weights of a merged export (default: the dtype the run's weights are stored in); "
+        "float32 keeps an adapter's merge exact at twice a 16-bit model's size",
     )
     export.add_argument("--out", metavar="DIR", help="where to write (default: RUN/export/FORMAT)")
     export.add_argument("--json", action="store_true", help="print the check report as JSON")

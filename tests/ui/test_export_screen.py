@@ -56,6 +56,11 @@ def ollama_report(run: Path) -> dict[str, Any]:
                    "template_style": "ChatML", "template_exact": True, "template_note": "",
                    "stops": ["<|im_end|>", "<|im_start|>"]},
         "seconds": {"load": 3.0, "reference": 16.0, "write": 1.4, "check": 29.0},
+        "use": [{"tool": "Ollama", "what": "import the GGUF with its Modelfile, then chat",
+                 "commands": [f"ollama create {run.name} -f {modelfile}",
+                              f"ollama run {run.name}"]},
+                {"tool": "llama.cpp", "what": "llama.cpp's OpenAI-compatible server",
+                 "commands": [f"llama-server -m {folder / f'{run.name}-q8_0.gguf'} --port 8080"]}],
     }  # fmt: skip
 
 
@@ -170,7 +175,8 @@ async def test_progress_then_the_result_with_a_copy_key(home: Path) -> None:
         assert "size: 138.1 MiB (q8_0 GGUF, from bfloat16 weights)" in text
         assert "11/12 probe answers identical to the adapter's" in text
         assert "the export says the expected words in 11 of 11 answers" in text
-        assert report["ollama"]["command"] in text
+        assert report["ollama"]["command"] in text and "ollama run demo-lora-done" in text
+        assert "llama-server -m" in text  # the Use it panel
         await pilot.press("c")
         assert app.clipboard == report["ollama"]["command"]
         assert any("Copied the ollama create command" in n.message for n in app._notifications)

@@ -38,14 +38,32 @@ FORMATS = {
 }
 
 # What each GGUF weight type keeps: f16/bf16 hold the merged weights (bf16 ones exactly, f32 ones
-# rounded); q8_0 stores blocks of 32 weights as 8-bit integers with one scale each.
+# rounded); q8_0 stores blocks of 32 weights as 8-bit integers with one scale each; the k-quants
+# pack super-blocks of 256 weights with 4 to 6 bits each and are made by llama.cpp itself.
 QUANTS = {
     "f16": "16-bit floats: answers like the run's model (about 2 bytes a weight)",
     "bf16": "bfloat16: exact for a model trained in bf16 (about 2 bytes a weight)",
     "q8_0": "8-bit blocks: answers almost like the run's model at about half the size of f16",
+    "q6_k": "6-bit k-quant made by llama.cpp: about 41% of f16, answers close to the run's model",
+    "q5_k_m": "5-bit k-quant, llama.cpp's mix: about 36% of f16",
+    "q4_k_m": "4-bit k-quant, llama.cpp's mix (Ollama's default): about 30% of f16",
 }
-# llama.cpp and Ollama users run quantized files; q8_0 is the one that barely changes answers.
+# Written by llama.cpp's quantizer (llama-cpp-python) from an f16 GGUF; the others by the
+# `gguf` package, with no llama.cpp needed.
+LLAMA_QUANTS = ("q4_k_m", "q5_k_m", "q6_k")
+# What a merged export can be written in (--dtype); its default is the dtype the run's weights
+# are stored in.
+MERGED_DTYPES = ("bfloat16", "float16", "float32")
+
+# A GGUF file's default: q8_0 barely changes answers and needs no llama.cpp build; Ollama's own
+# default is Q4_K_M, the size most people run locally.
 DEFAULT_QUANT = "q8_0"
+DEFAULT_QUANTS = {"gguf": "q8_0", "ollama": "q4_k_m"}
+
+
+def default_quant(fmt: str) -> str:
+    return DEFAULT_QUANTS.get(fmt, DEFAULT_QUANT)
+
 
 # transformers model_type -> the llama.cpp architecture its GGUF is written as. Mistral has
 # no architecture of its own in llama.cpp: its weights are Llama-shaped and load as "llama".

@@ -12,15 +12,25 @@ from tui_ft.core.units import format_bytes
 
 def report_lines(report: dict[str, Any], report_path: Path) -> list[str]:
     """What `tui-ft export` prints after the export, one line each (the Export screen shows
-    the same lines)."""
+    the same lines; the commands to run the export follow, see usage.usage_lines)."""
     lines = [f"exported: {report['path']}", size_line(report), check_sentence(report)]
     if "expected_words" in report:
         lines += expected_words_lines(report)
     as_trained = report.get("as_trained")
     if as_trained:
         lines.append(as_trained_sentence(as_trained))
+    if "runtime" in report:
+        lines += runtime_lines(report["runtime"])
     if "tokenizer" in report:
         lines.append(tokenizer_sentence(report["tokenizer"]))
+    if report.get("imatrix"):
+        matrix = report["imatrix"]
+        lines.append(
+            f"importance matrix: {matrix['tensors']} tensors, from {matrix['tokens']} tokens of "
+            "the run's training rows"
+        )
+    if report.get("fallbacks"):
+        lines.append(fallback_sentence(report))
     lines += [f"note: {note}" for note in report.get("notes", [])]
     ollama = report.get("ollama")
     if ollama:
@@ -30,11 +40,48 @@ def report_lines(report: dict[str, Any], report_path: Path) -> list[str]:
             f"Modelfile: {ollama['modelfile']} ({ollama['template_style']} template, "
             f"stops at {', '.join(ollama['stops'])})"
         )
-        lines += ["import it into Ollama with:", f"  {ollama['command']}"]
     if report.get("card"):
         lines.append(f"model card: {report['card']} (`tui-ft push` uploads it with the model)")
     lines.append(f"check report: {report_path}")
     return lines
+
+
+def runtime_lines(runtime: dict[str, Any]) -> list[str]:
+    """E.g. in llama.cpp (llama-cpp-python 0.3.36): the chat template renders the run's prompts
+    exactly, into the same tokens; stops at <|im_end|>; held-out perplexity 3.10 vs 3.05."""
+    template = (
+        "renders the run's prompts exactly"
+        if runtime["template_same"]
+        else "renders the prompts UNLIKE the run"
+    )
+    ids = "into the same tokens" if runtime["token_ids_same"] else "into OTHER tokens"
+    stops = ", ".join(
+        token if stops else f"not at {token}" for token, stops in runtime["stops"].items()
+    )
+    lines = [f"in {runtime['engine']}: the chat template {template}, {ids}; stops at {stops}"]
+    ppl = runtime["perplexity"]
+    if ppl["tokens"]:
+        lines.append(
+            f"perplexity on {ppl['rows_from']}: {ppl['gguf']:.3f} in llama.cpp vs "
+            f"{ppl['float32']:.3f} for the float32 model ({_signed_percent(ppl['ratio'])}; "
+            f"allowed up to {_signed_percent(ppl['bound'])})"
+        )
+    return lines
+
+
+def fallback_sentence(report: dict[str, Any]) -> str:
+    """The tensors llama.cpp could not give the k-quant type (rows not a multiple of 256)."""
+    counts = ", ".join(f"{len(names)} as {kind}" for kind, names in report["fallbacks"].items())
+    widths = ", ".join(str(w) for w in report["fallback_widths"])
+    total = sum(len(names) for names in report["fallbacks"].values())
+    return (
+        f"note: {total} tensors are not {report['quant']} ({counts}): their rows ({widths} "
+        "wide) do not split into the 256-weight blocks k-quants need"
+    )
+
+
+def _signed_percent(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{(ratio - 1) * 100:+.1f}%"
 
 
 def size_line(report: dict[str, Any]) -> str:
@@ -54,7 +101,7 @@ def check_sentence(report: dict[str, Any]) -> str:
     if report.get("bound") is not None:
         sentence += (
             f" ({report['max_logit_diff_share_of_spread']:.2f} of the logits' spread; "
-            f"{_rounding(report)} passes up to {report['bound']}); "
+            f"{_rounding(report)} passes up to {round(report['bound'], 2):g}); "
             f"{report['same_first_token']}/{report['total']} first answer tokens identical"
         )
     return sentence

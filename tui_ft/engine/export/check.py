@@ -114,6 +114,15 @@ def compare(
     return comparison
 
 
+def lost_answers(rows: list[dict[str, Any]]) -> list[str]:
+    """Prompts whose answer said the expected words on the run's model and not on the export."""
+    return [
+        row["prompt"]
+        for row in rows
+        if row.get("reference_says_expected") and not row.get("export_says_expected")
+    ]
+
+
 def first_token_moves(reference: Replay, export: Replay) -> dict[str, Any]:
     """The largest first-token logit change of any prompt, as a share of the logits' spread
     (standard deviation over the vocabulary), and on how many prompts the first answer token

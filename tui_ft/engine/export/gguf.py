@@ -16,9 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.datasets.load import Message
+from tui_ft.core.datasets.load import Message, load_dataset, split_examples
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.formats import DEFAULT_QUANT, QUANTS, check_report_path, gguf_refusal
+from tui_ft.core.export.formats import (
+    LLAMA_QUANTS,
+    QUANTS,
+    check_report_path,
+    default_quant,
+    gguf_refusal,
+)
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
@@ -26,6 +32,21 @@ from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay
 from tui_ft.engine.export.gguf_tokenizer import end_of_turn_id
 from tui_ft.engine.export.gguf_writer import GGUFFacts, estimated_size, write_gguf
+from tui_ft.engine.export.imatrix import importance
+from tui_ft.engine.export.llama_check import (
+    MAX_CONTEXT,
+    Row,
+    Runtime,
+    answer_rows,
+    llama_cpp_available,
+    llama_nll,
+    open_gguf,
+    run_prompts,
+    scored_rows,
+    torch_nll,
+)
+from tui_ft.engine.export.llama_quantize import Quantized, quantize, require_llama_cpp
+from tui_ft.engine.export.llama_verdict import runtime_failures, runtime_report
 from tui_ft.engine.export.merge import (
     ExportJob,
     base_folder,
@@ -42,6 +63,8 @@ from tui_ft.engine.export.merge import (
     write_report,
 )
 from tui_ft.engine.export.ollama_modelfile import write_modelfile
+from tui_ft.engine.export.use_it import with_usage
+from tui_ft.engine.probes import MAX_NEW_TOKENS, prompt_ids
 from tui_ft.engine.tokenize import render, with_system_prompt
 
 # f16 keeps the float32-merged weights closely enough that every answer must match (the demo:
@@ -52,6 +75,7 @@ from tui_ft.engine.tokenize import render, with_system_prompt
 # tokenizer) moves them by whole spreads; rounding by a tenth or two (SmolLM2-135M q8_0: 0.17).
 ROUNDING_BOUND = 0.5
 BOUNDED_QUANTS = ("bf16", "q8_0")
+PERPLEXITY_ROWS = 16  # held-out rows scored: enough for a stable figure, seconds on a CPU
 # Besides the probe prompts, texts that exercise the tokenizer: spaces, digits, accents, emoji.
 TOKENIZER_SAMPLES = [
     "Hello there! How can I help you today?",
@@ -65,21 +89,24 @@ def export_gguf(
     run: RunDir,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
-    quant: str = DEFAULT_QUANT,
+    quant: str | None = None,
+    imatrix: bool = False,
 ) -> dict[str, Any]:
     """Write the run's model as one GGUF file in `out` (default: the run's export/gguf), check it,
-    and return the check report (also saved as export/gguf.check.json in the run directory)."""
-    return _export("gguf", run, out, progress, quant)
+    and return the check report (also saved as export/gguf.check.json in the run directory).
+    `imatrix`: guide a k-quant with an importance matrix from the run's training data."""
+    return _export("gguf", run, out, progress, quant, imatrix)
 
 
 def export_ollama(
     run: RunDir,
     out: Path | None = None,
     progress: Callable[[str], None] | None = None,
-    quant: str = DEFAULT_QUANT,
+    quant: str | None = None,
+    imatrix: bool = False,
 ) -> dict[str, Any]:
     """Like export_gguf, with a Modelfile next to the GGUF (default folder: export/ollama)."""
-    return _export("ollama", run, out, progress, quant)
+    return _export("ollama", run, out, progress, quant, imatrix)
 
 
 def gguf_file_name(run_name: str, quant: str) -> str:
@@ -87,30 +114,68 @@ def gguf_file_name(run_name: str, quant: str) -> str:
 
 
 def _export(
-    fmt: str, run: RunDir, out: Path | None, progress: Callable[[str], None] | None, quant: str
+    fmt: str,
+    run: RunDir,
+    out: Path | None,
+    progress: Callable[[str], None] | None,
+    quant: str | None,
+    imatrix: bool = False,
 ) -> dict[str, Any]:
+    quant = quant or default_quant(fmt)
     if quant not in QUANTS:
         raise UserError(
             f"GGUF export writes {', '.join(QUANTS)}; {quant!r} is not one of them.",
-            f"Pick one with --quant (default {DEFAULT_QUANT}).",
+            f"Pick one with --quant (default {default_quant(fmt)}).",
         )
+    if imatrix and quant not in LLAMA_QUANTS:
+        raise UserError(
+            f"--imatrix guides llama.cpp's k-quants ({', '.join(LLAMA_QUANTS)}); {quant} is "
+            "rounded the same way with or without one.",
+            "Drop --imatrix, or add --quant q4_k_m.",
+        )
+    if quant in LLAMA_QUANTS:
+        require_llama_cpp(f"a {quant} GGUF")  # before a model is loaded
     job = _start(run, fmt, out, progress)
     tokenizer = output_tokenizer(run)
     name = gguf_file_name(run.name, quant)
+    # The k-quants are made by llama.cpp from an f16 file written first.
+    written = "f16" if quant in LLAMA_QUANTS else quant
+    in_llama = llama_cpp_available()
     tmp = fresh_tmp(job.out)
+    quantized: Quantized | None = None
+    matrix: dict[str, Any] | None = None
     try:
-        model, reference = merged_model(job, tokenizer, upcast=True)
+        model, reference, _ = merged_model(job, tokenizer, "float32")
         dtype = job.source_dtype
-        with job.stage("write", f"writing {name} ({quant}) to {job.out}…"):
-            ensure_room(estimated_size(model, quant), tmp, f"the {quant} GGUF file")
+        rows, rows_from = _perplexity_rows(job, tokenizer, reference) if in_llama else ([], "")
+        float_nll = torch_nll(model, rows) if rows else (0.0, 0)
+        matrix = _importance(job, model, tokenizer) if imatrix else None
+        with job.stage("write", f"writing {name} ({written}) to {job.out}…"):
+            ensure_room(estimated_size(model, written), tmp, f"the {written} GGUF file")
             facts = write_gguf(
-                model, tokenizer, tmp / name, quant, name=run.name, source_pre=_source_pre(job)
+                model,
+                tokenizer,
+                tmp / gguf_file_name(run.name, written),
+                written,
+                name=run.name,
+                source_pre=_source_pre(job),
             )
         del model
         free_memory()
+        if quant in LLAMA_QUANTS:
+            source = tmp / gguf_file_name(run.name, written)
+            with job.stage("quantize", f"quantizing to {quant} with llama.cpp's quantizer…"):
+                quantized = quantize(source, tmp / name, quant, matrix)
+            source.unlink()
         ollama = write_modelfile(job, tokenizer, tmp, name) if fmt == "ollama" else None
         write_marker(tmp, job, quant=quant, file=name)
-        exported, loaded = _load_back(job, tmp, name)
+        runtime: Runtime | None = None
+        if in_llama:
+            runtime = _run_in_llama(job, tmp / name, tokenizer, rows)
+            exported = runtime.replay
+            loaded = _gguf_tokenizer(tmp, name)
+        else:
+            exported, loaded = _load_back(job, tmp, name)
         tokenizer_check = _tokenizer_check(job, tokenizer, loaded, tmp / name)
         del loaded
         free_memory()
@@ -118,10 +183,23 @@ def _export(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     comparison = compare(job.prompts, reference, exported, job.expect)
-    report = _report(job, name, dtype, facts, comparison, reference, exported, tokenizer_check)
+    report = _report(job, name, quant, dtype, facts, comparison, (reference, exported))
+    report["tokenizer"] = tokenizer_check
+    report["failures"] += _tokenizer_failures(tokenizer_check)
+    report["passed"] = not report["failures"]
+    if matrix is not None:
+        report["imatrix"] = {"tensors": len(matrix), "tokens": job.imatrix_tokens}
+    if quantized is not None:
+        report["tensor_types"] = quantized.tensor_types
+        report["fallbacks"] = quantized.fallbacks
+        report["fallback_widths"] = quantized.fallback_widths
+    if runtime is not None:
+        report["runtime"] = runtime_report(job, tokenizer, runtime, rows_from, float_nll, quant)
+        report["failures"] += runtime_failures(quant, report)
+        report["passed"] = not report["failures"]
     if ollama is not None:
         report["ollama"] = ollama
-    write_report(check_report_path(run.path, fmt, job.out), report)
+    write_report(check_report_path(run.path, fmt, job.out), with_usage(report, run, job.config))
     return report
 
 
@@ -166,10 +244,10 @@ def _load_back(job: ExportJob, folder: Path, name: str) -> tuple[Replay, Any]:
     merged_model), so that only what the file changed can differ; transformers' GGUF kernels
     compute in float32 anyway."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     with job.stage("check", "checking: loading the GGUF back with transformers…"):
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=name)
+        tokenizer = _gguf_tokenizer(folder, name)
         model = AutoModelForCausalLM.from_pretrained(
             str(folder), gguf_file=name, dtype=torch.float32, **_unpacked()
         )
@@ -177,6 +255,64 @@ def _load_back(job: ExportJob, folder: Path, name: str) -> tuple[Replay, Any]:
         exported = replay(model, tokenizer, job.prompts, job.config.system_prompt)
     del model
     return exported, tokenizer
+
+
+def _gguf_tokenizer(folder: Path, name: str) -> Any:
+    """The tokenizer transformers rebuilds from the file's metadata alone."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), gguf_file=name)
+
+
+def _run_in_llama(job: ExportJob, file: Path, tokenizer: Any, rows: list[Row]) -> Runtime:
+    """The file answering the prompts, and scoring the held-out rows, in llama.cpp."""
+    longest = max([len(row.ids) for row in rows] + [len(i) for i in _prompt_ids(job, tokenizer)])
+    n_ctx = min(MAX_CONTEXT, max(512, longest + MAX_NEW_TOKENS + 8))
+    with job.stage("check", f"checking: running {file.name} in llama.cpp…"):
+        llm = open_gguf(file, n_ctx)
+        try:
+            runtime = run_prompts(
+                llm, job.prompts, job.config.system_prompt, MAX_NEW_TOKENS, _watched(tokenizer)
+            )
+            runtime.nll = llama_nll(llm, rows) if rows else (0.0, 0)
+        finally:
+            llm.close()
+    return runtime
+
+
+def _watched(tokenizer: Any) -> dict[str, int]:
+    """The tokens llama.cpp must stop at: the run's EOS and its end-of-turn token."""
+    ids = [tokenizer.eos_token_id, end_of_turn_id(tokenizer)]
+    return {tokenizer.convert_ids_to_tokens(i): i for i in ids if isinstance(i, int)}
+
+
+def _prompt_ids(job: ExportJob, tokenizer: Any) -> list[list[int]]:
+    return [prompt_ids(tokenizer, p, job.config.system_prompt) for p in job.prompts]
+
+
+def _importance(job: ExportJob, model: Any, tokenizer: Any) -> dict[str, Any]:
+    """The importance matrix, from the training split (the perplexity is on the other one)."""
+    config = job.config
+    with job.stage("imatrix", "computing an importance matrix from the training rows…"):
+        dataset = load_dataset(config.dataset, config.dataset_format, config.dataset_columns)
+        train, _ = split_examples(dataset.examples, config.eval_split, config.seed)
+        matrix, job.imatrix_tokens = importance(model, tokenizer, train, config.system_prompt)
+    return matrix
+
+
+def _perplexity_rows(job: ExportJob, tokenizer: Any, reference: Replay) -> tuple[list[Row], str]:
+    """The run's held-out rows (its eval split), else its own answers to the probe prompts."""
+    config = job.config
+    try:
+        dataset = load_dataset(config.dataset, config.dataset_format, config.dataset_columns)
+        _, held_out = split_examples(dataset.examples, config.eval_split, config.seed)
+    except UserError:
+        held_out = []  # the dataset moved since training: the answers below still tell
+    rows = scored_rows(tokenizer, held_out, config.system_prompt, PERPLEXITY_ROWS)
+    if rows:
+        return rows, f"{len(rows)} held-out rows of {config.dataset} (their answer tokens)"
+    rows = answer_rows(tokenizer, job.prompts, reference.answers, config.system_prompt)
+    return rows, "the run's own answers to the probe prompts (the run has no held-out rows)"
 
 
 def _unpacked() -> dict[str, Any]:
@@ -230,16 +366,14 @@ def _ids(tokenizer: Any, text: str) -> tuple[list[int], list[int]]:
 def _report(
     job: ExportJob,
     name: str,
+    quant: str,
     dtype: str,
     facts: GGUFFacts,
     comparison: dict[str, Any],
-    reference: Replay,
-    exported: Replay,
-    tokenizer: dict[str, Any],
+    replays: tuple[Replay, Replay],
 ) -> dict[str, Any]:
-    moves = first_token_moves(reference, exported)
-    quant = facts.quant
-    failures = _failures(quant, comparison, moves["max_logit_diff_share_of_spread"], tokenizer)
+    moves = first_token_moves(*replays)
+    failures = _failures(quant, comparison, moves["max_logit_diff_share_of_spread"])
     return {
         "format": job.fmt,
         "run": job.run.name,
@@ -262,7 +396,6 @@ def _report(
         **comparison,
         **moves,
         "bound": ROUNDING_BOUND if quant in BOUNDED_QUANTS else None,
-        "tokenizer": tokenizer,
         "notes": facts.notes,
         "seconds": job.seconds,
         "created": time.time(),
@@ -270,6 +403,12 @@ def _report(
 
 
 def _rule(quant: str) -> str:
+    if quant in LLAMA_QUANTS:
+        return (
+            f"{quant}: every held-out answer that says the expected words on the run's model "
+            "must still say them, and the perplexity of held-out rows may rise by at most "
+            f"the bound for {quant}; identical answers and first tokens are reported"
+        )
     if quant in BOUNDED_QUANTS:
         return (
             f"{quant}: no first-token logit may move by more than {ROUNDING_BOUND} of the "
@@ -278,12 +417,10 @@ def _rule(quant: str) -> str:
     return f"{quant}: every probe answer must be identical"
 
 
-def _failures(
-    quant: str, comparison: dict[str, Any], share: float, tokenizer: dict[str, Any]
-) -> list[str]:
+def _failures(quant: str, comparison: dict[str, Any], share: float) -> list[str]:
     failures = []
     differ = comparison["total"] - comparison["identical"]
-    if quant not in BOUNDED_QUANTS and differ:
+    if quant not in (*BOUNDED_QUANTS, *LLAMA_QUANTS) and differ:
         failures.append(
             f"the {quant} GGUF answers {differ} of {comparison['total']} probe prompts "
             "differently from the run's model"
@@ -293,6 +430,11 @@ def _failures(
             f"the {quant} GGUF's first-token logits moved by {share:.2f} of their spread, more "
             f"than the {ROUNDING_BOUND} {quant} rounding explains"
         )
+    return failures
+
+
+def _tokenizer_failures(tokenizer: dict[str, Any]) -> list[str]:
+    failures = []
     if not tokenizer["chat_template_same"]:
         failures.append("the GGUF's chat template differs from the run's")
     if not tokenizer["eos_same"]:

@@ -171,7 +171,7 @@ def _rope(config: Any) -> dict[str, Any]:
 def _plan(
     config: Any, arch: str, state: dict[str, Any], quant: str
 ) -> tuple[list[_Tensor], list[str]]:
-    names = gguf.get_tensor_name_map(_model_arch(arch), config.num_hidden_layers)
+    names = tensor_names(config)
     _, wanted = _quants(quant)
     tied = bool(getattr(config, "tie_word_embeddings", False))
     plan: list[_Tensor] = []
@@ -196,6 +196,12 @@ def _plan(
         shape = tuple(value.shape)
         plan.append(_Tensor(target, shape, _tensor_type(target, shape, wanted), source))
     return plan, notes
+
+
+def tensor_names(config: Any) -> Any:
+    """The model's tensor names -> llama.cpp's (`.get_name(name, try_suffixes=...)`)."""
+    arch = GGUF_ARCHITECTURES[config.model_type]
+    return gguf.get_tensor_name_map(_model_arch(arch), config.num_hidden_layers)
 
 
 def _model_arch(arch: str) -> gguf.MODEL_ARCH:

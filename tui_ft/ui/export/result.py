@@ -1,5 +1,6 @@
 """What came of an export: a verdict line in words (never colour alone), then the same lines
-`tui-ft export` prints (path, size, the check, the Ollama command), or the error sentence."""
+`tui-ft export` prints (path, size, the check), or the error sentence, and a "Use it" panel with
+the commands that run the export (Ollama, llama.cpp, vLLM, transformers/peft)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Static
 from tui_ft.core.export.formats import check_report_path
 from tui_ft.core.export.process import ExportOutcome, ExportRequest
 from tui_ft.core.export.report import failure_sentence, report_lines
+from tui_ft.core.export.usage import usage_lines
 from tui_ft.core.safe_text import safe
 
 PASSED = "✓ Exported and checked: it answers like the run's model."
@@ -27,11 +29,17 @@ class ExportResult(Vertical):
     ExportResult #export-verdict { text-style: bold; }
     ExportResult #export-verdict.-passed { color: $text-success; }
     ExportResult #export-verdict.-failed { color: $text-error; }
+    ExportResult #export-use { border: round $panel-lighten-2; padding: 0 1; height: auto; }
+    ExportResult #export-use.-empty { display: none; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="export-verdict")
         yield Static(id="export-body")
+        yield Static(id="export-use")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-use").border_title = "Use it"
 
     def show(self, request: ExportRequest, outcome: ExportOutcome) -> None:
         verdict, body = _lines(request, outcome)
@@ -40,11 +48,27 @@ class ExportResult(Vertical):
         shown.set_class(not outcome.passed and not outcome.cancelled, "-failed")
         shown.update(Content(safe(verdict)))
         self.query_one("#export-body", Static).update(Content("\n").join(body))
+        use = _use_lines(outcome)
+        panel = self.query_one("#export-use", Static)
+        panel.set_class(not use, "-empty")
+        panel.update(Content("\n").join(use))
 
     def text(self) -> str:
         """Everything shown, as plain text (for tests and the copy of a report)."""
-        parts = [self.query_one(f"#export-{part}", Static).render() for part in ("verdict", "body")]
-        return "\n".join(str(part) for part in parts)
+        parts = ("verdict", "body", "use")
+        return "\n".join(str(self.query_one(f"#export-{part}", Static).render()) for part in parts)
+
+
+def _use_lines(outcome: ExportOutcome) -> list[Content]:
+    """The commands that run a passed export; the tool lines plain, the commands bold."""
+    report = outcome.report
+    entries = report.get("use") if report is not None and outcome.passed else None
+    if not isinstance(entries, list):
+        return []
+    return [
+        Content.styled(safe(line), "bold") if line.startswith("  ") else Content(safe(line))
+        for line in usage_lines(entries)
+    ]
 
 
 def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Content]]:
@@ -63,11 +87,7 @@ def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Co
 
 
 def _line(text: str) -> Content:
-    # The command to copy stands out; everything else is plain text (paths may hold brackets).
-    text = safe(text)
-    if text.startswith("  ollama create"):
-        return Content.styled(text, "bold")
-    return Content(text)
+    return Content(safe(text))  # plain text: paths may hold brackets
 
 
 def _said(outcome: ExportOutcome) -> list[str]:
