@@ -13,7 +13,7 @@ import torch
 from tests.test_train import config
 from tui_ft.core.config import save_config
 from tui_ft.core.datasets.demos import demo_heldout
-from tui_ft.core.export.report import expected_words_lines
+from tui_ft.core.export.report import expected_words_lines, failure_sentence
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 from tui_ft.engine.export.check import Replay, compare, expected_words
@@ -123,3 +123,11 @@ def test_the_rounding_floor_is_the_largest_move_as_a_share_of_the_spread() -> No
     exact = [torch.tensor([0.0, 2.0, 4.0, 6.0]), torch.tensor([1.0, -1.0, 1.0, -1.0])]
     rounded = [exact[0] + torch.tensor([0.0, 0.5, 0.0, 0.0]), exact[1]]
     assert rounding_floor(exact, rounded) == pytest.approx(0.5 / float(exact[0].std()))
+
+
+@pytest.mark.parametrize(("quant", "hint"), [("q4_k_m", True), ("q6_k", False), ("q8_0", False)])
+def test_a_coarse_k_quant_that_fails_names_a_finer_type(quant: str, hint: bool) -> None:
+    report = {"failures": ["2 held-out answers lost their words"], "folder": "out", "quant": quant}
+    sentence = failure_sentence(report)
+    assert sentence.startswith("error: 2 held-out answers lost their words.")
+    assert ("try --quant q6_k or q8_0" in sentence) is hint

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.export.formats import LLAMA_QUANTS
 from tui_ft.core.methods import method_named
 from tui_ft.core.units import format_bytes
 
@@ -150,9 +151,13 @@ def as_trained_sentence(as_trained: dict[str, Any]) -> str:
 
 def failure_sentence(report: dict[str, Any]) -> str:
     if report.get("failures"):
+        finer = ""
+        if report.get("quant") in LLAMA_QUANTS and report["quant"] != "q6_k":
+            # Small models lose facts first at 4–5 bits: a finer type is the usual way out.
+            finer = " A finer type keeps more of what the run learned: try --quant q6_k or q8_0."
         return (
             f"error: {'; '.join(report['failures'])}. The check report has the details; the "
-            f"export was kept in {report['folder']} for a look."
+            f"export was kept in {report['folder']} for a look.{finer}"
         )
     differ = report["total"] - report["identical"]
     return (
