@@ -70,10 +70,15 @@ def make_meter(run: Run, warmup: int) -> tuple[Any, Any]:
     def count(_module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
         ids = kwargs["input_ids"]
         mask = kwargs.get("attention_mask")
-        labels = kwargs["labels"]
+        labels = kwargs.get("labels")
         pending["input"] += int(mask.sum()) if mask is not None else ids.numel()
-        # The first token of each row never carries a loss; the model shifts labels by one.
-        pending["trained"] += int((labels[:, 1:] != IGNORE).sum())
+        if labels is not None:
+            # The first token of each row never carries a loss; the model shifts labels by one.
+            pending["trained"] += int((labels[:, 1:] != IGNORE).sum())
+        else:
+            # The loss from the trained positions (engine/train/kept_logits.py) passes those
+            # positions instead, shared by a padded batch's rows: an upper bound there.
+            pending["trained"] += ids.size(0) * int(kwargs["logits_to_keep"].numel())
         pending["padded"] += ids.numel()
         run.batch_shapes.add(tuple(ids.shape))
 

@@ -293,7 +293,9 @@ def test_gguf_export_is_checked_against_the_adapter(
     assert any(row["export"] for row in report["prompts"]), "the tiny model learned no words"
     assert report["size_bytes"] == file.stat().st_size and report["architecture"] == "llama"
     assert report["tokenizer"]["same_ids"] and report["tokenizer"]["eot_same"]
-    assert sorted(p.name for p in file.parent.iterdir()) == [".tui-ft-export.json", file.name]
+    # Beside the file: its marker and the model card of a passed export (core/share/card.py).
+    names = sorted(p.name for p in file.parent.iterdir())
+    assert names == sorted([".tui-ft-export.json", "README.md", "loss.png", file.name])
 
 
 def test_ollama_export_writes_the_gguf_and_a_modelfile(
