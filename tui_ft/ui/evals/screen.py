@@ -6,7 +6,6 @@ and open in the same table."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual import work
@@ -38,7 +37,7 @@ from tui_ft.core.evals.tasks import SUITE, parse_tasks
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.ui.evals.placement import placement_note
-from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.child_job import ChildJobScreen
 from tui_ft.ui.shell.confirm import ConfirmScreen
 from tui_ft.ui.shell.safe_input import SafeInput
 
@@ -58,8 +57,10 @@ class EvalFinished(Message):
         self.outcome = outcome
 
 
-class EvaluateScreen(TuiFtScreen):
+class EvaluateScreen(ChildJobScreen[EvalProcess]):
     CSS_PATH = "evals.tcss"
+    JOB = "evaluation"
+    STATUS_ID = "#evaluate-status"
     HELP = (
         "Score the run's base and tuned models on the same questions, side by side, with "
         "EleutherAI's lm-evaluation-harness. **forgetting** is the built-in suite: general "
@@ -79,19 +80,14 @@ class EvaluateScreen(TuiFtScreen):
     ]
 
     def __init__(self, run: RunDir) -> None:
-        super().__init__()
-        self.run = run
-        self.state = "form"  # form -> running -> done (-> form again)
+        super().__init__(run)
         self.request: EvalRequest | None = None
-        self.process: EvalProcess | None = None
         self.outcome: EvalOutcome | None = None
         self.report: EvalReport | None = None
         self.lines: list[str] = []
         self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score
         self.earlier: list[tuple[Path, EvalReport]] = []
         self.cached: list[str] = []  # lm-eval tasks whose data are in the local HF cache
-        self._started = 0.0
-        self._stop_asked = False
 
     def screen_title(self) -> str:
         return f"Evaluate {self.run.name}"
@@ -123,8 +119,7 @@ class EvaluateScreen(TuiFtScreen):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self._fill_form()
-        self._set_state("form")
-        self.set_interval(1.0, self._tick)
+        self.set_job_state("form")
         self.find_cached_tasks()
         # Where it fits follows the GPU readings (the first may come after the screen opens).
         self.tui_app.hardware_signal.subscribe(self, lambda _: self._hardware_changed())
@@ -132,10 +127,6 @@ class EvaluateScreen(TuiFtScreen):
     def _hardware_changed(self) -> None:
         if self.state == "form":
             self._show_note()
-
-    def on_unmount(self) -> None:
-        if self.process is not None and self.state == "running":
-            self.process.cancel()  # leaving the app: it must not go on unseen
 
     # --- the form -----------------------------------------------------------------------
 
@@ -225,10 +216,9 @@ class EvaluateScreen(TuiFtScreen):
             self._show_note(f"{err.message} {err.hint}".strip())
             return
         self.request = EvalRequest(self.run.path, tasks, self._limit(), self._device())
-        self.lines, self.steps, self.outcome, self._stop_asked = [], {}, None, False
+        self.lines, self.steps, self.outcome = [], {}, None
         self.query_one(Log).clear()
-        self._started = time.monotonic()
-        self._set_state("running")
+        self.start_job()
         self.evaluate(self.request)
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False)
@@ -239,12 +229,7 @@ class EvaluateScreen(TuiFtScreen):
             outcome = EvalOutcome(None, error=f"the evaluation could not start: {err}.")
             self.post_message(EvalFinished(outcome))
             return
-        self.process = process
-        if self._stop_asked:  # Esc was confirmed while the process was still starting
-            process.cancel()
-        for line in process.lines():
-            self.post_message(EvalProgress(line))
-        self.post_message(EvalFinished(process.finish()))
+        self.relay(process, EvalProgress, lambda p: EvalFinished(p.finish()))
 
     def on_eval_progress(self, message: EvalProgress) -> None:
         self.lines.append(message.line)
@@ -258,11 +243,11 @@ class EvaluateScreen(TuiFtScreen):
         self.process = None
         self.outcome = message.outcome
         if message.outcome.cancelled:
-            self._set_state("form")
+            self.set_job_state("form")
             self.notify("Evaluation stopped; nothing was saved.", markup=False, timeout=8)
             return
         if message.outcome.report is None:
-            self._set_state("form")
+            self.set_job_state("form")
             self._show_note(message.outcome.error or "The evaluation failed.")
             return
         self._fill_form()
@@ -295,60 +280,19 @@ class EvaluateScreen(TuiFtScreen):
             )
         )
         box.set_class(bool(alarm), "-alarm")
-        self._set_state("done")
+        self.set_job_state("done")
 
-    def _tick(self) -> None:
-        if self.state == "running":
-            self._show_status()
+    def running_line(self) -> str:
+        assert self.request is not None
+        return f"Evaluating {self.request.tasks}"
 
-    def _show_status(self) -> None:
-        status = self.query_one("#evaluate-status", Static)
-        if self.state == "running" and self.request is not None:
-            seconds = int(time.monotonic() - self._started)
-            status.update(
-                Content(safe(f"Evaluating {self.request.tasks}… {seconds} s (Esc stops it)"))
-            )
-        status.display = self.state == "running"
-
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        for name in ("form", "running", "done"):
-            self.set_class(state == name, f"-{name}")
-        self._show_status()
+    def focus_state(self, state: str) -> None:
         if state == "form":
             self.query_one(SelectionList).focus()
         elif state == "done":
             self.query_one(DataTable).focus()
-        self.refresh_bindings()
 
-    # --- keys ---------------------------------------------------------------------------
-
-    def action_again(self) -> None:
-        self._set_state("form")
-        self._show_note()
-
-    def action_leave(self) -> None:
-        if self.state == "done":
-            self.action_again()
-            return
-        if self.state != "running":
-            self.app.pop_screen()
-            return
-        self.app.push_screen(self._stop_question(), self._stop_if)
-
-    def action_quit_app(self) -> None:
-        if self.state != "running":
-            self.app.exit()
-            return
-
-        def stop_and_quit(yes: bool | None) -> None:
-            if yes:
-                self._stop_if(True)
-                self.app.exit()
-
-        self.app.push_screen(self._stop_question(quitting=True), stop_and_quit)
-
-    def _stop_question(self, quitting: bool = False) -> ConfirmScreen:
+    def stop_question(self, quitting: bool) -> ConfirmScreen:
         return ConfirmScreen(
             f"Stop the evaluation of {self.run.name}{' and quit' if quitting else ''}?",
             "The evaluation process is killed and nothing of it is saved; earlier evaluations "
@@ -356,12 +300,17 @@ class EvaluateScreen(TuiFtScreen):
             "Stop evaluation",
         )
 
-    def _stop_if(self, yes: bool | None) -> None:
-        if yes and self.state == "running":
-            self._stop_asked = True
-            self.query_one("#evaluate-status", Static).update("Stopping the evaluation…")
-            if self.process is not None:
-                self.process.cancel()
+    # --- keys ---------------------------------------------------------------------------
+
+    def action_again(self) -> None:
+        self.set_job_state("form")
+        self._show_note()
+
+    def leave_idle(self) -> None:
+        if self.state == "done":  # back to the form first, then out
+            self.action_again()
+        else:
+            self.app.pop_screen()
 
 
 def _earlier_label(report: EvalReport) -> str:

@@ -5,7 +5,6 @@ and the one command that imports it into Ollama."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from textual import work
@@ -26,7 +25,7 @@ from tui_ft.core.share import WHATS
 from tui_ft.core.share.artefacts import default_what
 from tui_ft.ui.export.push import PushScreen
 from tui_ft.ui.export.result import ExportResult, copy_text
-from tui_ft.ui.shell.base import TuiFtScreen
+from tui_ft.ui.shell.child_job import ChildJobScreen
 from tui_ft.ui.shell.confirm import ConfirmScreen
 from tui_ft.ui.shell.safe_input import SafeInput
 
@@ -52,8 +51,10 @@ class ExportFinished(Message):
         self.outcome = outcome
 
 
-class ExportScreen(TuiFtScreen):
+class ExportScreen(ChildJobScreen[ExportProcess]):
     CSS_PATH = "export.tcss"
+    JOB = "export"
+    STATUS_ID = "#export-status"
     HELP = (
         "Write this run's model where other tools load it, then check it: the export is loaded "
         "back and answers the run's probe prompts next to the run's own model.\n\n"
@@ -90,15 +91,10 @@ class ExportScreen(TuiFtScreen):
     ]
 
     def __init__(self, run: RunDir) -> None:
-        super().__init__()
-        self.run = run
-        self.state = "form"  # form -> running -> done (-> form again)
+        super().__init__(run)
         self.request: ExportRequest | None = None
-        self.process: ExportProcess | None = None
         self.outcome: ExportOutcome | None = None
         self.lines: list[str] = []  # every progress line, for tests and for a look after
-        self._started = 0.0
-        self._stop_asked = False
         self._default_folder = default_export_dir(run.path, DEFAULT_FORMAT)
 
     def screen_title(self) -> str:
@@ -141,12 +137,6 @@ class ExportScreen(TuiFtScreen):
             radio_set._selected = radio_set.pressed_index
         self._show_choices()
         self.query_one("#export-format", RadioSet).focus()
-        self.set_interval(1.0, self._tick)
-
-    def on_unmount(self) -> None:
-        # Leaving the app while an export runs: it must not go on writing unseen.
-        if self.process is not None and self.state == "running":
-            self.process.cancel()
 
     # --- the form -----------------------------------------------------------------------
 
@@ -230,10 +220,8 @@ class ExportScreen(TuiFtScreen):
         )
         self.lines = []
         self.outcome = None
-        self._stop_asked = False
         self.query_one(Log).clear()
-        self._started = time.monotonic()
-        self._set_state("running")
+        self.start_job()
         self.export(self.request)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
@@ -244,12 +232,7 @@ class ExportScreen(TuiFtScreen):
             outcome = ExportOutcome(None, f"the export process could not start: {err}.")
             self.post_message(ExportFinished(outcome))
             return
-        self.process = process
-        if self._stop_asked:  # Esc was confirmed while the process was still starting
-            process.cancel()
-        for line in process.lines():
-            self.post_message(ExportProgress(line))
-        self.post_message(ExportFinished(process.finish()))
+        self.relay(process, ExportProgress, lambda p: ExportFinished(p.finish()))
 
     def on_export_progress(self, message: ExportProgress) -> None:
         self.lines.append(message.line)
@@ -259,7 +242,7 @@ class ExportScreen(TuiFtScreen):
         self.process = None
         self.outcome = message.outcome
         if message.outcome.cancelled:
-            self._set_state("form")
+            self.set_job_state("form")
             self._show_note()
             self.notify(
                 "Export stopped; the folder it was writing was removed.", markup=False, timeout=8
@@ -267,57 +250,21 @@ class ExportScreen(TuiFtScreen):
             return
         assert self.request is not None
         self.query_one(ExportResult).show(self.request, message.outcome)
-        self._set_state("done")
+        self.set_job_state("done")
 
-    def _tick(self) -> None:
-        if self.state == "running" and self.request is not None:
-            self._show_status()
-
-    def _show_status(self) -> None:
-        status = self.query_one("#export-status", Static)
+    def running_line(self) -> str:
         request = self.request
-        if self.state == "running" and request is not None:
-            what = request.fmt + (f" ({request.quant})" if request.quant else "")
-            seconds = int(time.monotonic() - self._started)
-            status.update(
-                Content(
-                    safe(f"Exporting as {what} to {request.target}… {seconds} s (Esc stops it)")
-                )
-            )
-        status.display = self.state == "running"
+        assert request is not None
+        what = request.fmt + (f" ({request.quant})" if request.quant else "")
+        return f"Exporting as {what} to {request.target}"
 
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        for name in ("form", "running", "done"):
-            self.set_class(state == name, f"-{name}")
-        self._show_status()
+    def focus_state(self, state: str) -> None:
         if state == "form":
             self.query_one("#export-format", RadioSet).focus()
         elif state == "done":
             self.query_one("#export-result-box").focus()
-        self.refresh_bindings()
 
-    # --- keys ---------------------------------------------------------------------------
-
-    def action_leave(self) -> None:
-        if self.state != "running":
-            self.app.pop_screen()
-            return
-        self.app.push_screen(self._stop_question(), self._stop_if)
-
-    def action_quit_app(self) -> None:
-        if self.state != "running":
-            self.app.exit()
-            return
-
-        def stop_and_quit(yes: bool | None) -> None:
-            if yes:
-                self._stop_if(True)
-                self.app.exit()
-
-        self.app.push_screen(self._stop_question(quitting=True), stop_and_quit)
-
-    def _stop_question(self, quitting: bool = False) -> ConfirmScreen:
+    def stop_question(self, quitting: bool) -> ConfirmScreen:
         assert self.request is not None
         return ConfirmScreen(
             f"Stop the export of {self.run.name}{' and quit' if quitting else ''}?",
@@ -326,12 +273,7 @@ class ExportScreen(TuiFtScreen):
             "Stop export",
         )
 
-    def _stop_if(self, yes: bool | None) -> None:
-        if yes and self.state == "running":
-            self._stop_asked = True
-            self.query_one("#export-status", Static).update("Stopping the export…")
-            if self.process is not None:
-                self.process.cancel()
+    # --- keys ---------------------------------------------------------------------------
 
     def action_copy(self) -> None:
         found = copy_text(self.outcome) if self.outcome is not None else None
@@ -355,7 +297,7 @@ class ExportScreen(TuiFtScreen):
             return WHATS[0]
 
     def action_again(self) -> None:
-        self._set_state("form")
+        self.set_job_state("form")
         self._show_note()
 
 
