@@ -78,8 +78,8 @@ async def test_space_marks_runs_and_equals_compares_them(home: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         runs = await mark(pilot, "demo-lora-running", "demo-full-failed")
         assert runs.marked == ["demo-lora-running", "demo-full-failed"]
-        assert cell(runs, "demo-full-failed").startswith("✓ ")
-        assert not cell(runs, "demo-lora-done").startswith("✓")
+        assert cell(runs, "demo-full-failed").startswith("● ")
+        assert not cell(runs, "demo-lora-done").startswith("●")
         screen = await compared(pilot)
         assert [run.name for run in screen.runs] == ["demo-lora-running", "demo-full-failed"]
         facts = text(screen, "#compare-facts")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,8 +20,8 @@ from textual.widgets import (
     DataTable,
     Footer,
     Input,
-    Log,
     OptionList,
+    RichLog,
     SelectionList,
     Static,
 )
@@ -32,7 +33,7 @@ from tui_ft.core.evals.hub_tasks import cached_hub_tasks
 from tui_ft.core.evals.process import EvalOutcome, EvalProcess, EvalRequest, read_progress
 from tui_ft.core.evals.report import EvalReport
 from tui_ft.core.evals.store import list_evals
-from tui_ft.core.evals.table import COLUMNS, summary_line, table_rows
+from tui_ft.core.evals.table import COLUMNS, NUMBER_COLUMNS, summary_line, table_rows
 from tui_ft.core.evals.tasks import SUITE, parse_tasks
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
@@ -105,7 +106,10 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
             yield OptionList(id="evaluate-earlier")
         yield Static(id="evaluate-status")
         yield Static(id="evaluate-steps")
-        yield Log(max_lines=LOG_LINES, id="evaluate-log")
+        # Wrapped: a long line (where it runs, an error) stays readable at 80 columns.
+        yield RichLog(
+            max_lines=LOG_LINES, wrap=True, markup=False, highlight=False, id="evaluate-log"
+        )
         with Vertical(id="evaluate-result"):
             yield Static(id="evaluate-summary")
             yield DataTable(id="evaluate-table", cursor_type="row", zebra_stripes=True)
@@ -117,7 +121,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.query_one("#evaluate-earlier").border_title = "Earlier evaluations (Enter opens)"
         table = self.query_one(DataTable)
         for column in COLUMNS:
-            table.add_column(column, key=column)
+            table.add_column(_aligned(column, column), key=column)
         self._fill_form()
         self.set_job_state("form")
         self.find_cached_tasks()
@@ -217,7 +221,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
             return
         self.request = EvalRequest(self.run.path, tasks, self._limit(), self._device())
         self.lines, self.steps, self.outcome = [], {}, None
-        self.query_one(Log).clear()
+        self.query_one(RichLog).clear()
         self.start_job()
         self.evaluate(self.request)
 
@@ -233,7 +237,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
 
     def on_eval_progress(self, message: EvalProgress) -> None:
         self.lines.append(message.line)
-        self.query_one(Log).write_line(message.line)
+        self.query_one(RichLog).write(safe_text(message.line))
         progress = read_progress(message.line)
         if progress is not None and progress.task:
             self.steps.setdefault(progress.task, {})[progress.side] = progress.score or "…"
@@ -265,12 +269,13 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         table = self.query_one(DataTable)
         table.clear()
         for row in table_rows(report):
-            cells = [safe_text(cell) for cell in row.cells()]
+            cells = [_aligned(c, cell) for c, cell in zip(COLUMNS, row.cells(), strict=True)]
             if row.alarm:
                 cells[-1] = safe_text(row.alarm, style="bold")  # the word says it, not colour
             table.add_row(*cells, key=row.task)
+        when = f"Evaluated {report.created}. " if report.created else ""  # reopened: when
         self.query_one("#evaluate-summary", Static).update(
-            Content(safe(" ".join([summary_line(report), *report.notes])))
+            Content(safe(when + " ".join([summary_line(report), *report.notes])))
         )
         alarm = alarm_sentence(report)
         box = self.query_one("#evaluate-alarm", Static)
@@ -289,6 +294,8 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
     def focus_state(self, state: str) -> None:
         if state == "form":
             self.query_one(SelectionList).focus()
+        elif state == "running":
+            self.query_one(RichLog).focus()  # arrows scroll it; Esc and q stay the screen's
         elif state == "done":
             self.query_one(DataTable).focus()
 
@@ -314,7 +321,20 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
 
 
 def _earlier_label(report: EvalReport) -> str:
-    names = ", ".join(s.task for s in report.tasks if s.checks_forgetting)
+    """When, what (the suite's tasks as its one name), how many questions, what it flagged."""
+    names: list[str] = []
+    for score in report.tasks:
+        name = SUITE if score.task.startswith(f"{SUITE}_") else score.task
+        if score.checks_forgetting and name not in names:
+            names.append(name)
+    limit = f" · limit {report.limit}" if report.limit else ""
     dropped = [s.task for s in forgotten(report)]
     alarm = f" · forgetting: {', '.join(dropped)}" if dropped else ""
-    return f"{report.created} · {names}{alarm}"
+    return f"{report.created} · {', '.join(names)}{limit}{alarm}"
+
+
+def _aligned(column: str, cell: str) -> Text:
+    """Numbers to the right, so that their points line up; words to the left."""
+    text = safe_text(cell)
+    text.justify = "right" if column in NUMBER_COLUMNS else "left"
+    return text
