@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -44,6 +45,7 @@ from tui_ft.ui.shell.safe_input import SafeInput
 
 LOG_LINES = 500
 SUITE_LABEL = f"{SUITE}: the built-in offline suite (220 questions)"
+STEP_COLUMNS = ("task", "metric", "base", "tuned")
 
 
 class EvalProgress(Message):
@@ -87,6 +89,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.report: EvalReport | None = None
         self.lines: list[str] = []
         self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score
+        self.metrics: dict[str, str] = {}  # task -> its metric, once scored
         self.earlier: list[tuple[Path, EvalReport]] = []
         self.cached: list[str] = []  # lm-eval tasks whose data are in the local HF cache
 
@@ -220,7 +223,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
             self._show_note(f"{err.message} {err.hint}".strip())
             return
         self.request = EvalRequest(self.run.path, tasks, self._limit(), self._device())
-        self.lines, self.steps, self.outcome = [], {}, None
+        self.lines, self.steps, self.metrics, self.outcome = [], {}, {}, None
         self.query_one(RichLog).clear()
         self.start_job()
         self.evaluate(self.request)
@@ -240,7 +243,9 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.query_one(RichLog).write(safe_text(message.line))
         progress = read_progress(message.line)
         if progress is not None and progress.task:
-            self.steps.setdefault(progress.task, {})[progress.side] = progress.score or "…"
+            self.steps.setdefault(progress.task, {})[progress.side] = progress.value or "…"
+            if progress.metric:
+                self.metrics[progress.task] = progress.metric
             self._show_steps()
 
     def on_eval_finished(self, message: EvalFinished) -> None:
@@ -258,11 +263,15 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self._show_report(message.outcome.report)
 
     def _show_steps(self) -> None:
-        lines = []
+        """The table to come, filling in: one short row per task (the log below has the
+        questions and seconds), so that it fits 80 columns unwrapped."""
+        grid = Table(box=None, pad_edge=False, header_style="bold")
+        for column in STEP_COLUMNS:
+            grid.add_column(column, justify="right" if column in NUMBER_COLUMNS else "left")
         for task, sides in self.steps.items():
-            parts = [f"{side} {sides[side]}" for side in ("base", "tuned") if side in sides]
-            lines.append(f"{task}: " + " · ".join(parts))
-        self.query_one("#evaluate-steps", Static).update(Content(safe("\n".join(lines))))
+            scores = (sides.get(side, "") for side in ("base", "tuned"))
+            grid.add_row(*(safe_text(cell) for cell in (task, self.metrics.get(task, ""), *scores)))
+        self.query_one("#evaluate-steps", Static).update(grid)
 
     def _show_report(self, report: EvalReport) -> None:
         self.report = report
