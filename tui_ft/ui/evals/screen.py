@@ -88,7 +88,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.outcome: EvalOutcome | None = None
         self.report: EvalReport | None = None
         self.lines: list[str] = []
-        self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score
+        self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score, "0.412"
         self.metrics: dict[str, str] = {}  # task -> its metric, once scored
         self.earlier: list[tuple[Path, EvalReport]] = []
         self.cached: list[str] = []  # lm-eval tasks whose data are in the local HF cache
