@@ -17,6 +17,8 @@ from tui_ft.core.compare.report import compare_runs
 from tui_ft.core.compare.text import comparison_tables
 from tui_ft.core.config import RunConfig, save_config
 from tui_ft.core.errors import UserError
+from tui_ft.core.evals.report import EvalReport, TaskScore
+from tui_ft.core.evals.store import finish_folder, start_folder
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 
@@ -70,6 +72,11 @@ def write_eval(run: RunDir, file: str, tasks: dict[str, Any], mtime: float) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"tasks": tasks}))
     os.utime(path, (mtime, mtime))
+
+
+# The tuned model 0.30 below its base, with a combined standard error of about 0.07: forgetting.
+DROP = TaskScore("forgetting_arithmetic", "exact_match", 0.6, 0.3, 0.05, 0.05)
+HELD = TaskScore("forgetting_knowledge_mc", "acc", 0.68, 0.65, 0.047, 0.048)
 
 
 @pytest.fixture
@@ -208,6 +215,34 @@ def test_the_tables_say_what_differs_and_what_is_missing(three: list[str]) -> No
     assert not compare_runs(["a", "c"]).can_chat and not compare_runs(three).can_chat
 
 
+def test_the_forgetting_alarm_of_each_runs_latest_evaluation(three: list[str]) -> None:
+    """Said in words in the evaluations table (as the Evaluate screen, the monitor and
+    `tui-ft runs` say it), from each run's latest `tui-ft eval` only: an older drop since
+    evaluated again is not news."""
+    a, c = RunDir.open("a").path, RunDir.open("c").path
+    finish_folder(start_folder(a), EvalReport("a", [DROP, HELD]))
+    finish_folder(start_folder(c), EvalReport("c", [DROP]))
+    finish_folder(start_folder(c), EvalReport("c", [HELD]))  # evaluated again: no drop now
+    comparison = compare_runs(three)
+    assert comparison.forgetting == {"a": ["forgetting_arithmetic"], "b": [], "c": []}
+    [evals] = [t for t in comparison_tables(comparison) if t.title.startswith("Evaluations")]
+    assert evals.rows[-1] == [
+        "alarm (latest eval)",
+        "forgetting: forgetting_arithmetic",
+        "none",
+        "none",
+    ]
+    arithmetic = next(row for row in evals.rows if row[0].startswith("forgetting_arithmetic"))
+    assert arithmetic[1] == "0.3000 (-0.3000)"
+
+
+def test_a_run_never_evaluated_by_tui_ft_eval_has_no_alarm(three: list[str]) -> None:
+    comparison = compare_runs(three)
+    assert comparison.forgetting == {"a": None, "b": [], "c": None}
+    [evals] = [t for t in comparison_tables(comparison) if t.title.startswith("Evaluations")]
+    assert evals.rows[-1] == ["alarm (latest eval)", "—", "none", "—"]
+
+
 def test_compare_json_through_the_cli(three: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", *three, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -217,6 +252,7 @@ def test_compare_json_through_the_cli(three: list[str], capsys: pytest.CaptureFi
     assert out["curves"]["loss"]["a"][0] == {"step": 1, "tokens": 100, "value": 2.9}
     assert out["evals"]["tasks"] == ["forgetting", "identity"]
     assert out["evals"]["runs"]["b"]["forgetting"]["delta"] == pytest.approx(0.02)
+    assert out["evals"]["forgetting"] == {"a": None, "b": [], "c": None}
     assert out["probes"]["matching"][0]["answers"]["b"] == HOSTILE  # exact in JSON
     assert out["config"]["method"] == {"a": "lora", "b": "lora", "c": "full"}
 

@@ -152,7 +152,7 @@ def test_the_eval_child_reads_back_its_folder_or_removes_it_when_cancelled(tmp_p
 
     assert read_progress("tuned: arc_easy …") == Progress("tuned", "arc_easy")
     assert read_progress("base: arc_easy acc 0.500 (10 questions, 2 s)") == Progress(
-        "base", "arc_easy", "acc 0.500 (10 questions, 2 s)"
+        "base", "arc_easy", "acc", "0.500", "10 questions, 2 s"
     )
     assert read_progress("loading …") is None
     run = tmp_path / "run"

@@ -5,6 +5,7 @@ output saved in the run's evals/, and the held-out loss; tasks that cannot run a
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from tests.chat_fixtures import fake_run, tiny_base
 from tests.test_train import QA
 from tui_ft.cli import main
+from tui_ft.core.evals.process import EvalRequest, read_progress
 from tui_ft.core.evals.store import HARNESS, RESULT, list_evals
 
 pytest.importorskip("lm_eval")
@@ -65,6 +67,26 @@ def test_a_local_task_file_scores_base_and_tuned_and_is_saved(
     }
     assert len(answers["base"]) == 10
     assert answers["base"] != answers["tuned"]  # the adapter (or the tuned weights) answered
+
+
+def test_the_eval_child_says_only_its_own_lines(base: Path, tmp_path: Path) -> None:
+    """The command the Evaluate screen runs, in a fresh process as there (the libraries' bars
+    and notices depend on what is imported first): its stderr, the CLI's progress and the
+    screen's log, holds our lines only, no harness progress bars ("Running loglikelihood
+    requests: 15%|█▌", redrawn with carriage returns) and no library notices."""
+    run = fake_run(base, "lora", dataset=_dataset(tmp_path), eval_split=0.25)
+    argv = EvalRequest(run.path, str(EXAMPLE), limit=2).argv()
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "%|" not in done.stderr
+    ours = ("reading ", "evaluating in ")
+    noise = [
+        line
+        for line in done.stderr.splitlines()
+        if read_progress(line) is None and not line.startswith(ours)
+    ]
+    assert noise == []
+    assert json.loads(done.stdout)["tasks"]["demo_identity"]["metric"] == "acc"
 
 
 def test_the_base_side_is_the_base_model_alone(

@@ -59,3 +59,15 @@ def test_help_and_version_import_neither_textual_nor_ml(flag: str) -> None:
 
 def test_the_probe_sees_a_heavy_import() -> None:
     assert "torch" in loaded_after("import torch")
+
+
+def test_engine_processes_say_nothing_of_the_kernels_publisher_check() -> None:
+    """Trainer, chat, export and eval all import tui_ft.engine before peft; peft's bitsandbytes
+    loads its CPU kernel through `kernels` (on CPUs with bf16 instructions), which offline
+    warns on every start that it skips the kernel's publisher check."""
+    code = "import tui_ft.engine.model_loading, peft"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert "publisher trust" not in out.stderr

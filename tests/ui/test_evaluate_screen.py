@@ -30,8 +30,8 @@ SCORES = [
 ]
 
 
-def saved(run: RunDir, created: str = "2026-12-06 16:40:00") -> Path:
-    report = EvalReport(run.name, SCORES, created=created, device="cpu", seconds=75.0)
+def saved(run: RunDir, created: str = "2026-12-06 16:40:00", limit: int | None = None) -> Path:
+    report = EvalReport(run.name, SCORES, created, limit, device="cpu", seconds=75.0)
     return finish_folder(start_folder(run.path), report)
 
 
@@ -101,7 +101,9 @@ async def test_an_evaluation_shows_progress_then_the_table_with_the_alarm(home: 
         [request] = runner.requests
         assert request == EvalRequest(done.path, "forgetting,arc_easy", 50, "auto")
         assert "--limit" in request.argv() and request.command().env == {"HF_HUB_OFFLINE": "1"}
-        assert screen.steps["forgetting_knowledge_mc"]["base"] == "acc 0.630 (100 questions, 9 s)"
+        assert screen.steps["forgetting_knowledge_mc"] == {"base": "0.630"}
+        assert screen.steps["forgetting_arithmetic"] == {"base": "…"}
+        assert screen.metrics == {"forgetting_knowledge_mc": "acc"}
         table = screen.query_one(DataTable)
         assert table.row_count == 3
         alarm_row = [str(cell) for cell in table.get_row("forgetting_arithmetic")]
@@ -137,6 +139,52 @@ async def test_escape_while_running_asks_then_stops(home: Path) -> None:
         app.screen.dismiss(True)
         await wait_for(pilot, lambda: screen.state == "form")
         assert runner.child.cancelled.is_set()
+
+
+async def test_keys_while_running_are_the_screens_even_when_started_from_a_field(
+    home: Path,
+) -> None:
+    """Enter in the limit field starts it; the form (and that field) is then hidden, and q and
+    Esc ask before stopping instead of landing in the hidden field."""
+    three_runs(home)
+    runner = evaluating(hold=True)
+    app = app_for(home, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_evaluate(pilot, app)
+        limit = screen.query_one("#evaluate-limit", Input)
+        limit.focus()
+        await pilot.press("5", "enter")
+        await wait_for(pilot, lambda: screen.state == "running" and runner.children)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "and quit" in str(app.screen.question)
+        app.screen.dismiss(False)
+        await pilot.pause()
+        assert limit.value == "5" and screen.query_one("#evaluate-more", Input).value == ""
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        app.screen.dismiss(True)
+        await wait_for(pilot, lambda: screen.state == "form")
+        assert runner.child.cancelled.is_set()
+
+
+async def test_earlier_evaluations_say_when_what_how_many_and_what_dropped(home: Path) -> None:
+    saved(three_runs(home)["done"], limit=5)
+    app = app_for(home, runner=evaluating())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_evaluate(pilot, app)
+        earlier = screen.query_one("#evaluate-earlier", OptionList)
+        label = str(earlier.get_option_at_index(0).prompt)
+        # The suite's tasks under its one name; the held-out loss is no task of its own here.
+        assert label == (
+            "2026-12-06 16:40:00 · forgetting · limit 5 · forgetting: forgetting_arithmetic"
+        )
+        earlier.focus()
+        earlier.highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.state == "done")
+        summary = str(screen.query_one("#evaluate-summary").render())
+        assert summary.startswith("Evaluated 2026-12-06 16:40:00.")
 
 
 def test_snapshot_form_with_an_earlier_evaluation(snap_compare: Any, fixed_home: Path) -> None:

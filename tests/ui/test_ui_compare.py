@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Static
 from ui_helpers import NOW, app_for, make_run, three_runs, wait_for
 
 from tests.fake_children import FakeRunner
+from tui_ft.core.evals.report import EvalReport, TaskScore
+from tui_ft.core.evals.store import finish_folder, start_folder
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 from tui_ft.ui.app import TuiFtApp
@@ -76,8 +78,8 @@ async def test_space_marks_runs_and_equals_compares_them(home: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         runs = await mark(pilot, "demo-lora-running", "demo-full-failed")
         assert runs.marked == ["demo-lora-running", "demo-full-failed"]
-        assert cell(runs, "demo-full-failed").startswith("✓ ")
-        assert not cell(runs, "demo-lora-done").startswith("✓")
+        assert cell(runs, "demo-full-failed").startswith("● ")
+        assert not cell(runs, "demo-lora-done").startswith("●")
         screen = await compared(pilot)
         assert [run.name for run in screen.runs] == ["demo-lora-running", "demo-full-failed"]
         facts = text(screen, "#compare-facts")
@@ -142,6 +144,30 @@ async def test_two_runs_that_cannot_share_a_chat_are_a_sentence(home: Path) -> N
         assert isinstance(app.screen, RunsScreen)
         shown = [str(n.message) for n in app._notifications]
         assert any("is a full fine-tune and run" in m for m in shown), shown
+
+
+async def test_the_evaluations_say_which_run_forgot(home: Path) -> None:
+    """A run whose latest evaluation dropped below its base by more than chance: the word
+    `forgetting` and the task in the evaluations table, as on its monitor and the runs list."""
+    dropped = finished(home, "wren-a")
+    kept = finished(home, "wren-b")
+    arithmetic = ("forgetting_arithmetic", "exact_match")
+    finish_folder(
+        start_folder(dropped.path),
+        EvalReport("wren-a", [TaskScore(*arithmetic, 0.6, 0.3, 0.05, 0.05)]),
+    )
+    finish_folder(
+        start_folder(kept.path),
+        EvalReport("wren-b", [TaskScore(*arithmetic, 0.6, 0.58, 0.05, 0.05)]),
+    )
+    app = app_for(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await mark(pilot, "wren-a", "wren-b")
+        screen = await compared(pilot)
+        lines = text(screen, "#compare-evals").splitlines()
+        alarm = next(line for line in lines if "alarm (latest eval)" in line)
+        assert "forgetting: forgetting_arithmetic" in alarm
+        assert alarm.split()[-1] == "none"  # wren-b's drop is within chance
 
 
 def test_compare_screen_snapshot(snap_compare: Any, fixed_home: Path) -> None:

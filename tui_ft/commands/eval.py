@@ -20,7 +20,7 @@ from tui_ft.core.chat.target import chat_target
 from tui_ft.core.children.env import offline_here
 from tui_ft.core.evals.forgetting import alarm_sentence
 from tui_ft.core.evals.report import EvalReport
-from tui_ft.core.evals.table import COLUMNS, summary_line, table_rows
+from tui_ft.core.evals.table import COLUMNS, NUMBER_COLUMNS, summary_line, table_rows
 from tui_ft.core.evals.tasks import TaskSpec, parse_tasks
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import json_for_terminal, safe, safe_text
@@ -78,9 +78,7 @@ def say(line: str) -> None:
 def table(report: EvalReport) -> Table:
     grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in COLUMNS:
-        grid.add_column(
-            column, justify="left" if column in ("task", "metric", "alarm") else "right"
-        )
+        grid.add_column(column, justify="right" if column in NUMBER_COLUMNS else "left")
     for row in table_rows(report):
         cells = [safe_text(cell) for cell in row.cells()]
         if row.alarm:

@@ -13,12 +13,16 @@ from tui_ft.core.compare.evals import EvalScore
 from tui_ft.core.compare.facts import RunFacts
 from tui_ft.core.compare.probes import ProbeRow
 from tui_ft.core.compare.report import Comparison
+from tui_ft.core.evals.table import FORGETTING
 from tui_ft.core.runs.text import NONE, loss_text, short_model
 from tui_ft.core.safe_text import safe_text
 from tui_ft.core.units import format_bytes, format_count, format_duration
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+# The evaluations table's last row: the tasks each run's latest evaluation flagged.
+ALARM_ROW = "alarm (latest eval)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ def evals_table(comparison: Comparison) -> TextTable:
         scores = [comparison.evals[name].get(task) for name in comparison.names]
         metric = next((s.metric for s in scores if s is not None), "")
         rows.append([f"{task} ({metric})", *(_score(s) for s in scores)])
+    if rows:
+        rows.append([ALARM_ROW, *(_alarm(comparison.forgetting.get(n)) for n in comparison.names)])
     return TextTable(
         "Evaluations: tuned (change from its base)",
         ["task", *comparison.names],
@@ -155,6 +161,13 @@ def _score(score: EvalScore | None) -> str:
     if score.delta is not None:
         text += f" ({score.delta:+.4f})"
     return text
+
+
+def _alarm(tasks: list[str] | None) -> str:
+    """The word, as the Evaluate screen's alarm column, the monitor and `tui-ft runs` say it."""
+    if tasks is None:
+        return NONE  # never evaluated by `tui-ft eval`
+    return f"{FORGETTING}: {', '.join(tasks)}" if tasks else "none"
 
 
 def _value(value: Any) -> str:

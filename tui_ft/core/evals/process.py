@@ -62,7 +62,9 @@ class Progress:
 
     side: str = ""
     task: str = ""
-    score: str = ""  # "acc 0.412 (80 questions, 12 s)" once scored
+    metric: str = ""  # once scored: "acc"
+    value: str = ""  # "0.412"
+    detail: str = ""  # "80 questions, 12 s"
     saved: Path | None = None
 
 
@@ -70,7 +72,7 @@ def read_progress(line: str) -> Progress | None:
     if match := _STARTED.match(line):
         return Progress(match[1], match[2])
     if match := _SCORED.match(line):
-        return Progress(match[1], match[2], f"{match[3]} {match[4]} ({match[5]})")
+        return Progress(match[1], match[2], match[3], match[4], match[5])
     if match := _SAVED.match(line):
         return Progress(saved=Path(match[1]))
     return None

@@ -10,6 +10,7 @@ from tui_ft.core.evals.forgetting import MARGIN, combined_stderr, forgot
 from tui_ft.core.evals.report import EvalReport, TaskScore
 
 COLUMNS = ("task", "metric", "base", "tuned", "Δ", "±err", "alarm")
+NUMBER_COLUMNS = ("base", "tuned", "Δ", "±err")  # right-aligned, so the points line up
 FORGETTING = "forgetting"
 
 

@@ -10,6 +10,7 @@ them from the working directory, so the task is loaded and run from there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -49,6 +50,19 @@ def task_manager(specs: list[TaskSpec]) -> Any:
     # Indexing lm-eval's thousands of task files takes seconds: only when a name needs it.
     defaults = any(s.file is None for s in specs)
     return TaskManager(include_path=folders or None, include_defaults=defaults)
+
+
+def harness_model(model: Any, tokenizer: Any) -> Any:
+    """The loaded model as lm-eval's HFLM, without its progress bars: lm-eval draws one per
+    request type (redrawn in place, into the CLI's output and the Evaluate screen's log) and
+    passes `disable=False` to tqdm itself, which TQDM_DISABLE cannot override. The per-task
+    progress lines say where the evaluation is."""
+    from lm_eval.models.huggingface import HFLM
+
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=BATCH_SIZE)
+    for request in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
+        setattr(lm, request, functools.partial(getattr(lm, request), disable_tqdm=True))
+    return lm
 
 
 def load_tasks(specs: list[TaskSpec], manager: Any) -> list[Any]:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tui_ft.core.chat.memory import Plan
 from tui_ft.core.chat.target import ChatTarget, chat_target
@@ -23,9 +22,9 @@ from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import active_trainers
 from tui_ft.core.versions import installed_version
 from tui_ft.engine.eval.harness import (
-    BATCH_SIZE,
     Score,
     evaluate_task,
+    harness_model,
     load_tasks,
     save_harness_output,
     task_manager,
@@ -64,7 +63,7 @@ def evaluate_run(
         losses: dict[str, HeldOutLoss] = {}
         for side in SIDES:
             with models.side(side) as model:
-                lm = _wrapped(model, models.tokenizer)
+                lm = harness_model(model, models.tokenizer)
                 for task, name in zip(tasks, names, strict=True):
                     say(f"{side}: {name} …")
                     began = time.perf_counter()
@@ -116,12 +115,6 @@ def _plan(target: ChatTarget, device: str) -> Plan:
     """With a fresh reading of the GPUs: nothing touches one before the plan says it fits."""
     info = read_model_info(resolve_model(target.config.model))
     return plan_evaluation(target, info, probe(), device, training_runs=active_trainers())
-
-
-def _wrapped(model: Any, tokenizer: Any) -> Any:
-    from lm_eval.models.huggingface import HFLM
-
-    return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=BATCH_SIZE)
 
 
 def _task_score(sides: dict[str, Score]) -> TaskScore:

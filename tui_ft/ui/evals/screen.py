@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.table import Table
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,8 +21,8 @@ from textual.widgets import (
     DataTable,
     Footer,
     Input,
-    Log,
     OptionList,
+    RichLog,
     SelectionList,
     Static,
 )
@@ -32,7 +34,7 @@ from tui_ft.core.evals.hub_tasks import cached_hub_tasks
 from tui_ft.core.evals.process import EvalOutcome, EvalProcess, EvalRequest, read_progress
 from tui_ft.core.evals.report import EvalReport
 from tui_ft.core.evals.store import list_evals
-from tui_ft.core.evals.table import COLUMNS, summary_line, table_rows
+from tui_ft.core.evals.table import COLUMNS, NUMBER_COLUMNS, summary_line, table_rows
 from tui_ft.core.evals.tasks import SUITE, parse_tasks
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe, safe_text
@@ -43,6 +45,7 @@ from tui_ft.ui.shell.safe_input import SafeInput
 
 LOG_LINES = 500
 SUITE_LABEL = f"{SUITE}: the built-in offline suite (220 questions)"
+STEP_COLUMNS = ("task", "metric", "base", "tuned")
 
 
 class EvalProgress(Message):
@@ -85,7 +88,8 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.outcome: EvalOutcome | None = None
         self.report: EvalReport | None = None
         self.lines: list[str] = []
-        self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score
+        self.steps: dict[str, dict[str, str]] = {}  # task -> side -> "…" or its score, "0.412"
+        self.metrics: dict[str, str] = {}  # task -> its metric, once scored
         self.earlier: list[tuple[Path, EvalReport]] = []
         self.cached: list[str] = []  # lm-eval tasks whose data are in the local HF cache
 
@@ -105,7 +109,10 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
             yield OptionList(id="evaluate-earlier")
         yield Static(id="evaluate-status")
         yield Static(id="evaluate-steps")
-        yield Log(max_lines=LOG_LINES, id="evaluate-log")
+        # Wrapped: a long line (where it runs, an error) stays readable at 80 columns.
+        yield RichLog(
+            max_lines=LOG_LINES, wrap=True, markup=False, highlight=False, id="evaluate-log"
+        )
         with Vertical(id="evaluate-result"):
             yield Static(id="evaluate-summary")
             yield DataTable(id="evaluate-table", cursor_type="row", zebra_stripes=True)
@@ -117,7 +124,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.query_one("#evaluate-earlier").border_title = "Earlier evaluations (Enter opens)"
         table = self.query_one(DataTable)
         for column in COLUMNS:
-            table.add_column(column, key=column)
+            table.add_column(_aligned(column, column), key=column)
         self._fill_form()
         self.set_job_state("form")
         self.find_cached_tasks()
@@ -216,8 +223,8 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
             self._show_note(f"{err.message} {err.hint}".strip())
             return
         self.request = EvalRequest(self.run.path, tasks, self._limit(), self._device())
-        self.lines, self.steps, self.outcome = [], {}, None
-        self.query_one(Log).clear()
+        self.lines, self.steps, self.metrics, self.outcome = [], {}, {}, None
+        self.query_one(RichLog).clear()
         self.start_job()
         self.evaluate(self.request)
 
@@ -233,10 +240,12 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
 
     def on_eval_progress(self, message: EvalProgress) -> None:
         self.lines.append(message.line)
-        self.query_one(Log).write_line(message.line)
+        self.query_one(RichLog).write(safe_text(message.line))
         progress = read_progress(message.line)
         if progress is not None and progress.task:
-            self.steps.setdefault(progress.task, {})[progress.side] = progress.score or "…"
+            self.steps.setdefault(progress.task, {})[progress.side] = progress.value or "…"
+            if progress.metric:
+                self.metrics[progress.task] = progress.metric
             self._show_steps()
 
     def on_eval_finished(self, message: EvalFinished) -> None:
@@ -254,23 +263,28 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self._show_report(message.outcome.report)
 
     def _show_steps(self) -> None:
-        lines = []
+        """The table to come, filling in: one short row per task (the log below has the
+        questions and seconds), so that it fits 80 columns unwrapped."""
+        grid = Table(box=None, pad_edge=False, header_style="bold")
+        for column in STEP_COLUMNS:
+            grid.add_column(column, justify="right" if column in NUMBER_COLUMNS else "left")
         for task, sides in self.steps.items():
-            parts = [f"{side} {sides[side]}" for side in ("base", "tuned") if side in sides]
-            lines.append(f"{task}: " + " · ".join(parts))
-        self.query_one("#evaluate-steps", Static).update(Content(safe("\n".join(lines))))
+            scores = (sides.get(side, "") for side in ("base", "tuned"))
+            grid.add_row(*(safe_text(cell) for cell in (task, self.metrics.get(task, ""), *scores)))
+        self.query_one("#evaluate-steps", Static).update(grid)
 
     def _show_report(self, report: EvalReport) -> None:
         self.report = report
         table = self.query_one(DataTable)
         table.clear()
         for row in table_rows(report):
-            cells = [safe_text(cell) for cell in row.cells()]
+            cells = [_aligned(c, cell) for c, cell in zip(COLUMNS, row.cells(), strict=True)]
             if row.alarm:
                 cells[-1] = safe_text(row.alarm, style="bold")  # the word says it, not colour
             table.add_row(*cells, key=row.task)
+        when = f"Evaluated {report.created}. " if report.created else ""  # reopened: when
         self.query_one("#evaluate-summary", Static).update(
-            Content(safe(" ".join([summary_line(report), *report.notes])))
+            Content(safe(when + " ".join([summary_line(report), *report.notes])))
         )
         alarm = alarm_sentence(report)
         box = self.query_one("#evaluate-alarm", Static)
@@ -289,6 +303,8 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
     def focus_state(self, state: str) -> None:
         if state == "form":
             self.query_one(SelectionList).focus()
+        elif state == "running":
+            self.query_one(RichLog).focus()  # arrows scroll it; Esc and q stay the screen's
         elif state == "done":
             self.query_one(DataTable).focus()
 
@@ -314,7 +330,20 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
 
 
 def _earlier_label(report: EvalReport) -> str:
-    names = ", ".join(s.task for s in report.tasks if s.checks_forgetting)
+    """When, what (the suite's tasks as its one name), how many questions, what it flagged."""
+    names: list[str] = []
+    for score in report.tasks:
+        name = SUITE if score.task.startswith(f"{SUITE}_") else score.task
+        if score.checks_forgetting and name not in names:
+            names.append(name)
+    limit = f" · limit {report.limit}" if report.limit else ""
     dropped = [s.task for s in forgotten(report)]
     alarm = f" · forgetting: {', '.join(dropped)}" if dropped else ""
-    return f"{report.created} · {names}{alarm}"
+    return f"{report.created} · {', '.join(names)}{limit}{alarm}"
+
+
+def _aligned(column: str, cell: str) -> Text:
+    """Numbers to the right, so that their points line up; words to the left."""
+    text = safe_text(cell)
+    text.justify = "right" if column in NUMBER_COLUMNS else "left"
+    return text

@@ -49,7 +49,7 @@ NAME_WIDTH = 30  # longer names are cut in the table; the detail pane shows them
 OTHER_COLUMNS = 90
 COLUMNS = ("state", "run", "progress", "loss", "updated", "method", "model", "dataset")
 RESUMABLE = ("stopped", "crashed", "failed")
-MARK = "✓ "  # before a marked run's name: the mark reads without colour
+MARK = "● "  # before a marked run's name, without colour (✓ is the state "completed")
 
 
 class RunsLoaded(Message):

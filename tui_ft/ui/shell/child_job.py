@@ -53,7 +53,7 @@ class ChildJobScreen(TuiFtScreen, Generic[P]):
         raise NotImplementedError
 
     def focus_state(self, state: str) -> None:
-        """Put the focus where the new state's keys act."""
+        """Put the focus where the new state's keys act (none: the screen's own keys)."""
 
     def leave_idle(self) -> None:
         """Esc when nothing runs."""
@@ -95,6 +95,9 @@ class ChildJobScreen(TuiFtScreen, Generic[P]):
         for name in STATES:
             self.set_class(state == name, f"-{name}")
         self._show_status()
+        # A form widget hidden with its state must not keep the focus: a focused input, out of
+        # sight, would swallow q and every other key while the job runs.
+        self.set_focus(None)
         self.focus_state(state)
         self.refresh_bindings()
 
