@@ -46,7 +46,11 @@ from tui_ft.engine.export.llama_check import (
     torch_nll,
 )
 from tui_ft.engine.export.llama_quantize import Quantized, quantize, require_llama_cpp
-from tui_ft.engine.export.llama_verdict import runtime_failures, runtime_report
+from tui_ft.engine.export.llama_verdict import (
+    quality_failures,
+    runtime_failures,
+    runtime_report,
+)
 from tui_ft.engine.export.merge import (
     ExportJob,
     base_folder,
@@ -136,6 +140,8 @@ def _export(
     if quant in LLAMA_QUANTS:
         require_llama_cpp(f"a {quant} GGUF")  # before a model is loaded
     job = _start(run, fmt, out, progress)
+    if imatrix:
+        _refuse_on_a_quantized_base(job)
     tokenizer = output_tokenizer(run)
     name = gguf_file_name(run.name, quant)
     # The k-quants are made by llama.cpp from an f16 file written first.
@@ -193,10 +199,14 @@ def _export(
         report["tensor_types"] = quantized.tensor_types
         report["fallbacks"] = quantized.fallbacks
         report["fallback_widths"] = quantized.fallback_widths
+        report["quantizer_log"] = quantized.log  # llama.cpp's own lines, for a look
     if runtime is not None:
         report["runtime"] = runtime_report(job, tokenizer, runtime, rows_from, float_nll, quant)
         report["failures"] += runtime_failures(quant, report)
         report["passed"] = not report["failures"]
+        # Only rounding's fault: a finer type mends it (core.export.report.finer_hint).
+        worse = quality_failures(quant, report)
+        report["answers_worse"] = bool(worse) and report["failures"] == worse
     if ollama is not None:
         report["ollama"] = ollama
     write_report(check_report_path(run.path, fmt, job.out), with_usage(report, run, job.config))
@@ -224,15 +234,55 @@ def _model_type(job: ExportJob) -> str | None:
     return config.get("model_type")
 
 
-def _source_pre(job: ExportJob) -> str | None:
-    """How the base model's own GGUF said to split text, when the base came from one (the demo
-    does): its converted tokenizer.json no longer tells llama.cpp's names apart."""
+def _base_gguf(job: ExportJob) -> Path | None:
+    """The GGUF file the run's base model was read from, when it came from one (the demo does)."""
     resolved = resolve_model(job.config.model)
     source = resolved.gguf_file or (demo_gguf_path() if resolved.is_demo else None)
-    if source is None or not source.is_file():
-        return None
-    pre = read_gguf_header(source).metadata.get("tokenizer.ggml.pre")
+    return source if source is not None and source.is_file() else None
+
+
+def _source_pre(job: ExportJob) -> str | None:
+    """How the base model's own GGUF said to split text: its converted tokenizer.json no longer
+    tells llama.cpp's names apart."""
+    source = _base_gguf(job)
+    pre = read_gguf_header(source).metadata.get("tokenizer.ggml.pre") if source else None
     return pre if isinstance(pre, str) else None
+
+
+def quantized_base_type(source: Path) -> str | None:
+    """The quantized type of a GGUF's matrices (e.g. Q4_1), or None for f32/f16/bf16 ones."""
+    import gguf
+
+    plain = {gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16}
+    plain.add(gguf.GGMLQuantizationType.BF16)
+    kinds = {
+        gguf.GGMLQuantizationType(t.ggml_type)
+        for t in read_gguf_header(source).tensors
+        if len(t.shape) >= 2
+    }
+    quantized = sorted(kinds - plain)
+    return quantized[0].name if quantized else None
+
+
+def _refuse_on_a_quantized_base(job: ExportJob) -> None:
+    """A base read from a quantized GGUF holds weights that sit on that type's grid, and the
+    run moved them by less than a grid step. Guided by an importance matrix, llama.cpp's
+    quantizer searches each block's scale and finds that grid again, rounding the run's changes
+    away; without one, the legacy types it falls back to take each block's min and max, which
+    land between grid points and keep the changes as noise. Measured on the demo (a Q4_1 base):
+    q5_k_m's held-out perplexity +6.4% without a matrix, +167% with ours, +423% with a flat one,
+    every held-out answer lost; q4_k_m +1.9% and +11%."""
+    source = _base_gguf(job)
+    kind = quantized_base_type(source) if source is not None else None
+    if source is None or kind is None:
+        return
+    raise UserError(
+        f"the run's base model was read from a {kind} GGUF ({source.name}), so its weights sit "
+        f"on {kind}'s grid; guided by an importance matrix, llama.cpp's quantizer finds that "
+        "grid again and rounds away the small changes the run made (on the demo run, q5_k_m "
+        "lost every held-out answer).",
+        "Drop --imatrix: the plain k-quant keeps what the run learned (docs/export.md).",
+    )
 
 
 # --- the check -----------------------------------------------------------------------------------
