@@ -21,10 +21,9 @@ import pytest
 from tests.test_train import QA
 from tests.tiny import CHATML, make_tokenizer, write_random_model
 from tui_ft.core.datasets.load import Example, Message
-from tui_ft.core.errors import UserError
+from tui_ft.core.export.quantized_base import imatrix_refusal, quantized_type
 from tui_ft.core.export.usage import UseContext, usage
 from tui_ft.core.models.gguf_header import read_gguf_header
-from tui_ft.engine.export.gguf import _refuse_on_a_quantized_base, quantized_base_type
 from tui_ft.engine.export.gguf_writer import write_gguf
 from tui_ft.engine.export.imatrix import importance
 from tui_ft.engine.export.llama_check import (
@@ -162,12 +161,11 @@ def test_a_base_read_from_a_quantized_gguf_refuses_an_importance_matrix(
 ) -> None:
     q8 = f16.with_name("base-q8_0.gguf")
     write_gguf(model, tokenizer, q8, "q8_0", name="wide")
-    assert quantized_base_type(q8) == "Q8_0" and quantized_base_type(f16) is None
-    job = SimpleNamespace(config=SimpleNamespace(model=str(q8)))
-    with pytest.raises(UserError, match="read from a Q8_0 GGUF") as refused:
-        _refuse_on_a_quantized_base(job)  # type: ignore[arg-type]
-    assert "Drop --imatrix" in refused.value.hint
-    _refuse_on_a_quantized_base(SimpleNamespace(config=SimpleNamespace(model=str(f16))))  # type: ignore[arg-type]
+    assert quantized_type(q8) == "Q8_0" and quantized_type(f16) is None
+    refusal = imatrix_refusal(SimpleNamespace(model=str(q8)))  # type: ignore[arg-type]
+    assert refusal is not None and "read from a Q8_0 GGUF (base-q8_0.gguf)" in refusal.message
+    assert "Drop --imatrix" in refusal.hint
+    assert imatrix_refusal(SimpleNamespace(model=str(f16))) is None  # type: ignore[arg-type]
 
 
 def test_llama_cpp_renders_cuts_and_stops_like_the_run(

@@ -25,9 +25,9 @@ from tui_ft.core.export.formats import (
     default_quant,
     gguf_refusal,
 )
+from tui_ft.core.export.quantized_base import base_gguf, imatrix_refusal
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.gguf_header import read_gguf_header
-from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay
 from tui_ft.engine.export.gguf_tokenizer import end_of_turn_id
@@ -140,8 +140,9 @@ def _export(
     if quant in LLAMA_QUANTS:
         require_llama_cpp(f"a {quant} GGUF")  # before a model is loaded
     job = _start(run, fmt, out, progress)
-    if imatrix:
-        _refuse_on_a_quantized_base(job)
+    refusal = imatrix_refusal(job.config) if imatrix else None
+    if refusal is not None:
+        raise refusal  # see core/export/quantized_base.py
     tokenizer = output_tokenizer(run)
     name = gguf_file_name(run.name, quant)
     # The k-quants are made by llama.cpp from an f16 file written first.
@@ -234,55 +235,12 @@ def _model_type(job: ExportJob) -> str | None:
     return config.get("model_type")
 
 
-def _base_gguf(job: ExportJob) -> Path | None:
-    """The GGUF file the run's base model was read from, when it came from one (the demo does)."""
-    resolved = resolve_model(job.config.model)
-    source = resolved.gguf_file or (demo_gguf_path() if resolved.is_demo else None)
-    return source if source is not None and source.is_file() else None
-
-
 def _source_pre(job: ExportJob) -> str | None:
-    """How the base model's own GGUF said to split text: its converted tokenizer.json no longer
-    tells llama.cpp's names apart."""
-    source = _base_gguf(job)
+    """How the base model's own GGUF said to split text, when the base came from one (the demo
+    does): its converted tokenizer.json no longer tells llama.cpp's names apart."""
+    source = base_gguf(job.config)
     pre = read_gguf_header(source).metadata.get("tokenizer.ggml.pre") if source else None
     return pre if isinstance(pre, str) else None
-
-
-def quantized_base_type(source: Path) -> str | None:
-    """The quantized type of a GGUF's matrices (e.g. Q4_1), or None for f32/f16/bf16 ones."""
-    import gguf
-
-    plain = {gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16}
-    plain.add(gguf.GGMLQuantizationType.BF16)
-    kinds = {
-        gguf.GGMLQuantizationType(t.ggml_type)
-        for t in read_gguf_header(source).tensors
-        if len(t.shape) >= 2
-    }
-    quantized = sorted(kinds - plain)
-    return quantized[0].name if quantized else None
-
-
-def _refuse_on_a_quantized_base(job: ExportJob) -> None:
-    """A base read from a quantized GGUF holds weights that sit on that type's grid, and the
-    run moved them by less than a grid step. Guided by an importance matrix, llama.cpp's
-    quantizer searches each block's scale and finds that grid again, rounding the run's changes
-    away; without one, the legacy types it falls back to take each block's min and max, which
-    land between grid points and keep the changes as noise. Measured on the demo (a Q4_1 base):
-    q5_k_m's held-out perplexity +6.4% without a matrix, +167% with ours, +423% with a flat one,
-    every held-out answer lost; q4_k_m +1.9% and +11%."""
-    source = _base_gguf(job)
-    kind = quantized_base_type(source) if source is not None else None
-    if source is None or kind is None:
-        return
-    raise UserError(
-        f"the run's base model was read from a {kind} GGUF ({source.name}), so its weights sit "
-        f"on {kind}'s grid; guided by an importance matrix, llama.cpp's quantizer finds that "
-        "grid again and rounds away the small changes the run made (on the demo run, q5_k_m "
-        "lost every held-out answer).",
-        "Drop --imatrix: the plain k-quant keeps what the run learned (docs/export.md).",
-    )
 
 
 # --- the check -----------------------------------------------------------------------------------
