@@ -58,5 +58,6 @@ def imatrix_refusal(config: RunConfig) -> UserError | None:
         f"on {kind}'s grid; guided by an importance matrix, llama.cpp's quantizer finds that "
         "grid again and rounds away the small changes the run made (on the demo run, q5_k_m "
         "lost every held-out answer).",
-        "Drop --imatrix: the plain k-quant keeps what the run learned (docs/export.md).",
+        "Drop --imatrix: without one, llama.cpp's rounding keeps the run's changes as noise "
+        "(docs/export.md has the measurements).",
     )

@@ -18,6 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+# ggml.h's ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5 (continues the
+# last line). llama-cpp-python 0.3.36's own callback still maps the older order (3 as ERROR),
+# which is why its logger at ERROR let every warning through.
+QUIET_LEVELS = (1, 2)
+GGML_LOG_CONT = 5
+
 
 @dataclass
 class Captured:
@@ -30,10 +36,14 @@ def captured_llama_output(llama_cpp: Any) -> Iterator[Captured]:
     llama-cpp-python's own log callback and fd 2 are restored however the block ends."""
     captured = Captured()
     parts: list[str] = []
+    keeping = [True]  # whether the last line was kept: a continuation follows its fate
 
     @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
-    def collect(_level: int, text: bytes, _user_data: Any) -> None:
-        parts.append(text.decode("utf-8", "replace"))
+    def collect(level: int, text: bytes, _user_data: Any) -> None:
+        # Warnings and errors; llama.cpp's info lines (a few hundred a model) say nothing new.
+        keeping[0] = keeping[0] if level == GGML_LOG_CONT else level not in QUIET_LEVELS
+        if keeping[0]:
+            parts.append(text.decode("utf-8", "replace"))
 
     llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
     try:
