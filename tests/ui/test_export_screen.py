@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Checkbox, DataTable, Input, RadioSet
 from ui_helpers import app_for, three_runs, wait_for
 
@@ -154,12 +155,17 @@ async def test_a_chosen_folder_and_quant_reach_the_command(home: Path, tmp_path:
         assert "--quant" in runner.requests[0].argv() and "--json" in runner.requests[0].argv()
 
 
-async def test_dtype_and_importance_matrix_are_offered_where_they_apply(
-    home: Path, monkeypatch: Any
-) -> None:
+@pytest.fixture
+def float_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs' base as if loaded from float weights (the demo's is a Q4_1 GGUF, when the demo
+    package is installed), so the importance matrix is offered."""
     from tui_ft.ui.export import screen as module
 
-    monkeypatch.setattr(module, "imatrix_refusal", lambda config: None)  # a float base
+    monkeypatch.setattr(module, "imatrix_refusal", lambda config: None)
+
+
+@pytest.mark.usefixtures("float_base")
+async def test_dtype_and_importance_matrix_are_offered_where_they_apply(home: Path) -> None:
     runs = three_runs(home)
     runner = exporting(error="error: stop here.")
     app = app_for(home, runner=runner)
@@ -354,11 +360,9 @@ def test_the_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
 
 
-def test_the_k_quant_form_at_80x24(snap_compare: Any, fixed_home: Path, monkeypatch: Any) -> None:
+@pytest.mark.usefixtures("float_base")
+def test_the_k_quant_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
     """q4_k_m chosen: the importance matrix is offered, under the formats."""
-    from tui_ft.ui.export import screen as module
-
-    monkeypatch.setattr(module, "imatrix_refusal", lambda config: None)  # a float base
     three_runs(fixed_home)
     app = app_for(fixed_home, runner=exporting())
 
