@@ -205,7 +205,7 @@ def _export(
         report["runtime"] = runtime_report(job, tokenizer, runtime, rows_from, float_nll, quant)
         report["failures"] += runtime_failures(quant, report)
         report["passed"] = not report["failures"]
-        # Only rounding's fault: a finer type mends it (core.export.report.finer_hint).
+        # Only rounding's fault: a finer type mends it (core.export.report.finer_quants).
         worse = quality_failures(quant, report)
         report["answers_worse"] = bool(worse) and report["failures"] == worse
     if ollama is not None:
