@@ -13,7 +13,8 @@ import torch
 from tests.test_train import config
 from tui_ft.core.config import save_config
 from tui_ft.core.datasets.demos import demo_heldout
-from tui_ft.core.export.report import expected_words_lines, failure_sentence
+from tui_ft.core.export.formats import FINER_QUANTS
+from tui_ft.core.export.report import expected_words_lines, failure_sentence, finer_quants
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.status import Status
 from tui_ft.engine.export.check import Replay, compare, expected_words
@@ -125,9 +126,27 @@ def test_the_rounding_floor_is_the_largest_move_as_a_share_of_the_spread() -> No
     assert rounding_floor(exact, rounded) == pytest.approx(0.5 / float(exact[0].std()))
 
 
-@pytest.mark.parametrize(("quant", "hint"), [("q4_k_m", True), ("q6_k", False), ("q8_0", False)])
-def test_a_coarse_k_quant_that_fails_names_a_finer_type(quant: str, hint: bool) -> None:
-    report = {"failures": ["2 held-out answers lost their words"], "folder": "out", "quant": quant}
+@pytest.mark.parametrize(
+    ("quant", "hint"),
+    [
+        ("q4_k_m", "try --quant q5_k_m, then q6_k."),
+        ("q5_k_m", "try --quant q6_k, then q8_0."),
+        ("q6_k", "try --quant q8_0."),
+        ("q8_0", None),
+    ],
+)
+def test_a_k_quant_that_rounding_failed_names_the_next_finer_types(
+    quant: str, hint: str | None
+) -> None:
+    report = {
+        "failures": ["2 held-out answers lost their words"],
+        "folder": "out",
+        "quant": quant,
+        "answers_worse": True,
+    }
     sentence = failure_sentence(report)
     assert sentence.startswith("error: 2 held-out answers lost their words.")
-    assert ("try --quant q6_k or q8_0" in sentence) is hint
+    assert finer_quants(report) == (() if hint is None else FINER_QUANTS[quant])
+    assert (hint is not None and sentence.endswith(hint)) or "try --quant" not in sentence
+    # A file that reads or stops unlike the run is not mended by more bits: no finer type.
+    assert "try --quant" not in failure_sentence({**report, "answers_worse": False})

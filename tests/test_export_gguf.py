@@ -331,15 +331,20 @@ def test_ollama_export_writes_the_gguf_and_a_modelfile(
 
 @pytest.mark.skipif(not llama_cpp_available(), reason="llama-cpp-python is not installed here")
 def test_a_k_quant_export_is_made_and_checked_in_llama_cpp(
-    run: RunDir, capsys: pytest.CaptureFixture[str]
+    run: RunDir, capfd: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["export", str(run.path), "--format", "gguf", "--quant", "q6_k"]) == 0
-    out = capsys.readouterr().out
+    said = capfd.readouterr()  # file descriptors 1 and 2: llama.cpp's C-level writes too
+    out = said.out
     report = json.loads((run.path / "export" / "gguf.check.json").read_text())
     assert report["passed"], report["failures"]
     # 64-wide rows take no k-quant: llama.cpp gives every matrix its fallback, q8_0.
     assert report["fallback_widths"] == [64, 128] and "Q6_K" not in report["tensor_types"]
     assert f"note: {len(report['fallbacks']['Q8_0'])} tensors are not q6_k" in out
+    # That one line, not llama.cpp's line per tensor: those are kept in the report.
+    assert "falling back" not in said.err + out and "warning: blk." not in said.err
+    blocks = [name for name in report["fallbacks"]["Q8_0"] if name.startswith("blk.")]
+    assert blocks and all(f"warning: {name}" in report["quantizer_log"] for name in blocks)
     runtime = report["runtime"]
     assert runtime["engine"].startswith("llama.cpp") and runtime["template_same"]
     assert runtime["token_ids_same"] and all(runtime["stops"].values())

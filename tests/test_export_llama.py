@@ -21,6 +21,7 @@ import pytest
 from tests.test_train import QA
 from tests.tiny import CHATML, make_tokenizer, write_random_model
 from tui_ft.core.datasets.load import Example, Message
+from tui_ft.core.export.quantized_base import imatrix_refusal, quantized_type
 from tui_ft.core.export.usage import UseContext, usage
 from tui_ft.core.models.gguf_header import read_gguf_header
 from tui_ft.engine.export.gguf_writer import write_gguf
@@ -89,25 +90,82 @@ def test_q4_k_m_is_made_by_llama_cpp_and_its_fallbacks_are_named(f16: Path) -> N
     assert facts.tensor_types["Q4_K"] >= 2 and out.stat().st_size < f16.stat().st_size
 
 
-def test_an_importance_matrix_from_training_rows_guides_the_quantizer(
-    f16: Path, model: Any, tokenizer: Any
-) -> None:
-    rows = [
+def training_rows() -> list[Example]:
+    return [
         Example(i, f"row {i}", (Message("user", q), Message("assistant", a)))
         for i, (q, a) in enumerate(QA, 1)
     ]
+
+
+def attention_inputs(model: Any, tokenizer: Any, rows: list[Example]) -> tuple[list[Any], int]:
+    """Per layer, the mean square of each column of what attn_q/k/v multiply, computed apart
+    from imatrix.py: the layer's input (the model's hidden states) through its input norm."""
+    import torch
+
+    from tui_ft.engine.tokenize import tokenize_example
+
+    layers = model.model.layers
+    sums = [torch.zeros(model.config.hidden_size) for _ in layers]
+    tokens = 0
+    with torch.no_grad():
+        for row in rows:
+            ids = tokenize_example(tokenizer, row, 1024, SYSTEM).input_ids
+            states = model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states
+            for i, layer in enumerate(layers):
+                sums[i] += layer.input_layernorm(states[i])[0].pow(2).sum(0)
+            tokens += len(ids)
+    return [total / tokens for total in sums], tokens
+
+
+def test_the_importance_matrix_is_what_llama_imatrix_computes(model: Any, tokenizer: Any) -> None:
+    """llama.cpp's quantizer reads, per GGUF tensor name, the mean over tokens of each input
+    column's square (tools/quantize/quantize.cpp: in_sum2 / counts)."""
+    rows = training_rows()
     matrix, tokens = importance(model, tokenizer, rows, SYSTEM)
-    assert tokens > 0 and matrix["blk.0.attn_q.weight"].shape == (256,)
+    expected, counted = attention_inputs(model, tokenizer, rows)
+    assert tokens == counted > 0
+    for i, values in enumerate(expected):
+        for name in ("attn_q", "attn_k", "attn_v"):
+            got = matrix[f"blk.{i}.{name}.weight"]
+            assert got.shape == (256,)  # the weight's input dimension, ne[0] in the file
+            assert got == pytest.approx(values.numpy(), rel=1e-4)
     assert matrix["blk.1.ffn_down.weight"].shape == (320,)  # the down projection's input
-    # 7 matrices a layer, and the tied output layer under the embedding's name, as in the file
-    assert len(matrix) == 2 * 7 + 1 and matrix["token_embd.weight"].shape == (256,)
-    assert all((values > 0).all() for values in matrix.values())
+    # 7 matrices a layer. The tied output layer is the embedding table in the file, also read
+    # row by row as the input embedding: llama-imatrix leaves it out, and so does this.
+    assert sorted({name.split(".")[-2] for name in matrix}) == [
+        "attn_k", "attn_output", "attn_q", "attn_v", "ffn_down", "ffn_gate", "ffn_up",
+    ]  # fmt: skip
+    assert len(matrix) == 2 * 7 and all((values > 0).all() for values in matrix.values())
+
+
+def test_an_importance_matrix_guides_the_quantizer_quietly(
+    f16: Path, model: Any, tokenizer: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    matrix, _ = importance(model, tokenizer, training_rows(), SYSTEM)
     plain, guided = f16.with_name("plain.gguf"), f16.with_name("guided.gguf")
+    capfd.readouterr()
     quantize(f16, plain, "q4_k_m")
-    quantize(f16, guided, "q4_k_m", matrix)
+    facts = quantize(f16, guided, "q4_k_m", matrix)
     # Same layout and types, other rounding choices: the matrix reached llama.cpp.
     assert plain.stat().st_size == guided.stat().st_size
     assert plain.read_bytes() != guided.read_bytes()
+    # llama.cpp's line per fallback tensor (C-level writes to fd 2) is kept for the report,
+    # off the terminal, where the export's one summary line says the same.
+    assert "blk.1.ffn_down.weight" in facts.log and "falling back" in facts.log
+    said = capfd.readouterr()
+    assert "falling back" not in said.err + said.out and "warning:" not in said.err
+
+
+def test_a_base_read_from_a_quantized_gguf_refuses_an_importance_matrix(
+    f16: Path, model: Any, tokenizer: Any
+) -> None:
+    q8 = f16.with_name("base-q8_0.gguf")
+    write_gguf(model, tokenizer, q8, "q8_0", name="wide")
+    assert quantized_type(q8) == "Q8_0" and quantized_type(f16) is None
+    refusal = imatrix_refusal(SimpleNamespace(model=str(q8)))  # type: ignore[arg-type]
+    assert refusal is not None and "read from a Q8_0 GGUF (base-q8_0.gguf)" in refusal.message
+    assert "Drop --imatrix" in refusal.hint
+    assert imatrix_refusal(SimpleNamespace(model=str(f16))) is None  # type: ignore[arg-type]
 
 
 def test_llama_cpp_renders_cuts_and_stops_like_the_run(

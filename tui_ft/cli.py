@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--imatrix",
         action="store_true",
         help="guide a k-quant (q4_k_m, q5_k_m, q6_k) with an importance matrix computed from "
-        "the run's training rows",
+        "the run's training rows (refused for a base read from a quantized GGUF, as the demo's)",
     )
     export.add_argument(
         "--dtype",

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Input, RadioSet
+import pytest
+from textual.widgets import Checkbox, DataTable, Input, RadioSet
 from ui_helpers import app_for, three_runs, wait_for
 
 from tests.fake_children import FakeChild, FakeRunner
@@ -154,6 +155,97 @@ async def test_a_chosen_folder_and_quant_reach_the_command(home: Path, tmp_path:
         assert "--quant" in runner.requests[0].argv() and "--json" in runner.requests[0].argv()
 
 
+@pytest.fixture
+def float_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs' base as if loaded from float weights (the demo's is a Q4_1 GGUF, when the demo
+    package is installed), so the importance matrix is offered."""
+    from tui_ft.ui.export import screen as module
+
+    monkeypatch.setattr(module, "imatrix_refusal", lambda config: None)
+
+
+@pytest.mark.usefixtures("float_base")
+async def test_dtype_and_importance_matrix_are_offered_where_they_apply(home: Path) -> None:
+    runs = three_runs(home)
+    runner = exporting(error="error: stop here.")
+    app = app_for(home, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        imatrix = screen.query_one("#export-imatrix", Checkbox)
+        dtype = screen.query_one("#export-dtype", RadioSet)
+        assert not imatrix.display and not dtype.display  # gguf q8_0: neither applies
+        screen.query_one("#export-quant", RadioSet).focus()
+        await pilot.press("down", "down", "down", "enter")  # q8_0 -> q4_k_m
+        assert screen.chosen() == ("gguf", "q4_k_m") and imatrix.display and not dtype.display
+        imatrix.focus()
+        await pilot.press("space")
+        assert screen.options() == (None, True)
+        assert "guided by an importance matrix" in str(screen.query_one("#export-about").render())
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        assert runner.requests[0] == ExportRequest(
+            runs["done"].path, "gguf", "q4_k_m", None, None, True
+        )
+        assert runner.requests[0].argv()[-1] == "--imatrix"
+        await pilot.press("n")
+        screen.query_one("#export-format", RadioSet).focus()
+        await pilot.press("up", "enter")  # gguf -> merged: its dtype, no quant, no matrix
+        assert dtype.display and not imatrix.display
+        assert not screen.query_one("#export-quant", RadioSet).display
+        assert screen.options() == (None, False)  # as trained: no --dtype
+        dtype.focus()
+        await pilot.press("down", "down", "down", "enter")  # as trained -> float32
+        assert screen.options() == ("float32", False)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        request = runner.requests[1]
+        assert request == ExportRequest(runs["done"].path, "merged", None, None, "float32")
+        assert request.argv()[-2:] == ["--dtype", "float32"] and "--imatrix" not in request.argv()
+
+
+async def test_no_importance_matrix_for_a_base_read_from_a_quantized_gguf(
+    home: Path, monkeypatch: Any
+) -> None:
+    from tui_ft.core.errors import UserError
+    from tui_ft.ui.export import screen as module
+
+    said = "the run's base model was read from a Q4_1 GGUF (base.gguf), so …; more"
+    monkeypatch.setattr(module, "imatrix_refusal", lambda config: UserError(said, "Drop it."))
+    three_runs(home)
+    runner = exporting(error="error: stop here.")
+    app = app_for(home, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        screen.query_one("#export-quant", RadioSet).focus()
+        await pilot.press("down", "down", "enter")  # q8_0 -> q5_k_m
+        imatrix = screen.query_one("#export-imatrix", Checkbox)
+        assert imatrix.display and imatrix.disabled
+        about = str(screen.query_one("#export-about").render())
+        assert "no importance matrix: the run's base model was read from a Q4_1 GGUF" in about
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        assert runner.requests[0].imatrix is False
+
+
+async def test_a_k_quant_that_answers_worse_is_written_not_crashed(home: Path) -> None:
+    runs = three_runs(home)
+    report = ollama_report(runs["done"].path)
+    report.update(
+        quant="q4_k_m",
+        passed=False,
+        answers_worse=True,
+        failures=["the q4_k_m GGUF no longer says the expected words in 2 held-out answer(s)"],
+    )
+    app = app_for(home, runner=exporting(report, "error: the q4_k_m GGUF ..."))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.state == "done")
+        text = result_text(screen)
+        assert "✗ Written, but it answers worse than the run's model: try q5_k_m." in text
+        assert "try --quant q5_k_m, then q6_k." in text and "kept in" in text
+
+
 async def test_progress_then_the_result_with_a_copy_key(home: Path) -> None:
     runs = three_runs(home)
     report = ollama_report(runs["done"].path)
@@ -263,6 +355,23 @@ def test_the_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
 
     async def before(pilot: Any) -> None:
         await open_export(pilot, app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+@pytest.mark.usefixtures("float_base")
+def test_the_k_quant_form_at_80x24(snap_compare: Any, fixed_home: Path) -> None:
+    """q4_k_m chosen: the importance matrix is offered, under the formats."""
+    three_runs(fixed_home)
+    app = app_for(fixed_home, runner=exporting())
+
+    async def before(pilot: Any) -> None:
+        screen = await open_export(pilot, app)
+        screen.query_one("#export-quant", RadioSet).focus()
+        await pilot.press("down", "down", "down", "enter")  # q8_0 -> q4_k_m
+        screen.query_one("#export-imatrix", Checkbox).focus()
+        await pilot.press("space")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)

@@ -30,6 +30,8 @@ class ExportRequest:
     fmt: str  # merged, gguf or ollama
     quant: str | None = None  # None: the format takes none, or the command's default
     out: Path | None = None  # None: the run's export/FORMAT
+    dtype: str | None = None  # a merged export's dtype; None: the run's own
+    imatrix: bool = False  # guide a k-quant with an importance matrix
 
     @property
     def target(self) -> Path:
@@ -42,6 +44,10 @@ class ExportRequest:
             argv += ["--quant", self.quant]
         if self.out is not None:
             argv += ["--out", str(self.out)]
+        if self.dtype:
+            argv += ["--dtype", self.dtype]
+        if self.imatrix:
+            argv.append("--imatrix")
         return argv
 
     def command(self) -> ChildCommand:

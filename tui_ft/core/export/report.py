@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tui_ft.core.export.formats import LLAMA_QUANTS
+from tui_ft.core.export.formats import FINER_QUANTS
 from tui_ft.core.methods import method_named
 from tui_ft.core.units import format_bytes
 
@@ -149,15 +149,26 @@ def as_trained_sentence(as_trained: dict[str, Any]) -> str:
     )
 
 
+def finer_quants(report: dict[str, Any]) -> tuple[str, ...]:
+    """The finer weight types to try, nearest first, when rounding alone failed the check (the
+    file reads and stops like the run's model, but lost perplexity or held-out answers)."""
+    if not report.get("answers_worse"):
+        return ()
+    return FINER_QUANTS.get(report.get("quant", ""), ())
+
+
 def failure_sentence(report: dict[str, Any]) -> str:
     if report.get("failures"):
-        finer = ""
-        if report.get("quant") in LLAMA_QUANTS and report["quant"] != "q6_k":
-            # Small models lose facts first at 4–5 bits: a finer type is the usual way out.
-            finer = " A finer type keeps more of what the run learned: try --quant q6_k or q8_0."
+        finer = finer_quants(report)
+        # Small models lose facts first at 4–5 bits: the next finer type is the usual way out.
+        hint = (
+            f" A finer type keeps more of what the run learned: try --quant {', then '.join(finer)}."
+            if finer
+            else ""
+        )
         return (
             f"error: {'; '.join(report['failures'])}. The check report has the details; the "
-            f"export was kept in {report['folder']} for a look.{finer}"
+            f"export was kept in {report['folder']} for a look.{hint}"
         )
     differ = report["total"] - report["identical"]
     return (

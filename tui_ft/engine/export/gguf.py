@@ -25,9 +25,9 @@ from tui_ft.core.export.formats import (
     default_quant,
     gguf_refusal,
 )
+from tui_ft.core.export.quantized_base import base_gguf, imatrix_refusal
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.gguf_header import read_gguf_header
-from tui_ft.core.models.resolve import demo_gguf_path, resolve_model
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.engine.export.check import Replay, compare, first_token_moves, replay
 from tui_ft.engine.export.gguf_tokenizer import end_of_turn_id
@@ -46,7 +46,11 @@ from tui_ft.engine.export.llama_check import (
     torch_nll,
 )
 from tui_ft.engine.export.llama_quantize import Quantized, quantize, require_llama_cpp
-from tui_ft.engine.export.llama_verdict import runtime_failures, runtime_report
+from tui_ft.engine.export.llama_verdict import (
+    quality_failures,
+    runtime_failures,
+    runtime_report,
+)
 from tui_ft.engine.export.merge import (
     ExportJob,
     base_folder,
@@ -136,6 +140,9 @@ def _export(
     if quant in LLAMA_QUANTS:
         require_llama_cpp(f"a {quant} GGUF")  # before a model is loaded
     job = _start(run, fmt, out, progress)
+    refusal = imatrix_refusal(job.config) if imatrix else None
+    if refusal is not None:
+        raise refusal  # see core/export/quantized_base.py
     tokenizer = output_tokenizer(run)
     name = gguf_file_name(run.name, quant)
     # The k-quants are made by llama.cpp from an f16 file written first.
@@ -193,10 +200,14 @@ def _export(
         report["tensor_types"] = quantized.tensor_types
         report["fallbacks"] = quantized.fallbacks
         report["fallback_widths"] = quantized.fallback_widths
+        report["quantizer_log"] = quantized.log  # llama.cpp's own lines, for a look
     if runtime is not None:
         report["runtime"] = runtime_report(job, tokenizer, runtime, rows_from, float_nll, quant)
         report["failures"] += runtime_failures(quant, report)
         report["passed"] = not report["failures"]
+        # Only rounding's fault: a finer type mends it (core.export.report.finer_quants).
+        worse = quality_failures(quant, report)
+        report["answers_worse"] = bool(worse) and report["failures"] == worse
     if ollama is not None:
         report["ollama"] = ollama
     write_report(check_report_path(run.path, fmt, job.out), with_usage(report, run, job.config))
@@ -227,11 +238,8 @@ def _model_type(job: ExportJob) -> str | None:
 def _source_pre(job: ExportJob) -> str | None:
     """How the base model's own GGUF said to split text, when the base came from one (the demo
     does): its converted tokenizer.json no longer tells llama.cpp's names apart."""
-    resolved = resolve_model(job.config.model)
-    source = resolved.gguf_file or (demo_gguf_path() if resolved.is_demo else None)
-    if source is None or not source.is_file():
-        return None
-    pre = read_gguf_header(source).metadata.get("tokenizer.ggml.pre")
+    source = base_gguf(job.config)
+    pre = read_gguf_header(source).metadata.get("tokenizer.ggml.pre") if source else None
     return pre if isinstance(pre, str) else None
 
 

@@ -47,9 +47,10 @@ def importance(
     for module_name, module in model.named_modules():
         if isinstance(module, torch.nn.Linear):
             target = names.get_name(f"{module_name}.weight", try_suffixes=(".weight",))
-            if target == "output.weight" and tied:
-                target = "token_embd.weight"  # the file has no output: llama.cpp multiplies by this
-            if target is not None:
+            # A tied output layer is token_embd.weight in the file, a table that is also read
+            # row by row as the input embedding, where every column counts alike: llama-imatrix
+            # collects only blk.* and output.weight, so it is quantized without a matrix.
+            if target is not None and not (target == "output.weight" and tied):
                 hooks.append(module.register_forward_hook(watch(target)))
     seen = 0
     device = next(model.parameters()).device

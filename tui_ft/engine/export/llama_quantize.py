@@ -20,11 +20,13 @@ from typing import Any
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import LLAMA_QUANTS
 from tui_ft.core.models.gguf_header import read_gguf_header
+from tui_ft.engine.export.c_stderr import captured_llama_output
 from tui_ft.engine.export.imatrix import imatrix_array
 
 K_BLOCK = 256  # weights per k-quant super-block (QK_K)
 # ggml type ids of the k-quants (GGML_TYPE_Q2_K .. Q6_K).
 _K_TYPES = {10, 11, 12, 13, 14}
+LOG_TAIL = 3  # lines of llama.cpp's own output quoted when it fails
 _FTYPES = {"q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}  # llama_ftype: LLAMA_FTYPE_MOSTLY_*
 LLAMA_CPP_HINT = (
     "`python3 quickstart.py` installs it (it compiles llama.cpp once, about 6 minutes on 2 "
@@ -39,6 +41,7 @@ class Quantized:
     tensor_types: dict[str, int]  # ggml type name -> how many tensors
     fallbacks: dict[str, list[str]] = field(default_factory=dict)  # type -> tensors given it
     fallback_widths: list[int] = field(default_factory=list)  # the row widths that forced it
+    log: str = ""  # what llama.cpp printed while quantizing (kept off the terminal)
 
 
 def require_llama_cpp(what: str) -> Any:
@@ -76,15 +79,20 @@ def quantize(
             )
         entries = imatrix_array(llama_cpp, imatrix)
         params.imatrix = ctypes.cast(entries, ctypes.POINTER(llama_cpp.llama_model_imatrix_data))
-    status = llama_cpp.llama_model_quantize(
-        str(source).encode(), str(target).encode(), ctypes.byref(params)
-    )
-    if status != 0 or not target.is_file():
-        raise UserError(
-            f"llama.cpp could not quantize {source.name} to {quant} (status {status}).",
-            "Its own messages above say why; an f16 or q8_0 export (--quant) needs no quantizer.",
+    with captured_llama_output(llama_cpp) as log:
+        status = llama_cpp.llama_model_quantize(
+            str(source).encode(), str(target).encode(), ctypes.byref(params)
         )
-    return quantized_facts(target)
+    if status != 0 or not target.is_file():
+        said = [line for line in log.text.splitlines() if line.strip()][-LOG_TAIL:]
+        raise UserError(
+            f"llama.cpp could not quantize {source.name} to {quant} (status {status})"
+            + (f"; it said: {' / '.join(said)}" if said else "."),
+            "An f16 or q8_0 export (--quant) needs no quantizer.",
+        )
+    facts = quantized_facts(target)
+    facts.log = log.text
+    return facts
 
 
 def quantized_facts(path: Path) -> Quantized:

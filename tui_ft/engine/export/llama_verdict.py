@@ -88,6 +88,14 @@ def runtime_failures(quant: str, report: dict[str, Any]) -> list[str]:
             f"llama.cpp does not stop generating at {', '.join(ignored)}: answers would run on "
             "past the end of the turn"
         )
+    return failures + quality_failures(quant, report)
+
+
+def quality_failures(quant: str, report: dict[str, Any]) -> list[str]:
+    """The failures a finer weight type can mend: the file reads and stops like the run, but
+    rounding cost it perplexity or held-out answers."""
+    runtime = report["runtime"]
+    failures = []
     ppl = runtime["perplexity"]
     if ppl["ratio"] is not None and ppl["bound"] is not None and ppl["ratio"] > ppl["bound"]:
         failures.append(

@@ -13,12 +13,13 @@ from textual.widgets import Static
 
 from tui_ft.core.export.formats import check_report_path
 from tui_ft.core.export.process import ExportOutcome, ExportRequest
-from tui_ft.core.export.report import failure_sentence, report_lines
+from tui_ft.core.export.report import failure_sentence, finer_quants, report_lines
 from tui_ft.core.export.usage import usage_lines
 from tui_ft.core.safe_text import safe
 
 PASSED = "✓ Exported and checked: it answers like the run's model."
 CHECK_FAILED = "✗ Written, but the check failed."
+WORSE = "✗ Written, but it answers worse than the run's model: try {quant}."
 FAILED = "✗ The export failed; nothing was replaced."
 CANCELLED = "Cancelled: the export was stopped and the folder it was writing removed."
 
@@ -83,7 +84,16 @@ def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Co
     saved = report.get("check_report")
     where = Path(saved) if saved else check_report_path(request.run, request.fmt, request.out)
     body = report_lines(report, where)
-    return PASSED if outcome.passed else CHECK_FAILED, [*lines, *(_line(text) for text in body)]
+    return _verdict(report, outcome.passed), [*lines, *(_line(text) for text in body)]
+
+
+def _verdict(report: dict[str, object], passed: bool) -> str:
+    """A k-quant that only rounding failed is a written file that answers worse, not a crash:
+    the verdict names the next finer type (the sentence below names the one after)."""
+    if passed:
+        return PASSED
+    finer = finer_quants(report)
+    return WORSE.format(quant=finer[0]) if finer else CHECK_FAILED
 
 
 def _line(text: str) -> Content:

@@ -13,12 +13,29 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Input, Log, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Log,
+    RadioButton,
+    RadioSet,
+    Static,
+)
 
 from tui_ft.core.config import load_config
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.formats import DEFAULT_QUANT, FORMATS, QUANTS, default_export_dir
+from tui_ft.core.export.formats import (
+    DEFAULT_QUANT,
+    FORMATS,
+    LLAMA_QUANTS,
+    MERGED_DTYPES,
+    QUANTS,
+    default_export_dir,
+)
 from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest
+from tui_ft.core.export.quantized_base import imatrix_refusal
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import safe
 from tui_ft.core.share import WHATS
@@ -37,6 +54,8 @@ LABELS = {
     "ollama": "ollama: GGUF + Modelfile",
 }
 LOG_LINES = 500
+AS_TRAINED = "as trained"  # the merged export's default dtype: the run's own (no --dtype)
+IMATRIX_LABEL = "importance matrix (--imatrix)"
 
 
 class ExportProgress(Message):
@@ -64,6 +83,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         "and **q4_k_m** (Ollama's default) are llama.cpp's k-quants, made by llama.cpp itself "
         "and checked by running the file in it.\n"
         "- **ollama**: the GGUF and a Modelfile.\n\n"
+        "A merged export is written in the run's own dtype unless another is chosen "
+        "(**float32** keeps an adapter's merge exact). A k-quant can be guided by an "
+        "**importance matrix** from the run's training rows; it is not offered when the base "
+        "model was read from a quantized GGUF, as the demo's is (docs/export.md says why).\n\n"
         "Once exported, the **Use it** panel has the commands that run it: `ollama create`, "
         "`llama-server`, `vllm serve`, a transformers or peft snippet (c copies the first).\n\n"
         "The export runs in its own process and is written under a hidden name: an earlier "
@@ -96,6 +119,7 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         self.outcome: ExportOutcome | None = None
         self.lines: list[str] = []  # every progress line, for tests and for a look after
         self._default_folder = default_export_dir(run.path, DEFAULT_FORMAT)
+        self._imatrix_refusal: str | None = None  # why --imatrix cannot help this run
 
     def screen_title(self) -> str:
         return f"Export {self.run.name}"
@@ -104,17 +128,24 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         yield self.header()
         with Vertical(id="export-form"):
             with Horizontal(id="export-choices"):
-                yield RadioSet(
-                    *(
-                        RadioButton(LABELS.get(name, name), name == DEFAULT_FORMAT, name=name)
-                        for name, fmt in FORMATS.items()
-                        if fmt.built
-                    ),
-                    id="export-format",
-                )
+                with Vertical(id="export-left"):
+                    yield RadioSet(
+                        *(
+                            RadioButton(LABELS.get(name, name), name == DEFAULT_FORMAT, name=name)
+                            for name, fmt in FORMATS.items()
+                            if fmt.built
+                        ),
+                        id="export-format",
+                    )
+                    yield Checkbox(IMATRIX_LABEL, id="export-imatrix")
                 yield RadioSet(
                     *(RadioButton(q, q == DEFAULT_QUANT, name=q) for q in QUANTS),
                     id="export-quant",
+                )
+                yield RadioSet(
+                    RadioButton(AS_TRAINED, True, name=AS_TRAINED),
+                    *(RadioButton(d, name=d) for d in MERGED_DTYPES),
+                    id="export-dtype",
                 )
             yield Static(id="export-about")
             with Horizontal(id="export-folder-row"):
@@ -131,6 +162,12 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
     def on_mount(self) -> None:
         self.query_one("#export-format").border_title = "Format"
         self.query_one("#export-quant").border_title = "GGUF weights"
+        self.query_one("#export-dtype").border_title = "Merged weights"
+        try:
+            refusal = imatrix_refusal(load_config(self.run.config_path))
+        except UserError:
+            refusal = None  # the command says what is wrong with the run
+        self._imatrix_refusal = refusal.message if refusal is not None else None
         for radio_set in self.query(RadioSet):
             # The keyboard highlight starts on the first option, not the chosen one; arrows
             # should move from what is chosen (Textual has no public way to say so).
@@ -144,6 +181,20 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         fmt = _pressed(self.query_one("#export-format", RadioSet)) or DEFAULT_FORMAT
         quant = _pressed(self.query_one("#export-quant", RadioSet)) or DEFAULT_QUANT
         return fmt, quant if FORMATS[fmt].quantized else None
+
+    def options(self) -> tuple[str | None, bool]:
+        """The merged export's dtype (None: the run's own) and whether a k-quant is guided by
+        an importance matrix; each only where it applies."""
+        fmt, quant = self.chosen()
+        dtype = _pressed(self.query_one("#export-dtype", RadioSet))
+        imatrix = self.query_one("#export-imatrix", Checkbox)
+        return (
+            dtype if fmt == "merged" and dtype != AS_TRAINED else None,
+            imatrix.value and _imatrix_applies(quant) and not imatrix.disabled,
+        )
+
+    def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
+        self._show_choices()
 
     def on_radio_set_changed(self, _: RadioSet.Changed) -> None:
         self._show_choices()
@@ -160,9 +211,23 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
 
     def _show_choices(self) -> None:
         fmt, quant = self.chosen()
-        self.query_one("#export-quant", RadioSet).disabled = quant is None
+        quants = self.query_one("#export-quant", RadioSet)
+        quants.disabled = quant is None
+        quants.display = quant is not None
+        self.query_one("#export-dtype", RadioSet).display = fmt == "merged"
+        imatrix = self.query_one("#export-imatrix", Checkbox)
+        imatrix.display = _imatrix_applies(quant)
+        imatrix.disabled = self._imatrix_refusal is not None
+        dtype, guided = self.options()
         about = FORMATS[fmt].description
-        about += f"; {quant}: {QUANTS[quant]}" if quant else " (it keeps the model's own dtype)"
+        if quant:
+            about += f"; {quant}: {QUANTS[quant]}"
+        else:
+            about += f" in {dtype}" if dtype else " (it keeps the model's own dtype)"
+        if guided:
+            about += ", guided by an importance matrix from the run's training rows"
+        elif imatrix.display and self._imatrix_refusal is not None:
+            about += "; no importance matrix: " + self._imatrix_refusal.split(";")[0]
         self.query_one("#export-about", Static).update(Content(about[0].upper() + about[1:] + "."))
         # The folder follows the format until the person types one of their own.
         folder = self.query_one("#export-folder", Input)
@@ -214,9 +279,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
             self._show_note("Type a folder to write the export to, or keep the one shown.")
             return
         fmt, quant = self.chosen()
+        dtype, imatrix = self.options()
         default = default_export_dir(self.run.path, fmt)
         self.request = ExportRequest(
-            self.run.path, fmt, quant, None if target == default else target
+            self.run.path, fmt, quant, None if target == default else target, dtype, imatrix
         )
         self.lines = []
         self.outcome = None
@@ -255,7 +321,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
     def running_line(self) -> str:
         request = self.request
         assert request is not None
-        what = request.fmt + (f" ({request.quant})" if request.quant else "")
+        detail = request.quant or request.dtype
+        if request.imatrix:
+            detail = f"{detail}, importance matrix"
+        what = request.fmt + (f" ({detail})" if detail else "")
         return f"Exporting as {what} to {request.target}"
 
     def focus_state(self, state: str) -> None:
@@ -299,6 +368,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
     def action_again(self) -> None:
         self.set_job_state("form")
         self._show_note()
+
+
+def _imatrix_applies(quant: str | None) -> bool:
+    return quant in LLAMA_QUANTS  # llama.cpp's k-quants; the rest round the same way with one
 
 
 def _pressed(radio_set: RadioSet) -> str | None:
