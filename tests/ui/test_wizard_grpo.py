@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_review import LaunchingFake, text_of
+from test_review import LaunchingFake, refused_launch
 from test_wizard_steps import DEMO_REPORT, FakePreview
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select
@@ -90,22 +90,8 @@ async def test_a_grpo_run_with_the_demo_rewards_and_a_reward_file(
     preview = FakePreview(grpo_report())
     app = app_for(home, launcher=launcher, runner=preview)
     async with app.run_test(size=(110, 40)) as pilot:
-        await app.push_screen(MethodStep(RunConfig()))
-        await wait_for(pilot, lambda: isinstance(app.screen, MethodStep))
-        app.screen.query_one("#objective", Select).value = "grpo"
-        await pilot.pause()
-        await pilot.press("ctrl+n")
-
-        await wait_for(pilot, lambda: isinstance(app.screen, DatasetStep))
-        data = app.screen
-        assert isinstance(data, DatasetStep)
-        await wait_for(pilot, lambda: data.report is not None)
+        settings = await choose_grpo_on_its_demo(pilot)
         assert preview.requests[-1].dataset == "demo-grpo"
-        await pilot.press("ctrl+n")
-
-        await wait_for(pilot, lambda: isinstance(app.screen, SettingsStep))
-        settings = app.screen
-        assert isinstance(settings, SettingsStep)
         # No dead end: the demo's rewards are there, kept, and nothing is wrong.
         assert settings.config.setting("rewards") == demo_rewards("demo-grpo")
         assert settings.query_one("#field-default_rewards", Checkbox).value
@@ -224,10 +210,7 @@ async def test_vllm_generation_without_a_gpu_is_refused_at_launch(
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
         review = app.screen
         assert isinstance(review, ReviewScreen)
-        await pilot.press("l")
-        await wait_for(pilot, lambda: review.launch_error is not None)
-        await pilot.pause()
-        shown = text_of(review, "#review-problems")
+        shown = await refused_launch(pilot, review)
         assert "Launch failed: vLLM generation needs an NVIDIA GPU" in shown
         assert "Use generation: transformers on this machine" in shown
     assert not list(home.glob("*/run.yaml"))  # refused before the run was made
