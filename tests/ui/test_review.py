@@ -96,6 +96,14 @@ def text_of(parent: Widget, selector: str) -> str:
     return str(parent.query_one(selector, Static).render())
 
 
+async def refused_launch(pilot: Pilot[Any], screen: ReviewScreen) -> str:
+    """Launch, and the problems panel once the launcher has refused."""
+    await pilot.press("l")
+    await wait_for(pilot, lambda: screen.launch_error is not None)
+    await pilot.pause()
+    return text_of(screen, "#review-problems")
+
+
 def yaml_of(screen: ReviewScreen) -> str:
     syntax = screen.query_one("#review-yaml", Static).content
     assert isinstance(syntax, Syntax) and syntax.lexer is not None  # coloured as YAML
@@ -223,10 +231,7 @@ async def test_a_launch_refused_shows_its_sentence_and_hint(home: Path) -> None:
     app = app_for(home, launcher=launcher)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_review(pilot, DEMO)
-        await pilot.press("l")
-        await wait_for(pilot, lambda: screen.launch_error is not None)
-        await pilot.pause()
-        shown = text_of(screen, "#review-problems")
+        shown = await refused_launch(pilot, screen)
         assert "Launch failed: no space left in /data/runs." in shown
         assert "Free some space or set TUI_FT_HOME." in shown
         assert app.screen is screen and not screen.launching

@@ -63,4 +63,6 @@ UNCERTAINTY: dict[str, tuple[float, float]] = {
     "stale": (0.0, 1.0),
     # Sampling's cache is freed before the step: its blocks may serve the step, or stay apart.
     "generation": (0.0, 1.0),
+    # vLLM colocated takes its share of the GPU at its start and holds it: exactly that much.
+    "vllm": (1.0, 1.0),
 }

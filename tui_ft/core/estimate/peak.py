@@ -328,8 +328,18 @@ def estimate_training(
     if needs.reference_model and method.trains_base:
         weights = weights_term(info, config, precision)
         fixed.append(Term("reference", "Reference model", weights.bytes, "frozen copy of the base"))
-    if needs.generated_tokens:
+    notes = _notes(info, work)
+    if needs.engine_share and target.device == "cuda" and target.total:
+        fixed.append(_engine_term(needs.engine_share, target.total))
+    elif needs.generated_tokens:
         fixed.append(_generation_term(info, config, work, needs))
+        if needs.engine_share:
+            why = (
+                "vLLM generation runs on an NVIDIA GPU only"
+                if target.device != "cuda"
+                else "vLLM takes a share of the GPU's total memory, which is unknown here"
+            )
+            notes.append(f"{why}: this estimate counts transformers generation's cache instead.")
     moments = _moments(info, config, precision, lora, acts, work)
     if method.quantized:
         _add_dequantized(moments, info, precision, work, options.dequant_cast)
@@ -340,7 +350,7 @@ def estimate_training(
             Term("step", "Optimizer step buffers", step, "foreach AdamW's square roots")
         )
     phase, moment = max(moments.items(), key=lambda item: sum(t.bytes for t in item[1]))
-    return assemble(fixed + moment, target, precision, phase, acts, _notes(info, work))
+    return assemble(fixed + moment, target, precision, phase, acts, notes)
 
 
 def run_options(config: RunConfig, longest_row: int | None = None) -> EstimateOptions:
@@ -377,6 +387,19 @@ def _generation_term(
     )
     size = kv_cache_bytes(info, work.seq_len, work.batch_size, work.compute_bytes)
     return Term("generation", "Generation KV cache", size, detail)
+
+
+def _engine_term(share: float, total: int) -> Term:
+    """vLLM colocated (grpo, `generation: vllm`): at its start it takes `share` of the GPU's
+    total memory for its copy of the weights, its activations and its KV cache, and holds it
+    (no sleep mode). One block taken once: no allocator reserve on it, and counted in what has
+    to be free rather than in torch's peak (whether torch's reserved figure sees it depends on
+    vLLM's allocator)."""
+    detail = (
+        f"vllm_gpu_memory_utilization {share:g} × {format_bytes(total)}: its copy of the weights "
+        "and its KV cache, taken at start"
+    )
+    return Term("vllm", "vLLM (colocated)", int(share * total), detail, outside_torch=True)
 
 
 def _fixed_terms(

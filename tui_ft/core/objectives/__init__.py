@@ -19,7 +19,7 @@ from tui_ft.core.objectives.spec import Objective
 
 DEFAULT_OBJECTIVE = "sft"
 PLUGINS_ENV = "TUI_FT_OBJECTIVES"
-_NOT_OBJECTIVES = {"spec", "preference", "preference_health", "grpo_health"}
+_NOT_OBJECTIVES = {"spec", "preference", "preference_health", "grpo_health", "grpo_generation"}
 
 
 @functools.cache

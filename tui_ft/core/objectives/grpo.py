@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tui_ft.core.objectives.grpo_generation import (
+    GENERATIONS,
+    TRANSFORMERS,
+    VLLM_SHARE,
+    generation_refusal,
+    uses_vllm,
+    vllm_share_check,
+)
 from tui_ft.core.objectives.grpo_health import (
     KlRunningAway,
     NoLearningSignal,
@@ -18,7 +26,15 @@ from tui_ft.core.objectives.grpo_health import (
     WholeGroupsClipped,
 )
 from tui_ft.core.objectives.preference import not_negative, positive
-from tui_ft.core.objectives.spec import Chart, ChartLine, MemoryNeeds, Metric, Objective, Setting
+from tui_ft.core.objectives.spec import (
+    Chart,
+    ChartLine,
+    MemoryNeeds,
+    Metric,
+    Objective,
+    Preset,
+    Setting,
+)
 from tui_ft.core.rewards.spec import reward_problems, run_reward_labels
 
 # TRL 1.16's GRPOConfig.loss_type values.
@@ -49,10 +65,12 @@ def _rewards_check(value: Any) -> str | None:
 
 def _memory(settings: Mapping[str, Any]) -> MemoryNeeds:
     # A full fine-tune measured against a reference (beta above 0) keeps a frozen copy.
+    share = float(settings.get("vllm_gpu_memory_utilization", VLLM_SHARE))
     return MemoryNeeds(
         sequences_per_row=int(settings.get("num_generations", 4)),
         reference_model=float(settings.get("beta", 0.0)) > 0,
         generated_tokens=int(settings.get("max_completion_length", 64)),
+        engine_share=share if uses_vllm(settings) else 0.0,
     )
 
 
@@ -173,6 +191,24 @@ OBJECTIVE = Objective(
             choices=LOSS_TYPES,
         ),
         Setting(
+            "generation",
+            TRANSFORMERS,
+            "choice",
+            "Generation",
+            "transformers samples in the trainer (a CPU works); vllm is faster on an NVIDIA "
+            "GPU, with the vllm package (docs/rewards.md).",
+            choices=GENERATIONS,
+        ),
+        Setting(
+            "vllm_gpu_memory_utilization",
+            VLLM_SHARE,
+            "float",
+            "vLLM memory share",
+            "generation: vllm only: the share of the GPU's memory vLLM takes at its start for "
+            "its copy of the model and its cache.",
+            check=vllm_share_check,
+        ),
+        Setting(
             "rewards",
             [],
             "list",
@@ -206,4 +242,22 @@ OBJECTIVE = Objective(
         KlRunningAway(),
     ],
     memory=_memory,
+    # A batch of 2 prompts is 8 completions a step, TRL's default batch of completions. The
+    # demo's run is the one docs/rewards.md measured: short answers, a cooler temperature
+    # (1.0 makes the demo model's samples incoherent), a high rate for its 10 steps.
+    preset=Preset(
+        values={"batch_size": 2},
+        demos={
+            "demo-grpo": {
+                "max_steps": 10,
+                "num_generations": 4,
+                "max_completion_length": 12,
+                "temperature": 0.7,
+                "learning_rate": 5e-4,
+                "eval_split": 0.0,
+                "gradient_checkpointing": False,
+            }
+        },
+    ),
+    machine_check=generation_refusal,
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tui_ft.core.alarm import Alarm
+from tui_ft.core.errors import UserError
 
 # "list": a YAML list kept as written (its `check` reads it); run.yaml only, no wizard field.
 SETTING_KINDS = ("int", "float", "text", "bool", "choice", "list")
@@ -81,6 +82,32 @@ class MemoryNeeds:
     # max_completion_length): the rows grow by this many, and generation keeps a KV cache of
     # every sequence of the batch at that length.
     generated_tokens: int = 0
+    # The share of the GPU's total memory a generation engine in the trainer takes at its start
+    # (grpo with `generation: vllm`: vLLM colocated, its gpu_memory_utilization), counted
+    # instead of the generation KV cache above: the engine holds its own cache.
+    engine_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Where the wizard starts a run of the objective, where supervised fine-tuning's starting
+    values would not suit it: RunConfig fields and the objective's own settings, by key (values
+    a person changed stay: core/wizard/objective_preset.py)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)  # on any data
+    # On one of the built-in demo datasets, by its name: its documented run (added to values).
+    demos: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def for_dataset(self, dataset: str) -> dict[str, Any]:
+        return {**self.values, **self.demos.get(dataset.strip(), {})}
+
+    def variants(self) -> list[Mapping[str, Any]]:
+        """Every set of values it may give, whichever the dataset."""
+        return [self.values, *self.demos.values()]
+
+
+def _runs_anywhere(_settings: Mapping[str, Any], _gpu: Callable[[], bool]) -> UserError | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,13 @@ class Objective:
     # Fresh rules for each monitor (rules keep state), beside the common ones.
     health_rules: Callable[[], list[HealthRule]] = field(default=lambda: [])
     memory: Callable[[Mapping[str, Any]], MemoryNeeds] = field(default=lambda _: MemoryNeeds())
+    preset: Preset = field(default_factory=Preset)
+    # Why a run with these settings cannot train on this machine, or None; `gpu()` says whether
+    # an NVIDIA GPU will train it (asked only when the answer matters). Asked before a run
+    # starts: by the launcher (core/runs/launch.py) and again by the trainer process.
+    machine_check: Callable[[Mapping[str, Any], Callable[[], bool]], UserError | None] = (
+        _runs_anywhere
+    )
 
     def charts_for_run(self, settings: Mapping[str, Any]) -> tuple[Chart, ...]:
         """The charts of a run with these settings (the objective's, defaults filled in)."""

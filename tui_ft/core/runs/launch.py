@@ -20,6 +20,7 @@ from tui_ft.core.config import RunConfig, load_config, save_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.hardware.gpu_choice import choose_gpus
 from tui_ft.core.hardware.probe import probe
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.layout import RunDir, checkpoint_step
 from tui_ft.core.runs.lineage import CONTINUE_ADAPTER, start_point
 from tui_ft.core.runs.listing import new_run_name
@@ -49,6 +50,10 @@ def prepare_run(config: RunConfig, home: Path | None = None) -> RunDir:
     missing = missing_tracker_error(config.report_to)  # said here, not in train.log later
     if missing is not None:
         raise missing
+    objective = objective_named(config.objective)
+    refusal = objective.machine_check(config.objective_settings, lambda: probe().has_gpu)
+    if refusal is not None:
+        raise refusal
     start = start_point(config, home)
     if start is not None and start.how == CONTINUE_ADAPTER:
         # The earlier adapter trains further: its shape is the one that runs (and is estimated).

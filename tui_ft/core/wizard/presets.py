@@ -118,12 +118,13 @@ def matching_preset(config: RunConfig, tier: Tier, max_context: int | None = Non
         return None
     for name in PRESET_NAMES:
         values = preset_values(name, tier, config.method, max_context)
-        if all(_same(getattr(config, key), value) for key, value in values.items()):
+        if all(same_value(getattr(config, key), value) for key, value in values.items()):
             return name
     return None
 
 
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(wanted, float):
+def same_value(current: Any, wanted: Any) -> bool:
+    """Whether a field holds `wanted`: a float within rounding (2e-4 typed is 0.0002)."""
+    if isinstance(wanted, float) and isinstance(current, int | float):
         return math.isclose(float(current), wanted, rel_tol=1e-9)
     return bool(current == wanted)

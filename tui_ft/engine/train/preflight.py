@@ -23,6 +23,7 @@ from tui_ft.engine.train.setup import (
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
+    refuse_this_machine,
     training_args,
     world_size,
 )
@@ -43,6 +44,7 @@ class _StepClock(TrainerCallback):
 
 
 def preflight(config: RunConfig) -> dict[str, Any]:
+    refuse_this_machine(config)
     precision = resolve_precision(config.precision)
     model_ref, tokenizer, data = prepare_tokenizer_and_data(config)
     per_step = config.batch_size * config.grad_accum * world_size()

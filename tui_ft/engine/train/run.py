@@ -34,6 +34,7 @@ from tui_ft.engine.train.setup import (
     make_trainer,
     planned_steps,
     prepare_tokenizer_and_data,
+    refuse_this_machine,
     training_args,
     world_size,
 )
@@ -53,6 +54,7 @@ def run_training(run: RunDir, stop_requested: threading.Event, resume: bool = Fa
     try:
         config = load_config(run.config_path)
         report_to_trackers(config, run)
+        refuse_this_machine(config)
         start = start_point(config, run.path.parent)
         stage = "model"
         precision = resolve_precision(config.precision)

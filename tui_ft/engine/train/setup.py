@@ -14,6 +14,7 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import ResolvedModel, resolve_model
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.runs.lineage import LOAD_WEIGHTS, MERGE_ADAPTER, StartPoint
 from tui_ft.engine.model_loading import load_model, load_tokenizer
 from tui_ft.engine.train.data import TrainData
@@ -34,6 +35,17 @@ def world_size() -> int:
 
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def refuse_this_machine(config: RunConfig) -> None:
+    """The objective's refusal to train here (grpo: vLLM without a GPU or its package), asked
+    again in the trainer: a resume, or a job script starting it, skips the launcher's check."""
+    import torch
+
+    objective = objective_named(config.objective)
+    refusal = objective.machine_check(config.objective_settings, torch.cuda.is_available)
+    if refusal is not None:
+        raise refusal
 
 
 def prepare_tokenizer_and_data(config: RunConfig) -> tuple[ResolvedModel, Any, TrainData]:

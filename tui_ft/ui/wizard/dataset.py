@@ -35,6 +35,7 @@ from tui_ft.core.wizard.dataset_preview import (
     histogram_bars,
     run_preview,
 )
+from tui_ft.core.wizard.objective_preset import with_objective_preset
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.model import NameSuggester
@@ -114,8 +115,9 @@ class DatasetStep(WizardStep):
         formats = objective_named(config.objective).formats
         demos = demos_for(formats)
         if is_demo(config.dataset) and DEMO_FORMATS[config.dataset.strip()] not in formats:
-            # The demo the objective can train on (DPO: the preference demo), if there is one.
-            config = replace(config, dataset=demos[0])
+            # The demo the objective can train on (DPO: the preference demo), if there is one,
+            # started as its documented run (grpo's demo: core/objectives/grpo.py's preset).
+            config = with_objective_preset(replace(config, dataset=demos[0]), config)
         super().__init__(config)
         self.suggester = NameSuggester(DATASET_SUFFIXES)
         self.suggester.names = demos
@@ -313,12 +315,13 @@ class DatasetStep(WizardStep):
         dataset = self.query_one("#dataset-input", Input).value.strip()
         fmt = str(self.query_one("#dataset-format", Select).value)
         skip = self.query_one("#dataset-skip", Checkbox).value
-        return replace(
+        chosen = replace(
             self.config,
             dataset=absolute_ref(dataset) or self.config.dataset,
             dataset_format=fmt,
             skip_bad_rows=skip,
         )
+        return with_objective_preset(chosen, self.config)
 
     def take_back(self, config: RunConfig) -> None:
         before = self.request()

@@ -17,6 +17,7 @@ from tui_ft.core.config import QUANT_TYPES, RunConfig
 from tui_ft.core.methods import Method, method_named
 from tui_ft.core.objectives import objective_named, objectives
 from tui_ft.core.wizard.choices import METHODS, apply_method, method_field_values
+from tui_ft.core.wizard.objective_preset import with_objective_preset
 from tui_ft.ui.shell.safe_input import SafeInput
 from tui_ft.ui.wizard import flow
 from tui_ft.ui.wizard.steps import WizardStep
@@ -175,7 +176,8 @@ class MethodStep(WizardStep):
         objective = str(self.query_one("#objective", Select).value)
         if objective != config.objective:  # the other objective's settings mean nothing here
             config = replace(config, objective=objective, objective_settings={})
-        return config
+        # Where this objective starts (grpo: small batches), but what a person set.
+        return with_objective_preset(config, self.config)
 
     def take_back(self, config: RunConfig) -> None:
         super().take_back(config)

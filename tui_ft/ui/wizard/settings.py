@@ -90,10 +90,12 @@ class SettingsStep(WizardStep):
         "**Memory estimate**: the run's peak memory, term by term, against the free memory "
         "(the ┃ mark is where it runs out). When it does not fit, a list of changes follows, "
         "each with its own estimate; **enter** on one applies it to the fields.\n\n"
-        "**GRPO** runs add their rewards: **Dataset's rewards** keeps or drops the rewards the "
-        "dataset comes with (the GRPO demo's format and exact-match rewards), **Reward files** "
-        "names your own reward functions as `file.py:function` (the trainer loads them; "
-        "docs/rewards.md).\n\n"
+        "**GRPO** runs start from GRPO's own values (batches of 2 prompts; on the GRPO demo, "
+        "the demo's documented run), but a value you typed stays. They add their rewards: "
+        "**Dataset's rewards** keeps or drops the rewards the dataset comes with (the GRPO "
+        "demo's format and exact-match rewards), **Reward files** names your own reward "
+        "functions as `file.py:function` (the trainer loads them; docs/rewards.md); "
+        "**Generation** is transformers, or vllm on an NVIDIA GPU with the vllm package.\n\n"
         "## The fields\n\n" + "\n".join(f"- **{f.label}** (`{f.key}`): {f.help}" for f in FIELDS)
     )
     BINDINGS = [

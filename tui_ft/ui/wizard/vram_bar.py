@@ -44,6 +44,7 @@ LOOKS = {
     "workspace": Look("▟", "$base", "cuBLAS"),
     "slack": Look("▄", "$base", "slack"),
     "context": Look("▀", "$text-muted", "CUDA ctx"),
+    "vllm": Look("▘", "$throughput", "vLLM"),
     # Not a term: from the estimate to its high figure, what the run may need on top.
     "band": Look("?", "$vram-warn", "maybe"),
 }

@@ -1,6 +1,6 @@
 """GRPO's trainer twin (tui_ft/core/objectives/grpo.py): TRL's GRPOTrainer on the rows' prompts,
-sampling with transformers `generate` (a CPU works), scored by the run's rewards
-(grpo_rewards.py)."""
+sampling with transformers `generate` (a CPU works) or vLLM colocated in this process
+(`generation: vllm`), scored by the run's rewards (grpo_rewards.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from tui_ft.core.config import RunConfig
 from tui_ft.core.datasets.load import Example
 from tui_ft.core.errors import UserError
+from tui_ft.core.objectives.grpo_generation import VLLM
 from tui_ft.core.rewards.spec import read_rewards
 from tui_ft.engine.tokenize import render, with_system_prompt
 from tui_ft.engine.train.callback import RunDirCallback
@@ -19,7 +20,7 @@ from tui_ft.engine.train.objectives.grpo_samples import SampleRecorder, SamplesC
 from tui_ft.engine.train.objectives.preference import make_preference_trainer, prompt_of
 from tui_ft.engine.train.prepared import Prepared
 
-__all__ = ["build_data", "make_trainer", "training_args"]
+__all__ = ["build_data", "generation_args", "make_trainer", "training_args"]
 
 
 def build_data(config: RunConfig, tokenizer: Any) -> TrainData:
@@ -104,8 +105,28 @@ def training_args(prepared: Prepared, common: dict[str, Any], output_dir: Path) 
         beta=config.setting("beta"),
         loss_type=config.setting("loss_type"),
         reward_weights=[reward.weight for reward in rewards],
-        use_vllm=False,
+        **generation_args(config, prepared.data),
     )
+
+
+def generation_args(config: RunConfig, data: TrainData) -> dict[str, Any]:
+    """GRPOConfig's generation keys: transformers `generate`, or vLLM colocated (in this
+    process, on this GPU, one copy per process) with its share of the GPU's memory."""
+    if config.setting("generation") != VLLM:
+        return {"use_vllm": False}
+    rows = [*data.train_rows, *data.eval_rows]
+    return {
+        "use_vllm": True,
+        "vllm_mode": "colocate",
+        "vllm_gpu_memory_utilization": config.setting("vllm_gpu_memory_utilization"),
+        # The longest prompt with a whole completion: vLLM's context otherwise is the model's
+        # own (up to 128k tokens), and a cache for one sequence that long may not fit its share.
+        "vllm_max_model_length": max((row[LENGTH] for row in rows), default=None),
+        # Asleep during the optimizer step vLLM would free its memory, but the estimate
+        # counts it held throughout; TRL's default, said here so the two stay together.
+        "vllm_enable_sleep_mode": False,
+        "vllm_tensor_parallel_size": 1,
+    }
 
 
 def make_trainer(prepared: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
