@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Checkbox, DataTable, Input, RadioSet
+from textual.widgets import Checkbox, DataTable, Input, RadioSet, RichLog
 from ui_helpers import app_for, three_runs, wait_for
 
 from tests.fake_children import FakeChild, FakeRunner
@@ -309,6 +309,27 @@ async def test_a_failed_check_says_so_with_the_report(home: Path) -> None:
         text = result_text(screen)
         assert "✗ Written, but the check failed." in text
         assert "moved by 0.90 of their spread" in text and "kept in" in text
+
+
+async def test_the_log_has_the_focus_and_shows_outside_text_harmless(home: Path) -> None:
+    """A progress line names files and runs: it reaches the terminal through safe_text, and
+    the log, not a hidden form field, takes the keys while the export runs."""
+    three_runs(home)
+    hostile = "writing \x1b]52;c;ZXZpbA==\x07[bold]wren[/bold].gguf"
+    runner = exporting(lines=[hostile], hold=True)
+    app = app_for(home, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.lines == [hostile])
+        log = screen.query_one(RichLog)
+        await wait_for(pilot, lambda: bool(log.lines))
+        assert screen.focused is log
+        shown = "".join(strip.text for strip in log.lines)
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "[bold]wren[/bold].gguf" in shown  # shown as it is, never read as markup
+        runner.child.release.set()
+        await wait_for(pilot, lambda: screen.state == "done")
 
 
 async def test_escape_while_running_asks_before_stopping(home: Path) -> None:

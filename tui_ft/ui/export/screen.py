@@ -18,9 +18,9 @@ from textual.widgets import (
     Checkbox,
     Footer,
     Input,
-    Log,
     RadioButton,
     RadioSet,
+    RichLog,
     Static,
 )
 
@@ -37,7 +37,7 @@ from tui_ft.core.export.formats import (
 from tui_ft.core.export.process import ExportOutcome, ExportProcess, ExportRequest
 from tui_ft.core.export.quantized_base import imatrix_refusal
 from tui_ft.core.runs.layout import RunDir
-from tui_ft.core.safe_text import safe
+from tui_ft.core.safe_text import safe, safe_text
 from tui_ft.core.share import WHATS
 from tui_ft.core.share.artefacts import default_what
 from tui_ft.ui.export.push import PushScreen
@@ -155,7 +155,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
                 yield Button("Export (x)", variant="primary", id="export-start")
         yield Static(id="export-note")
         yield Static(id="export-status")
-        yield Log(max_lines=LOG_LINES, id="export-log")
+        # Lines name files and runs (outside text): shown through safe_text, wrapped.
+        yield RichLog(
+            max_lines=LOG_LINES, wrap=True, markup=False, highlight=False, id="export-log"
+        )
         with VerticalScroll(id="export-result-box"):
             yield ExportResult(id="export-result")
         yield Footer()
@@ -287,7 +290,7 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         )
         self.lines = []
         self.outcome = None
-        self.query_one(Log).clear()
+        self.query_one(RichLog).clear()
         self.start_job()
         self.export(self.request)
 
@@ -303,7 +306,7 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
 
     def on_export_progress(self, message: ExportProgress) -> None:
         self.lines.append(message.line)
-        self.query_one(Log).write_line(message.line)
+        self.query_one(RichLog).write(safe_text(message.line))
 
     def on_export_finished(self, message: ExportFinished) -> None:
         self.process = None
@@ -331,6 +334,8 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
     def focus_state(self, state: str) -> None:
         if state == "form":
             self.query_one("#export-format", RadioSet).focus()
+        elif state == "running":
+            self.query_one(RichLog).focus()  # arrows scroll it; Esc and q stay the screen's
         elif state == "done":
             self.query_one("#export-result-box").focus()
 
