@@ -219,10 +219,12 @@ class RunsScreen(TuiFtScreen):
         state = row.summary.status.state if row else ""
         if action == "open":
             return row is not None or None
+        # Resume and Stop never apply to the same run: the one that does not is hidden, not
+        # greyed, so that the footer fits 80 columns.
         if action == "resume":
-            return state in RESUMABLE or None
+            return state in RESUMABLE
         if action == "stop":
-            return (row is not None and row.summary.status.active) or None
+            return row is not None and row.summary.status.active
         if action == "delete":
             return (row is not None and not row.summary.status.active) or None
         if action in ("clone", "chat", "mark"):
