@@ -118,6 +118,18 @@ def test_one_reward_dominating() -> None:
     alarm = rule.alarm()
     assert alarm is not None and "reward 2 has made 99%" in alarm.message
     assert "weight" in alarm.hint
+    # Named as run.yaml names the rewards, through the run's settings.
+    (named,) = [
+        rule
+        for rule in objective_named("grpo").health_rules(
+            {"rewards": [{"regex": "<answer>", "name": "format"}, {"exact_match": "answer"}]}
+        )
+        if isinstance(rule, OneRewardDominates)
+    ]
+    feed(named, [{"reward_1_std": 3.0, "reward_2_std": 0.02}] * WINDOW)
+    alarm = named.alarm()
+    assert alarm is not None and "the format reward has made 99%" in alarm.message
+    assert alarm.hint.startswith("Lower the format reward's weight")
     balanced = OneRewardDominates()
     feed(balanced, [{"reward_1_std": 0.4, "reward_2_std": 0.5}] * WINDOW)
     assert balanced.alarm() is None

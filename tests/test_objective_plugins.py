@@ -141,7 +141,7 @@ def test_it_trains_writes_its_metrics_and_charts_them(tmp_path: Path) -> None:
 
 def test_its_health_rule_joins_the_common_ones() -> None:
     records = [{"step": s, "loss": 1.0, "token_accuracy": 0.0} for s in range(1, 5)]
-    rules = objective_named("tiny_sft").health_rules()
+    rules = objective_named("tiny_sft").health_rules({})
     (alarm,) = assess(records, rules=rules)
     assert alarm.kind == "accuracy-stuck" and "since step 1" in alarm.message
     assert assess(records) == []  # not a common rule

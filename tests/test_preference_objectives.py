@@ -124,13 +124,13 @@ def _records(**series: list[float]) -> list[dict[str, Any]]:
 
 def _alarms(objective: str, records: list[dict[str, Any]]) -> list[str]:
     return [
-        alarm.kind for alarm in assess(records, rules=objective_named(objective).health_rules())
+        alarm.kind for alarm in assess(records, rules=objective_named(objective).health_rules({}))
     ]
 
 
 def test_accuracy_stuck_at_a_coin_toss_alarms() -> None:
     stuck = _records(loss=[0.69] * 12, reward_accuracy=[0.0, 0.5, 0.25, 0.75, 0.5, 0.5] * 2)
-    (alarm,) = assess(stuck, rules=objective_named("dpo").health_rules())
+    (alarm,) = assess(stuck, rules=objective_named("dpo").health_rules({}))
     assert alarm.kind == "preference-stuck" and "since step 3" in alarm.message
     assert "learning rate" in alarm.hint
     learning = _records(loss=[0.5] * 12, reward_accuracy=[0.5] * 4 + [1.0] * 8)
@@ -144,7 +144,7 @@ def test_margin_growing_while_the_chosen_answers_fall_alarms() -> None:
         reward_margin=[0.0, 0.1, 0.2, 0.5, 0.9, 1.4, 2.0, 2.6],
         logps_chosen=[-40.0, -41, -42, -45, -50, -55, -60, -66],
     )
-    (alarm,) = assess(unlearning, rules=objective_named("dpo").health_rules())
+    (alarm,) = assess(unlearning, rules=objective_named("dpo").health_rules({}))
     assert alarm.kind == "unlearning" and "fell from -41.0 to -60.3" in alarm.message
     assert "sft_weight" in alarm.hint
     healthy = _records(
@@ -158,7 +158,7 @@ def test_margin_growing_while_the_chosen_answers_fall_alarms() -> None:
 
 def test_a_loss_near_zero_from_the_start_alarms() -> None:
     easy = _records(loss=[0.69, 0.2, 0.004, 0.001])
-    (alarm,) = assess(easy, rules=objective_named("simpo").health_rules())
+    (alarm,) = assess(easy, rules=objective_named("simpo").health_rules({}))
     assert alarm.kind == "preference-too-easy" and "at step 3" in alarm.message
     assert "Check the data" in alarm.hint
     late = _records(loss=[0.69] * 10 + [0.001])

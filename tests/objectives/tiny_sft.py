@@ -77,5 +77,5 @@ OBJECTIVE = Objective(
         Chart("loss", "loss", (ChartLine("loss", "loss", "loss"),)),
         Chart("accuracy", "accuracy", (ChartLine("token_accuracy", "token accuracy", "lr"),)),
     ),
-    health_rules=lambda: [AccuracyStuckAtZero()],
+    health_rules=lambda _settings: [AccuracyStuckAtZero()],
 )

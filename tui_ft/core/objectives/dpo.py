@@ -60,7 +60,11 @@ OBJECTIVE = Objective(
     ),
     metrics=(*p.LOSSES, *p.REWARDS, *p.ACCURACY, *p.LOGPS),
     charts=(p.LOSS_CHART, p.REWARDS_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
-    health_rules=lambda: [AccuracyStuckAtHalf(), UnlearningBothAnswers(), LossZeroEarly()],
+    health_rules=lambda _settings: [
+        AccuracyStuckAtHalf(),
+        UnlearningBothAnswers(),
+        LossZeroEarly(),
+    ],
     # Chosen and rejected go through the model in one batch.
     memory=p.with_reference(2),
 )

@@ -235,10 +235,10 @@ OBJECTIVE = Objective(
     charts=CHARTS,
     run_charts=_run_charts,
     samples=True,
-    health_rules=lambda: [
+    health_rules=lambda settings: [
         NoLearningSignal(),
         WholeGroupsClipped(),
-        OneRewardDominates(),
+        OneRewardDominates(run_reward_labels(settings)),
         KlRunningAway(),
     ],
     memory=_memory,

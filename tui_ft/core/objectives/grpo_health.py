@@ -8,7 +8,7 @@ Not an objective itself (core/objectives/__init__.py skips this module)."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tui_ft.core.alarm import Alarm, metric_value
@@ -96,7 +96,8 @@ class OneRewardDominates:
     """One reward function makes nearly all the spread between completions (before weights):
     the others barely steer what the model learns."""
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Sequence[str] = ()) -> None:
+        self.labels = labels  # the rewards' names, as run.yaml gives them (reward_labels)
         self.streak = _Streak()
         self.leader: int | None = None
         self.shares: list[float] = []
@@ -124,15 +125,21 @@ class OneRewardDominates:
         if since is None or self.leader is None:
             return None
         share = statistics.fmean(self.shares)
+        name = self._name(self.leader)
         return Alarm(
             "grpo-one-reward",
             "warning",
-            f"since step {since}, reward {self.leader} has made {share:.0%} of the difference "
-            "between completions: the other rewards barely steer what the model learns.",
-            f"Lower reward {self.leader}'s weight, or make the others tell completions apart "
+            f"since step {since}, {name} has made {share:.0%} of the difference between "
+            "completions: the other rewards barely steer what the model learns.",
+            f"Lower {name}'s weight, or make the others tell completions apart "
             "(partial credit rather than all or nothing).",
             key=f"grpo-one-reward:{since}",
         )
+
+    def _name(self, number: int) -> str:
+        if number <= len(self.labels):
+            return f"the {self.labels[number - 1]} reward"
+        return f"reward {number}"
 
 
 class KlRunningAway:

@@ -47,7 +47,7 @@ OBJECTIVE = Objective(
     ),
     metrics=(*p.LOSSES, *p.REWARDS, *p.LOGPS, *p.pair("kl", "kl")),
     charts=(p.LOSS_CHART, p.REWARDS_CHART, KL_CHART, p.LOGPS_CHART),
-    health_rules=lambda: [UnlearningBothAnswers(), LossZeroEarly()],
+    health_rules=lambda _settings: [UnlearningBothAnswers(), LossZeroEarly()],
     # One answer a row trains; the mismatched answer of the KL baseline goes through the model
     # without gradients, like the reference pass, so it keeps no activations.
     memory=p.with_reference(1),

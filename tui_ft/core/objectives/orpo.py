@@ -44,6 +44,6 @@ OBJECTIVE = Objective(
     ),
     # Its rewards are β × the log-probs: the log-probs' chart shows them.
     charts=(p.LOSS_CHART, ODDS_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
-    health_rules=lambda: [AccuracyStuckAtHalf(), UnlearningBothAnswers()],
+    health_rules=lambda _settings: [AccuracyStuckAtHalf(), UnlearningBothAnswers()],
     memory=lambda _: MemoryNeeds(sequences_per_row=2),
 )

@@ -45,6 +45,10 @@ OBJECTIVE = Objective(
     ),
     metrics=(*p.LOSSES, *p.REWARDS, *p.ACCURACY, *p.LOGPS, *p.NLL),
     charts=(p.LOSS_CHART, p.REWARDS_CHART, p.ACCURACY_CHART, p.LOGPS_CHART),
-    health_rules=lambda: [AccuracyStuckAtHalf(), UnlearningBothAnswers(), LossZeroEarly()],
+    health_rules=lambda _settings: [
+        AccuracyStuckAtHalf(),
+        UnlearningBothAnswers(),
+        LossZeroEarly(),
+    ],
     memory=lambda _: MemoryNeeds(sequences_per_row=2),
 )

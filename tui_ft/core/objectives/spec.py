@@ -129,8 +129,9 @@ class Objective:
     # The trainer writes completions.jsonl (sampled completions with their scores), which
     # the monitor's completions panel shows.
     samples: bool = False
-    # Fresh rules for each monitor (rules keep state), beside the common ones.
-    health_rules: Callable[[], list[HealthRule]] = field(default=lambda: [])
+    # Fresh rules for each monitor (rules keep state), beside the common ones, for one run's
+    # settings (grpo's alarms name its rewards as run.yaml does).
+    health_rules: Callable[[Mapping[str, Any]], list[HealthRule]] = field(default=lambda _: [])
     memory: Callable[[Mapping[str, Any]], MemoryNeeds] = field(default=lambda _: MemoryNeeds())
     preset: Preset = field(default_factory=Preset)
     # Why a run with these settings cannot train on this machine, or None; `gpu()` says whether

@@ -11,7 +11,7 @@ from typing import Any
 
 from tui_ft.core.alarm import Alarm
 from tui_ft.core.objectives.spec import Objective
-from tui_ft.core.runs.charts import run_objective
+from tui_ft.core.runs.charts import run_objective, run_settings
 from tui_ft.core.runs.completions import Sample, file_state, read_samples
 from tui_ft.core.runs.health import HealthMonitor
 from tui_ft.core.runs.jsonl_tail import JsonlTail, TextTail
@@ -49,7 +49,7 @@ class RunWatch:
         self.run = run
         self.clock = clock
         objective = objective or run_objective(run)
-        self.health = HealthMonitor(objective.health_rules())
+        self.health = HealthMonitor(objective.health_rules(run_settings(run, objective)))
         self._samples = objective.samples
         self._samples_state: tuple[int, int, int] | None = None
         self._metrics = JsonlTail(run.metrics_path)

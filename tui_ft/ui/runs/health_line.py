@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_ft.core.alarm import Alarm
+from tui_ft.core.safe_text import safe
 
 
 class HealthLine(Static):
@@ -25,6 +26,7 @@ def health_content(alarms: Sequence[Alarm], active: bool) -> Content:
     mark, style = ("✗ ", "bold $error") if error else ("⚠ ", "bold $warning")
     others = ", ".join(alarm.kind for alarm in alarms[1:])
     more = f"  (also: {others})" if others else ""
+    # Alarms may carry names from the run's files (grpo's reward names): outside text.
     return Content.assemble(
-        (mark + first.message, style), f" {first.hint}" if first.hint else "", more
+        (mark + safe(first.message), style), safe(f" {first.hint}") if first.hint else "", more
     )
