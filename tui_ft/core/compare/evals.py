@@ -3,8 +3,8 @@ function so that the format has one reader here.
 
 Two shapes are read: `tui-ft eval --json`'s, an object whose `tasks` maps each task to
 `{"metric": NAME, "base": float, "tuned": float, "stderr": …}` (`stderr` a number, or one per
-side), and the saved `evals/<stamp>/result.json`, whose `tasks` lists the same as objects with
-their `task` and `base_stderr`/`tuned_stderr`. Files in evals/ and one folder down are read;
+side), and the saved `evals/<stamp>/result.json`, read by the evaluation store's own reader
+(`EvalReport.from_dict`), which passes a damaged one over whole. Files in evals/ and one folder down are read;
 other files there (the harness's own output, the quick eval's .jsonl and .md tables) lack both
 shapes and are passed over, as are files that cannot be read. Where several files score a task,
 the newest wins. A run never evaluated has none: {}.
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui_ft.core.errors import UserError
+from tui_ft.core.evals.report import EvalReport
 from tui_ft.core.runs.layout import RunDir
 
 EVALS = "evals"
@@ -71,11 +73,18 @@ def _scores(path: Path, root: Path) -> list[EvalScore]:
     except (OSError, ValueError):
         return []
     tasks = data.get("tasks") if isinstance(data, dict) else None
-    if isinstance(tasks, list):  # result.json: a list of scores, each naming its task
-        tasks = {e.get("task"): e for e in tasks if isinstance(e, dict)}
+    where = str(path.relative_to(root))
+    if isinstance(tasks, list):  # result.json: read as the evaluation store reads it
+        try:
+            report = EvalReport.from_dict(data, where)
+        except UserError:
+            return []
+        return [
+            EvalScore(s.task, s.metric, s.base, s.tuned, s.tuned_stderr, where)
+            for s in report.tasks
+        ]
     if not isinstance(tasks, dict):
         return []
-    where = str(path.relative_to(root))
     scores = []
     for task, entry in tasks.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("metric"), str):
@@ -88,8 +97,8 @@ def _scores(path: Path, root: Path) -> list[EvalScore]:
 
 
 def _stderr(entry: dict[str, Any]) -> float | None:
-    """The tuned side's: `stderr` (a number, or one per side), else `tuned_stderr`."""
-    value = entry.get("stderr", entry.get("tuned_stderr"))
+    """The tuned side's: `stderr` is a number, or one per side."""
+    value = entry.get("stderr")
     if isinstance(value, dict):
         return _number(value.get("tuned"))
     return _number(value)
