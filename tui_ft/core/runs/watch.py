@@ -5,7 +5,7 @@ poll costs only what was appended. Pure Python; the app polls it from a worker t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,12 +44,16 @@ class RunWatch:
         run: RunDir,
         clock: Callable[[], float] = time.time,
         objective: Objective | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> None:
-        """`objective`: the run's, when the caller has read it already (else read here)."""
+        """`objective` and its `settings`: the run's, when the caller has read them already
+        (else read here)."""
         self.run = run
         self.clock = clock
         objective = objective or run_objective(run)
-        self.health = HealthMonitor(objective.health_rules(run_settings(run, objective)))
+        if settings is None:
+            settings = run_settings(run, objective)
+        self.health = HealthMonitor(objective.health_rules(settings))
         self._samples = objective.samples
         self._samples_state: tuple[int, int, int] | None = None
         self._metrics = JsonlTail(run.metrics_path)

@@ -142,7 +142,7 @@ class MonitorScreen(TuiFtScreen):
     @work(thread=True, exclusive=True, group="monitor-watch", exit_on_error=False)
     def watch_run(self) -> None:
         worker = get_current_worker()
-        watch = RunWatch(self.run, self.clock, self.objective)
+        watch = RunWatch(self.run, self.clock, self.objective, self.settings)
         while not worker.is_cancelled and not self._stop_watching.is_set():
             update = watch.poll()
             if update is not None:
