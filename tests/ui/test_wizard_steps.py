@@ -134,6 +134,7 @@ async def test_next_reads_a_changed_model_first_and_goes_on_only_once_shown(home
         field.value = "demo "
         await pilot.pause()
         field.value = ""
+        await pilot.pause()  # the field's Changed message first, as when a person types
         await pilot.press("ctrl+n")
         assert "Type a model" in text_of(app, "#model-status")
         field.value = "demo"

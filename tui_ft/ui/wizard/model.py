@@ -146,7 +146,9 @@ class ModelStep(WizardStep):
     def on_input_changed(self, event: Input.Changed) -> None:
         stale = event.value.strip() != self.read_ref
         self.query_one("#model-info-box").set_class(stale and bool(self.read_ref), "-stale")
-        if stale and self.read_ref and not self.reading:
+        if not event.value.strip():
+            self._status("Type a model, or pick one from the list.")
+        elif stale and self.read_ref and not self.reading:
             self._status("Press enter to read this model's details.")
         elif not stale:
             self._status("")
