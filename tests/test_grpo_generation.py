@@ -15,7 +15,9 @@ import pytest
 from tests.test_estimate import HAND
 from tests.test_grpo_objective import grpo
 from tui_ft.core.errors import UserError
+from tui_ft.core.estimate.advice import advise, apply_changes
 from tui_ft.core.estimate.peak import Target, estimate_training, target_with_memory
+from tui_ft.core.models.param_count import ParamCount
 from tui_ft.core.objectives import objective_named
 from tui_ft.core.objectives.grpo_generation import generation_refusal
 from tui_ft.core.runs import launch
@@ -134,3 +136,34 @@ def test_the_estimate_counts_vllm_s_share_instead_of_the_generation_cache() -> N
         fallback = estimate_training(HAND, vllm, target)
         assert fallback.term("vllm") == 0 and fallback.term("generation") > 0
         assert any("transformers generation's cache instead" in n for n in fallback.notes)
+
+
+def test_advice_gives_vllm_a_smaller_share_when_the_run_does_not_fit() -> None:
+    gpu = target_with_memory(80)
+    vllm = grpo(generation="vllm", vllm_gpu_memory_utilization=0.9)
+    fits = estimate_training(HAND, vllm, gpu)
+    # The same GPU with less free: room for the training and a 0.45 share.
+    crowded = dataclasses.replace(gpu, available=fits.required_bytes - int(0.45 * 80 * GIB))
+    current = estimate_training(HAND, vllm, crowded)
+    assert current.fits is False
+    advice = {a.key: a for a in advise(HAND, vllm, crowded, current)}["vllm_share"]
+    share = advice.changes["vllm_gpu_memory_utilization"]
+    assert share == 0.4  # the largest step of 0.05 that fits
+    assert advice.fits
+    applied = apply_changes(vllm, advice.changes)
+    assert applied.setting("vllm_gpu_memory_utilization") == share
+    assert vllm.setting("vllm_gpu_memory_utilization") == 0.9  # a copy was changed
+    # Transformers generation has no share to give.
+    plain = estimate_training(HAND, grpo(), crowded)
+    assert "vllm_share" not in {a.key for a in advise(HAND, grpo(), crowded, plain)}
+
+
+def test_vllm_keeps_room_for_its_own_copy_of_the_weights() -> None:
+    # 8B parameters: vLLM's 16-bit copy is 16 GB, a quarter more is 0.25 of an 80 GiB GPU.
+    big = dataclasses.replace(HAND, params=ParamCount(linear=8 * 10**9, embedding=0, other=0))
+    vllm = grpo(generation="vllm", vllm_gpu_memory_utilization=0.9)
+    crowded = dataclasses.replace(target_with_memory(80), available=GIB)
+    current = estimate_training(big, vllm, crowded)
+    advice = {a.key: a for a in advise(big, vllm, crowded, current)}["vllm_share"]
+    assert advice.changes == {"vllm_gpu_memory_utilization": 0.25}
+    assert advice.fits is False

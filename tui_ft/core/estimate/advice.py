@@ -18,12 +18,17 @@ from tui_ft.core.config import RunConfig
 from tui_ft.core.estimate.peak import MIB, Estimate, EstimateOptions, Target, estimate_training
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.info import ModelInfo
+from tui_ft.core.objectives import objective_named
 from tui_ft.core.units import format_count
 
 MIN_LENGTH = 128
 ROOMY = 0.7  # below this share of the free memory, say what larger batch would still fit
 MAX_BATCH = 4096
 MIN_SAVING = 0.01
+VLLM = "vllm"  # the estimate's term for vLLM's share (core/estimate/peak.py)
+VLLM_SHARE_KEY = "vllm_gpu_memory_utilization"
+# vLLM's share must hold its 16-bit copy of the weights and some cache: a quarter more.
+VLLM_FLOOR = 1.25
 PARAM_TERMS = ("weights", "adapter", "reference", "gradients", "optimizer", "step", "dequant")
 ACTIVATION_TERMS = ("activations", "attention", "logits", "recompute", "backward", "stale")
 
@@ -43,9 +48,13 @@ class Advice:
 
 
 def apply_changes(config: RunConfig, changes: dict[str, Any]) -> RunConfig:
-    """A copy of `config` with dotted-key changes applied (`lora.rank`, `batch_size`)."""
+    """A copy of `config` with dotted-key changes applied (`lora.rank`, `batch_size`, or a
+    setting of its objective)."""
     changed = copy.deepcopy(config)
     for key, value in changes.items():
+        if objective_named(changed.objective).setting(key) is not None:
+            changed.objective_settings[key] = value  # beside `objective:` in run.yaml
+            continue
         owner: Any = changed
         *path, name = key.split(".")
         for part in path:
@@ -83,6 +92,7 @@ def advise(
     candidates = [
         _checkpointing(ctx),
         _micro_batch(ctx),
+        _vllm_share(ctx, current),
         _optimizer_8bit(ctx),
         _lighter_method(ctx),
         _shorter_length(ctx, lengths),
@@ -204,6 +214,35 @@ def _shorter_length(ctx: _Context, lengths: Sequence[int] | None) -> Advice | No
         f"Shorten max length to {new_length}",
         _truncation(new_length, lengths),
         {"max_length": new_length},
+        result,
+    )
+
+
+def _vllm_share(ctx: _Context, current: Estimate) -> Advice | None:
+    """A smaller share of the GPU for vLLM (grpo, `generation: vllm`): the largest, in steps of
+    0.05, that fits, but never below what its own 16-bit copy of the weights and a small cache
+    need (VLLM_FLOOR); that floor when nothing above it fits."""
+    total = ctx.target.total
+    if not current.term(VLLM) or not total:
+        return None
+    share = float(ctx.config.setting(VLLM_SHARE_KEY))
+    floor = math.ceil(VLLM_FLOOR * 2 * ctx.info.num_parameters / total * 20) / 20
+    best: tuple[float, Estimate] | None = None
+    candidate = math.floor(share * 20 - 1e-9) / 20  # the next step of 0.05 below
+    while candidate >= max(floor, 0.05) - 1e-9:
+        result = ctx.estimate({VLLM_SHARE_KEY: round(candidate, 2)})
+        best = (round(candidate, 2), result)
+        if result.fits:
+            break
+        candidate -= 0.05
+    if best is None:
+        return None
+    new_share, result = best
+    return Advice(
+        "vllm_share",
+        f"Give vLLM {new_share:g} of the GPU (vllm_gpu_memory_utilization)",
+        "A smaller cache samples fewer completions at once: generation is slower.",
+        {VLLM_SHARE_KEY: new_share},
         result,
     )
 
