@@ -133,3 +133,36 @@ def merged_export(run: RunDir) -> Path:
     }
     (run.path / "export" / "merged.check.json").write_text(json.dumps(report))
     return folder
+
+
+def gguf_export(
+    run: RunDir, quant: str, passed: bool | None, created: float, folder_name: str = ""
+) -> Path:
+    """A GGUF export as `tui-ft export --format gguf --quant QUANT` leaves it (export/gguf-QUANT
+    with its marker, made at `created`), with its check report unless `passed` is None (a check
+    that never ended). `folder_name`: another folder, e.g. "gguf" for a run exported before each
+    quantization had a folder of its own."""
+    folder = run.path / "export" / (folder_name or f"gguf-{quant}")
+    folder.mkdir(parents=True)
+    file = folder / f"{run.name}-{quant}.gguf"
+    file.write_bytes(b"GGUF" + b"\0" * 2048)
+    marker = {"run": run.name, "format": "gguf", "quant": quant, "created": created}
+    (folder / ".tui-ft-export.json").write_text(json.dumps(marker))
+    if passed is not None:
+        report = {
+            "format": "gguf",
+            "run": run.name,
+            "method": "lora",
+            "path": str(file),
+            "folder": str(folder),
+            "size_bytes": 2052,
+            "quant": quant,
+            "identical": 3 if passed else 1,
+            "total": 3,
+            "max_logit_diff": 0.01,
+            "bound": None,
+            "passed": passed,
+            "created": created,
+        }
+        (folder.parent / f"{folder.name}.check.json").write_text(json.dumps(report))
+    return folder

@@ -77,10 +77,14 @@ def test_the_check_report_sits_beside_the_folder_it_describes(tmp_path: Path) ->
     from tui_ft.core.export.formats import check_report_path
 
     run = tmp_path / "runs" / "wren"
-    assert check_report_path(run, "gguf") == run / "export" / "gguf.check.json"
+    # Each quantization has its folder and its report; without one, the format's default.
+    assert check_report_path(run, "gguf") == run / "export" / "gguf-q8_0.check.json"
+    assert check_report_path(run, "ollama") == run / "export" / "ollama-q4_k_m.check.json"
+    assert check_report_path(run, "gguf", quant="q6_k") == run / "export" / "gguf-q6_k.check.json"
+    assert check_report_path(run, "merged") == run / "export" / "merged.check.json"
     assert (
-        check_report_path(run, "gguf", run / "export" / "gguf")
-        == run / "export" / "gguf.check.json"
+        check_report_path(run, "gguf", run / "export" / "gguf-f16")
+        == run / "export" / "gguf-f16.check.json"
     )
     # An export elsewhere no longer overwrites the report of the one in the run's folder.
     assert check_report_path(run, "gguf", tmp_path / "models" / "wren-f16") == (

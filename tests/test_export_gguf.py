@@ -280,13 +280,13 @@ def test_gguf_export_is_checked_against_the_adapter(
     checked = "in llama.cpp" if llama_cpp_available() else "loading the GGUF back"
     for stage in ("loading the base model", "merging", "writing", checked):
         assert stage in captured.err
-    file = run.path / "export" / "gguf" / f"{run.name}-f16.gguf"
+    file = run.path / "export" / "gguf-f16" / f"{run.name}-f16.gguf"
     assert f"exported: {file}" in captured.out
     assert "3/3 probe answers identical to the adapter's" in captured.out
     assert "tokenizer: same token ids on 7 texts; chat template carried over" in captured.out
     assert "end of turn <|im_end|>" in captured.out
 
-    report = json.loads((run.path / "export" / "gguf.check.json").read_text())
+    report = json.loads((run.path / "export" / "gguf-f16.check.json").read_text())
     assert report["passed"] and report["failures"] == []
     assert report["identical"] == report["total"] == len(PROMPTS)
     assert report["max_logit_diff"] < F16_TOLERANCE and report["quant"] == "f16"
@@ -302,7 +302,7 @@ def test_ollama_export_writes_the_gguf_and_a_modelfile(
     run: RunDir, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = export_ollama(run, quant="q8_0")
-    folder = run.path / "export" / "ollama"
+    folder = run.path / "export" / "ollama-q8_0"
     assert report["passed"] and report["quant"] == "q8_0" and report["bound"] == ROUNDING_BOUND
     assert report["max_logit_diff_share_of_spread"] <= ROUNDING_BOUND
     assert 0 <= report["identical_share"] <= 1 and report["same_first_token"] <= report["total"]
@@ -336,7 +336,7 @@ def test_a_k_quant_export_is_made_and_checked_in_llama_cpp(
     assert main(["export", str(run.path), "--format", "gguf", "--quant", "q6_k"]) == 0
     said = capfd.readouterr()  # file descriptors 1 and 2: llama.cpp's C-level writes too
     out = said.out
-    report = json.loads((run.path / "export" / "gguf.check.json").read_text())
+    report = json.loads((run.path / "export" / "gguf-q6_k.check.json").read_text())
     assert report["passed"], report["failures"]
     # 64-wide rows take no k-quant: llama.cpp gives every matrix its fallback, q8_0.
     assert report["fallback_widths"] == [64, 128] and "Q6_K" not in report["tensor_types"]
@@ -355,19 +355,28 @@ def test_a_k_quant_export_is_made_and_checked_in_llama_cpp(
     assert "use it:" in out and "llama-server -m" in out
 
 
-def test_a_q8_0_file_past_its_bound_fails_the_command(
+def test_a_q8_0_file_past_its_bound_fails_the_command_and_loses_no_other_export(
     run: RunDir, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tui_ft.engine.export import gguf as module
 
+    assert export_gguf is module.export_gguf
+    passed = export_gguf(run, quant="f16")
+    assert passed["passed"]
+    capsys.readouterr()
     monkeypatch.setattr(module, "ROUNDING_BOUND", 0.0)  # any rounding at all is now too much
     assert main(["export", str(run.path), "--format", "gguf"]) == 1
     err = capsys.readouterr().err
     assert "error: the q8_0 GGUF's first-token logits moved by" in err
-    assert f"kept in {run.path / 'export' / 'gguf'}" in err
-    report = json.loads((run.path / "export" / "gguf.check.json").read_text())
+    assert f"kept in {run.path / 'export' / 'gguf-q8_0'}" in err
+    report = json.loads((run.path / "export" / "gguf-q8_0.check.json").read_text())
     assert not report["passed"] and report["quant"] == "q8_0"
-    assert export_gguf is module.export_gguf
+    # The failed q8_0 sits beside the passed f16, which stays as it was, with its report.
+    assert (run.path / "export" / "gguf-q8_0" / f"{run.name}-q8_0.gguf").is_file()
+    assert Path(passed["path"]).is_file()
+    assert Path(passed["path"]).parent == run.path / "export" / "gguf-f16"
+    kept = json.loads((run.path / "export" / "gguf-f16.check.json").read_text())
+    assert kept["passed"] and kept["created"] == passed["created"]
 
 
 def test_the_text_splitting_rule_gets_llama_cpps_name() -> None:

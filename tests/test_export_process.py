@@ -26,6 +26,14 @@ def test_the_command_line_is_the_cli_export_with_json(tmp_path: Path) -> None:
     merged = ExportRequest(tmp_path / "run", "merged")
     assert "--quant" not in merged.argv() and "--out" not in merged.argv()
     assert merged.target == tmp_path / "run" / "export" / "merged"
+    # A GGUF's default folder is its quantization's own; the command's default quant without one.
+    assert request.target == tmp_path / "out"
+    assert ExportRequest(tmp_path / "run", "gguf", "q6_k").target == (
+        tmp_path / "run" / "export" / "gguf-q6_k"
+    )
+    assert ExportRequest(tmp_path / "run", "ollama").target == (
+        tmp_path / "run" / "export" / "ollama-q4_k_m"
+    )
 
 
 def test_progress_lines_then_the_report(tmp_path: Path) -> None:
@@ -84,7 +92,7 @@ def test_a_failed_check_keeps_its_report(tmp_path: Path) -> None:
 
 
 def test_cancel_kills_the_export_and_removes_its_partial_folder(tmp_path: Path) -> None:
-    target = tmp_path / "run" / "export" / "gguf"
+    target = tmp_path / "run" / "export" / "gguf-f16"
     target.mkdir(parents=True)
     (target / "earlier.gguf").write_text("an earlier, good export")
     other = target.parent / (partial_prefix(target, 1) + "someone-else")  # not this export's
@@ -93,7 +101,7 @@ def test_cancel_kills_the_export_and_removes_its_partial_folder(tmp_path: Path) 
         f"""
         import os, sys, time
         from pathlib import Path
-        partial = Path({str(target.parent)!r}) / f".gguf.tmp-{{os.getpid()}}-abc"
+        partial = Path({str(target.parent)!r}) / f".gguf-f16.tmp-{{os.getpid()}}-abc"
         partial.mkdir()
         (partial / "half.gguf").write_bytes(b"half a model")
         print("writing demo-f16.gguf", file=sys.stderr)
@@ -103,12 +111,12 @@ def test_cancel_kills_the_export_and_removes_its_partial_folder(tmp_path: Path) 
     export = ExportProcess(ExportRequest(tmp_path / "run", "gguf", "f16"), runner)
     lines = export.lines()
     assert next(lines) == "writing demo-f16.gguf"  # the partial folder exists by now
-    assert any(target.parent.glob(f".gguf.tmp-{export.child.pid}-*"))
+    assert any(target.parent.glob(f".gguf-f16.tmp-{export.child.pid}-*"))
     export.cancel()
     assert list(lines) == []
     outcome = export.finish()
     assert outcome.cancelled and outcome.report is None and not outcome.passed
-    assert not any(target.parent.glob(f".gguf.tmp-{export.child.pid}-*"))
+    assert not any(target.parent.glob(f".gguf-f16.tmp-{export.child.pid}-*"))
     assert (target / "earlier.gguf").read_text() == "an earlier, good export"
     assert other.is_dir()
     export.cancel()  # a second cancel, after the end, is harmless

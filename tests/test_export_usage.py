@@ -6,7 +6,7 @@ import shlex
 
 from tui_ft.core.export.usage import UseContext, usage, usage_lines
 
-FILE = "/runs/my run/export/ollama/my-run-q4_k_m.gguf"
+FILE = "/runs/my run/export/ollama-q4_k_m/my-run-q4_k_m.gguf"
 OLLAMA = {"name": "my-run", "command": "ollama create my-run -f '/runs/my run/Modelfile'"}
 
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.share_runs import ADAPTER_FILES, cached_base, finished_run, merged_export
+from tests.share_runs import (
+    ADAPTER_FILES,
+    STARTED,
+    cached_base,
+    finished_run,
+    gguf_export,
+    merged_export,
+)
 from tui_ft.cli import build_parser, main
 from tui_ft.commands import push
 from tui_ft.core.errors import UserError
@@ -97,6 +104,70 @@ def test_a_missing_export_names_the_command(
     err = capsys.readouterr().err
     assert f"run {run.name} has no {what} export" in err
     assert f"`tui-ft export {run.name} --format {what}`" in err
+
+
+def listed(run: RunDir, capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """The dry run's summary (--json)."""
+    assert main(["push", run.name, "--repo", "me/wren", "--dry-run", "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_push_takes_the_newest_gguf_export_that_passed(
+    run: RunDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = run.path / "export"
+    gguf_export(run, "q8_0", True, created=STARTED + 100)
+    gguf_export(run, "q6_k", True, created=STARTED + 200)
+    gguf_export(run, "q4_k_m", False, created=STARTED + 300)  # newer, but failed its check
+    gguf_export(run, "f16", None, created=STARTED + 400)  # newest, never checked
+    summary = listed(run, capsys, "--what", "gguf")
+    assert summary["folder"] == str(export / "gguf-q6_k")
+    assert f"{run.name}-q6_k.gguf" in [f["path"] for f in summary["files"]]
+    # --quant picks one (even one that failed: the person asked for it), and implies --what gguf.
+    summary = listed(run, capsys, "--quant", "q4_k_m")
+    assert summary["what"] == "gguf" and summary["folder"] == str(export / "gguf-q4_k_m")
+    assert listed(run, capsys, "--what", "gguf", "--quant", "q8_0")["folder"] == str(
+        export / "gguf-q8_0"
+    )
+
+
+def test_push_asks_for_quant_when_no_gguf_export_passed(
+    run: RunDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gguf_export(run, "q4_k_m", False, created=STARTED + 300)
+    gguf_export(run, "f16", None, created=STARTED + 400)
+    assert main(["push", run.name, "--repo", "me/wren", "--what", "gguf", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"run {run.name} has no GGUF export that passed its check: f16 in export/gguf-f16 (not "
+        "checked); q4_k_m in export/gguf-q4_k_m (failed its check)."
+    ) in err
+    assert "Push one anyway with --quant QUANT" in err
+    # A --quant that was never exported names the command and the exports there are.
+    assert main(["push", run.name, "--repo", "me/wren", "--quant", "q6_k", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert f"run {run.name} has no q6_k GGUF export in {run.path / 'export' / 'gguf-q6_k'}" in err
+    assert "it has f16 in export/gguf-f16" in err
+    assert f"`tui-ft export {run.name} --format gguf --quant q6_k`" in err
+
+
+def test_an_export_from_before_per_quant_folders_is_still_pushed(
+    run: RunDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """export/gguf/, where every quantization went before: its quant read from its marker."""
+    old = gguf_export(run, "q8_0", True, created=STARTED + 100, folder_name="gguf")
+    assert listed(run, capsys, "--what", "gguf")["folder"] == str(old)
+    assert listed(run, capsys, "--quant", "q8_0")["folder"] == str(old)
+    gguf_export(run, "q6_k", True, created=STARTED + 200)
+    assert listed(run, capsys, "--what", "gguf")["folder"] == str(run.path / "export" / "gguf-q6_k")
+
+
+def test_quant_goes_with_gguf_only(run: RunDir, capsys: pytest.CaptureFixture[str]) -> None:
+    merged_export(run)
+    argv = ["push", run.name, "--repo", "me/wren", "--what", "merged", "--quant", "q8_0"]
+    assert main([*argv, "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "--quant picks one of a run's GGUF exports; --what merged has no quantizations" in err
 
 
 def test_a_full_run_has_no_adapter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

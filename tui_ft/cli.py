@@ -263,7 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="weights of a merged export (default: the dtype the run's weights are stored in); "
         "float32 keeps an adapter's merge exact at twice a 16-bit model's size",
     )
-    export.add_argument("--out", metavar="DIR", help="where to write (default: RUN/export/FORMAT)")
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write (default: RUN/export/merged, RUN/export/gguf-QUANT or "
+        "RUN/export/ollama-QUANT: each GGUF weight type has a folder of its own)",
+    )
     export.add_argument("--json", action="store_true", help="print the check report as JSON")
     push = sub.add_parser(
         "push",
@@ -280,7 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--what",
         choices=PUSH_WHATS,
         help="adapter: the run's LoRA/QLoRA adapter (default for those); merged: export/merged "
-        "(default for full runs); gguf: export/gguf",
+        "(default for full runs); gguf: a GGUF export, export/gguf-QUANT (see --quant)",
+    )
+    push.add_argument(
+        "--quant",
+        choices=EXPORT_QUANTS,
+        help="which GGUF export to push (with --what gguf, which it implies): the one exported "
+        "with this --quant (default: the newest that passed its check)",
     )
     push.add_argument("--private", action="store_true", help="make a new repository private")
     push.add_argument(

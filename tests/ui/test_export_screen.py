@@ -33,7 +33,7 @@ PROGRESS = [
 
 def ollama_report(run: Path) -> dict[str, Any]:
     """What `tui-ft export RUN --format ollama --json` prints for a passing q8_0 export."""
-    folder = run / "export" / "ollama"
+    folder = run / "export" / "ollama-q8_0"
     modelfile = folder / "Modelfile"
     prompts = [
         {"prompt": "What name were you given?", "export": "I'm Wren.", "reference": "I'm Wren.",
@@ -123,12 +123,20 @@ async def test_the_form_follows_the_format(home: Path) -> None:
         screen = await open_export(pilot, app)
         folder = screen.query_one("#export-folder", Input)
         quant = screen.query_one("#export-quant", RadioSet)
+        export = runs["done"].path / "export"
         assert screen.chosen() == ("gguf", "q8_0") and not quant.disabled
-        assert folder.value == str(runs["done"].path / "export" / "gguf")
-        await pilot.press("up")  # the format list has focus: gguf -> merged
-        await pilot.press("enter")
+        assert folder.value == str(export / "gguf-q8_0")
+        # Each GGUF weight type has its own folder: another export keeps the earlier ones.
+        quant.focus()
+        await pilot.press("down", "enter")  # q8_0 -> q6_k
+        assert screen.chosen() == ("gguf", "q6_k") and folder.value == str(export / "gguf-q6_k")
+        screen.query_one("#export-format", RadioSet).focus()
+        await pilot.press("down", "enter")  # gguf -> ollama
+        assert screen.chosen() == ("ollama", "q6_k")
+        assert folder.value == str(export / "ollama-q6_k")
+        await pilot.press("up", "up", "enter")  # ollama -> merged
         assert screen.chosen() == ("merged", None) and quant.disabled
-        assert folder.value == str(runs["done"].path / "export" / "merged")
+        assert folder.value == str(export / "merged")
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.state == "done")
         (request,) = runner.requests

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_export_screen import open_export
-from textual.widgets import Input, Static
+from test_export_screen import ollama_report, open_export
+from textual.widgets import Input, RadioSet, Static
 from ui_helpers import app_for, three_runs, wait_for
 
 from tests.fake_children import FakeChild, FakeRunner
@@ -107,3 +107,34 @@ async def test_a_bad_repository_id_and_a_refusal_are_sentences(home: Path) -> No
         await wait_for(pilot, lambda: screen.outcome is not None)
         assert "✗ run demo-lora-done has no merged export" in result(screen)
         assert "tui-ft export demo-lora-done --format merged" in result(screen)
+
+
+async def test_the_gguf_just_exported_is_the_one_pushed(home: Path) -> None:
+    """A run may hold a GGUF export per quantization: the dialog opened after one pushes it."""
+    runs = three_runs(home)
+    report = {**ollama_report(runs["done"].path), "format": "gguf", "quant": "q6_k"}
+    del report["ollama"]
+
+    def answer(request: Any) -> FakeChild:
+        if isinstance(request, PushRequest):
+            return answering(request)
+        return FakeChild(json.dumps(report), [], 0)
+
+    runner = FakeRunner(answer)
+    app = app_for(home, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        export = await open_export(pilot, app)
+        export.query_one("#export-quant", RadioSet).focus()
+        await pilot.press("down", "enter", "x")  # q8_0 -> q6_k, export
+        await wait_for(pilot, lambda: export.state == "done")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PushScreen))
+        screen = app.screen
+        assert isinstance(screen, PushScreen)
+        assert (screen.what, screen.quant) == ("gguf", "q6_k")
+        screen.query_one("#push-repo", Input).value = "me/wren"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.outcome is not None)
+        listing = runner.requests[-1]
+        assert isinstance(listing, PushRequest) and listing.quant == "q6_k"
+        assert listing.argv()[-4:] == ["--json", "--quant", "q6_k", "--dry-run"]

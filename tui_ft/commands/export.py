@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         )
     run_dir = RunDir.open(args.run)
     out = Path(args.out) if args.out else None
-    export_target(run_dir.path, fmt.name, out)  # an unwritable destination, before any work
+    export_target(run_dir.path, fmt.name, out, quant)  # an unwritable destination, before any work
     imatrix = bool(getattr(args, "imatrix", False))
     if imatrix and not fmt.quantized:
         raise UserError(
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         saved = report.get("check_report")
         print_report(
-            report, Path(saved) if saved else check_report_path(run_dir.path, fmt.name, out)
+            report,
+            Path(saved) if saved else check_report_path(run_dir.path, fmt.name, out, quant),
         )
     if not report["passed"]:
         print(safe(failure_sentence(report)), file=sys.stderr)

@@ -1,6 +1,6 @@
-"""`tui-ft push RUN --repo ORG/NAME [--what adapter|merged|gguf] [--private] [--dry-run] [--json]`:
-upload a run's adapter or export, with its model card, to the Hugging Face Hub
-(tui_ft.core.share: what goes up, the card, the upload)."""
+"""`tui-ft push RUN --repo ORG/NAME [--what adapter|merged|gguf] [--quant Q] [--private]
+[--dry-run] [--json]`: upload a run's adapter or export, with its model card, to the Hugging Face
+Hub (tui_ft.core.share: what goes up, the card, the upload)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sys
 from typing import Any
 
 from tui_ft.core.config import load_config
+from tui_ft.core.errors import UserError
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.safe_text import json_for_terminal, safe
 from tui_ft.core.share.artefacts import Artefact, default_what, find_artefact, stage
+from tui_ft.core.share.gguf_choice import GGUF
 from tui_ft.core.share.hub import check_repo_id, push_folder, repo_url
 from tui_ft.core.units import format_bytes
 
@@ -20,8 +22,9 @@ def run(args: argparse.Namespace, api: Any = None) -> int:
     """`api`: a stand-in for huggingface_hub's HfApi (tests)."""
     repo_id = check_repo_id(args.repo)
     run_dir = RunDir.open(args.run)
-    what = args.what or default_what(load_config(run_dir.config_path))
-    artefact = find_artefact(run_dir, what, repo_id)
+    quant = getattr(args, "quant", None)
+    what = _what(args.what, quant) or default_what(load_config(run_dir.config_path))
+    artefact = find_artefact(run_dir, what, repo_id, quant)
     summary = _summary(artefact, repo_id, args.private, args.dry_run)
     if not args.json:
         _print_listing(summary)
@@ -45,6 +48,18 @@ def run(args: argparse.Namespace, api: Any = None) -> int:
     else:
         print(f"pushed: {summary['url']}")
     return 0
+
+
+def _what(what: str | None, quant: str | None) -> str | None:
+    """--quant picks one of the GGUF exports, so it implies --what gguf and goes with no other."""
+    if quant is None or what == GGUF:
+        return what
+    if what is None:
+        return GGUF
+    raise UserError(
+        f"--quant picks one of a run's GGUF exports; --what {what} has no quantizations.",
+        f"Drop --quant, or push a GGUF: --what gguf --quant {quant}.",
+    )
 
 
 def _summary(artefact: Artefact, repo_id: str, private: bool, dry_run: bool) -> dict[str, Any]:

@@ -12,6 +12,10 @@ from pathlib import Path
 from tui_ft.core.paths import check_writable_dir
 
 EXPORT = "export"
+# Written into every export folder: only a folder holding it is ever replaced by a new export,
+# so --out can never wipe a folder tui-ft did not write. It also says what the folder holds
+# (format, quant, when it was made: core/export/found.py reads it).
+MARKER = ".tui-ft-export.json"
 
 
 @dataclass(frozen=True)
@@ -83,27 +87,46 @@ def gguf_refusal(model_type: str | None) -> str | None:
     return f"GGUF export supports {GGUF_FAMILIES}; {what} are not supported."
 
 
-def default_export_dir(run_path: Path, fmt: str) -> Path:
+def default_export_dir(run_path: Path, fmt: str, quant: str | None = None) -> Path:
+    """The run's export/FORMAT; for a format that takes --quant, export/FORMAT-QUANT (QUANT: the
+    format's default when None). Each quantization has a folder of its own, so a new one never
+    replaces another: a q4_k_m export that fails its check used to replace a passed q6_k one."""
+    if fmt in FORMATS and FORMATS[fmt].quantized:
+        return run_path / EXPORT / f"{fmt}-{quant or default_quant(fmt)}"
+    return run_path / EXPORT / fmt
+
+
+def shared_export_dir(run_path: Path, fmt: str) -> Path:
+    """The one export/FORMAT folder every quantization of a GGUF format went to before each had
+    its own (default_export_dir): a run may still hold an export there."""
     return run_path / EXPORT / fmt
 
 
 OUT_FIX = "Choose a folder you can write with --out DIR (or fix that folder's permissions)."
 
 
-def export_target(run_path: Path, fmt: str, out: Path | None) -> Path:
-    """Where an export goes (--out, else the run's export/FORMAT), refused before any work when
-    its folder cannot be written: the export and its check report are made beside it."""
-    target = Path(out).expanduser().absolute() if out else default_export_dir(run_path, fmt)
+def export_target(run_path: Path, fmt: str, out: Path | None, quant: str | None = None) -> Path:
+    """Where an export goes (--out, else the run's export/FORMAT[-QUANT]), refused before any work
+    when its folder cannot be written: the export and its check report are made beside it."""
+    target = Path(out).expanduser().absolute() if out else default_export_dir(run_path, fmt, quant)
     check_writable_dir(target.parent, "the folder for the export", OUT_FIX)
     return target
 
 
-def check_report_path(run_path: Path, fmt: str, out: Path | None = None) -> Path:
-    """Beside the folder it describes: the run's export/FORMAT.check.json for the default folder,
-    DIR.check.json for --out DIR. (One report per format in the run directory was overwritten by
-    an export elsewhere, and then described another file than the one in export/FORMAT.)"""
-    target = out if out is not None else default_export_dir(run_path, fmt)
-    return target.with_name(f"{target.name}.check.json")
+def check_report_path(
+    run_path: Path, fmt: str, out: Path | None = None, quant: str | None = None
+) -> Path:
+    """Beside the folder it describes: the run's export/FORMAT[-QUANT].check.json for the default
+    folder, DIR.check.json for --out DIR. (One report per format in the run directory was
+    overwritten by an export elsewhere, and then described another file than the one in
+    export/FORMAT.)"""
+    target = out if out is not None else default_export_dir(run_path, fmt, quant)
+    return report_beside(target)
+
+
+def report_beside(folder: Path) -> Path:
+    """The check report of the export in `folder`."""
+    return folder.with_name(f"{folder.name}.check.json")
 
 
 def partial_prefix(target: Path, pid: int) -> str:

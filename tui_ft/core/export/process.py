@@ -29,13 +29,15 @@ class ExportRequest:
     run: Path  # the run's folder
     fmt: str  # merged, gguf or ollama
     quant: str | None = None  # None: the format takes none, or the command's default
-    out: Path | None = None  # None: the run's export/FORMAT
+    out: Path | None = None  # None: the run's export/FORMAT (export/FORMAT-QUANT for a GGUF)
     dtype: str | None = None  # a merged export's dtype; None: the run's own
     imatrix: bool = False  # guide a k-quant with an importance matrix
 
     @property
     def target(self) -> Path:
-        return self.out if self.out is not None else default_export_dir(self.run, self.fmt)
+        if self.out is not None:
+            return self.out
+        return default_export_dir(self.run, self.fmt, self.quant)
 
     def argv(self) -> list[str]:
         argv = [sys.executable, "-m", "tui_ft.cli", "export", str(self.run)]

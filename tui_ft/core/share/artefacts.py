@@ -3,7 +3,10 @@
 - `adapter`: the run's output/ (LoRA, QLoRA), staged in export/adapter/ as links to its files
   (no copy of the weights) so that the card can sit beside them without touching output/;
 - `merged`: export/merged/ (`tui-ft export RUN --format merged`);
-- `gguf`: export/gguf/ (`tui-ft export RUN --format gguf`).
+- `gguf`: one of export/gguf-QUANT/ (`tui-ft export RUN --format gguf --quant QUANT`), the
+  one `--quant` names, else the newest that passed its check; an export/gguf/ from before each
+  quantization had its own folder counts too. Ollama folders (export/ollama-QUANT/) hold a GGUF
+  as well, but are not pushed: an Ollama user imports the Modelfile, not a Hub repository.
 
 Each upload carries the card (README.md and loss.png, core/share/card.py), written into the
 folder just before it goes. Pure Python.
@@ -21,16 +24,15 @@ from typing import Any
 
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.export.formats import check_report_path, default_export_dir
+from tui_ft.core.export.formats import MARKER, default_export_dir, report_beside
 from tui_ft.core.methods import method_named
+from tui_ft.core.models.files import read_json_object
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.liveness import effective_status
 from tui_ft.core.share.card import CARD, PLOT, CardFiles, RunFacts, model_card
+from tui_ft.core.share.gguf_choice import GGUF, chosen_gguf
 
 ADAPTER = "adapter"
-# The export folders' marker (engine/export/merge.py MARKER): a folder holding it is tui-ft's to
-# replace. export/adapter/ carries it too.
-MARKER = ".tui-ft-export.json"
 # In output/ but no part of what is shared: the trainer's pickled arguments, and the card peft
 # writes (ours replaces it).
 NOT_SHARED = ("training_args.bin", CARD)
@@ -61,18 +63,23 @@ def default_what(config: RunConfig) -> str:
     return ADAPTER if method_named(config.method).adapter else "merged"
 
 
-def find_artefact(run: RunDir, what: str, repo_id: str | None) -> Artefact:
+def find_artefact(
+    run: RunDir, what: str, repo_id: str | None, quant: str | None = None
+) -> Artefact:
     """The files of `what` and its card (for `repo_id`, None while only listing locally); a
-    sentence with the command to run first when they are not there."""
+    sentence with the command to run first when they are not there. `quant`: which GGUF export
+    (None: the newest that passed its check)."""
     facts = RunFacts.read(run)
-    folder = _source_folder(run, facts.config, what)
-    check = _check_report(run, what)
+    folder = _source_folder(run, facts.config, what, quant)
+    check = None if what == ADAPTER else read_json_object(report_beside(folder)) or None
     location = str(check.get("path") or folder) if check else str(folder)
     card = model_card(facts, what, repo_id=repo_id, location=location, check=check)
     return Artefact(what, run, folder, model_files(folder), card)
 
 
-def _source_folder(run: RunDir, config: RunConfig, what: str) -> Path:
+def _source_folder(run: RunDir, config: RunConfig, what: str, quant: str | None) -> Path:
+    if what == GGUF:
+        return chosen_gguf(run, quant).folder
     if what == ADAPTER:
         if not method_named(config.method).adapter:
             raise UserError(
@@ -97,16 +104,6 @@ def _source_folder(run: RunDir, config: RunConfig, what: str) -> Path:
             f"Write it first: `tui-ft export {run.name} --format {fmt}`, then push again.",
         )
     return folder
-
-
-def _check_report(run: RunDir, what: str) -> dict[str, Any] | None:
-    if what == ADAPTER:
-        return None
-    try:
-        report = json.loads(check_report_path(run.path, what).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return report if isinstance(report, dict) else None
 
 
 def write_export_card(run: RunDir, fmt: str, report: dict[str, Any]) -> Path | None:

@@ -20,10 +20,13 @@ class PushRequest:
     what: str
     private: bool = False
     dry_run: bool = True
+    quant: str | None = None  # which GGUF export; None: the newest that passed its check
 
     def argv(self) -> list[str]:
         argv = [sys.executable, "-m", "tui_ft.cli", "push", str(self.run)]
         argv += ["--repo", self.repo, "--what", self.what, "--json"]
+        if self.quant:
+            argv += ["--quant", self.quant]
         if self.private:
             argv.append("--private")
         if self.dry_run:

@@ -21,7 +21,6 @@ from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import (
     LLAMA_QUANTS,
     QUANTS,
-    check_report_path,
     default_quant,
     gguf_refusal,
 )
@@ -96,8 +95,8 @@ def export_gguf(
     quant: str | None = None,
     imatrix: bool = False,
 ) -> dict[str, Any]:
-    """Write the run's model as one GGUF file in `out` (default: the run's export/gguf), check it,
-    and return the check report (also saved as export/gguf.check.json in the run directory).
+    """Write the run's model as one GGUF file in `out` (default: the run's export/gguf-QUANT),
+    check it, and return the check report (saved beside the folder: export/gguf-QUANT.check.json).
     `imatrix`: guide a k-quant with an importance matrix from the run's training data."""
     return _export("gguf", run, out, progress, quant, imatrix)
 
@@ -109,7 +108,7 @@ def export_ollama(
     quant: str | None = None,
     imatrix: bool = False,
 ) -> dict[str, Any]:
-    """Like export_gguf, with a Modelfile next to the GGUF (default folder: export/ollama)."""
+    """Like export_gguf, with a Modelfile next to the GGUF (default folder: export/ollama-QUANT)."""
     return _export("ollama", run, out, progress, quant, imatrix)
 
 
@@ -139,7 +138,7 @@ def _export(
         )
     if quant in LLAMA_QUANTS:
         require_llama_cpp(f"a {quant} GGUF")  # before a model is loaded
-    job = _start(run, fmt, out, progress)
+    job = _start(run, fmt, out, progress, quant)
     refusal = imatrix_refusal(job.config) if imatrix else None
     if refusal is not None:
         raise refusal  # see core/export/quantized_base.py
@@ -210,14 +209,18 @@ def _export(
         report["answers_worse"] = bool(worse) and report["failures"] == worse
     if ollama is not None:
         report["ollama"] = ollama
-    write_report(check_report_path(run.path, fmt, job.out), with_usage(report, run, job.config))
+    write_report(job.report_path, with_usage(report, run, job.config))
     return report
 
 
 def _start(
-    run: RunDir, fmt: str, out: Path | None, progress: Callable[[str], None] | None
+    run: RunDir,
+    fmt: str,
+    out: Path | None,
+    progress: Callable[[str], None] | None,
+    quant: str,
 ) -> ExportJob:
-    job = start_job(run, fmt, out, progress)
+    job = start_job(run, fmt, out, progress, quant)
     refusal = gguf_refusal(_model_type(job))
     if refusal:
         raise UserError(refusal, "`tui-ft export RUN --format merged` writes any model.")

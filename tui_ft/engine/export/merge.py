@@ -27,11 +27,12 @@ from tui_ft import __version__
 from tui_ft.core.config import RunConfig, load_config
 from tui_ft.core.errors import UserError
 from tui_ft.core.export.formats import (
+    MARKER,
     MERGED_DTYPES,
     OUT_FIX,
-    check_report_path,
     export_target,
     partial_prefix,
+    report_beside,
 )
 from tui_ft.core.methods import method_named
 from tui_ft.core.models.resolve import resolve_model
@@ -55,9 +56,6 @@ from tui_ft.engine.model_loading import load_model, weights_folder
 from tui_ft.engine.tokenize import end_of_turn_ids
 
 FORMAT = "merged"
-# Written into every export folder: only a folder holding it is ever replaced by a new export,
-# so --out can never wipe a folder tui-ft did not write.
-MARKER = ".tui-ft-export.json"
 # Training state, not part of a model: a pickle nobody loading the export needs.
 TRAINING_ONLY = ("training_args.bin",)
 _TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -93,6 +91,11 @@ class ExportJob:
         yield
         self.seconds[name] = round(time.monotonic() - started, 2)
 
+    @property
+    def report_path(self) -> Path:
+        """Its check report, beside the folder (formats.check_report_path)."""
+        return report_beside(self.out)
+
 
 def export_merged(
     run: RunDir,
@@ -119,16 +122,21 @@ def export_merged(
     report = _report(job, dtype, facts, {**comparison, **moves}, floor)
     if method_named(job.config.method).quantized:
         report["as_trained"] = _as_trained(job, tokenizer, exported)
-    write_report(check_report_path(run.path, FORMAT, job.out), with_usage(report, run, job.config))
+    write_report(job.report_path, with_usage(report, run, job.config))
     return report
 
 
 def start_job(
-    run: RunDir, fmt: str, out: Path | None, progress: Callable[[str], None] | None
+    run: RunDir,
+    fmt: str,
+    out: Path | None,
+    progress: Callable[[str], None] | None,
+    quant: str | None = None,
 ) -> ExportJob:
-    """Everything that can refuse an export, checked before any model is loaded."""
+    """Everything that can refuse an export, checked before any model is loaded. `quant` names
+    the default folder of a GGUF export (formats.default_export_dir)."""
     config = exportable_config(run)
-    target = target_folder(run, fmt, out)
+    target = target_folder(run, fmt, out, quant)
     prompts, prompts_from = probe_prompts(run, config)
     expect = expected_words(config)
     # The probes are usually some of these; the rest are replayed too, so the report answers
@@ -141,7 +149,7 @@ def start_job(
 
 def put_in_place(job: ExportJob, tmp: Path) -> None:
     # The old check report described the export being replaced.
-    check_report_path(job.run.path, job.fmt, job.out).unlink(missing_ok=True)
+    job.report_path.unlink(missing_ok=True)
     replace_folder(tmp, job.out)
 
 
@@ -179,8 +187,8 @@ def _unfinished_hint(name: str, status: Status) -> str:
     return "`tui-ft runs` shows what happened to it."
 
 
-def target_folder(run: RunDir, fmt: str, out: Path | None) -> Path:
-    target = export_target(run.path, fmt, out)
+def target_folder(run: RunDir, fmt: str, out: Path | None, quant: str | None = None) -> Path:
+    target = export_target(run.path, fmt, out, quant)
     if target.exists() and not _replaceable(target):
         raise UserError(
             f"{target} already exists and is not an earlier tui-ft export; it is left alone.",

@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Stat
 from tui_ft.core.errors import UserError
 from tui_ft.core.safe_text import safe
 from tui_ft.core.share import WHATS
+from tui_ft.core.share.gguf_choice import GGUF
 from tui_ft.core.share.hub import check_repo_id
 from tui_ft.core.share.process import PushOutcome, PushRequest, run_push
 from tui_ft.core.units import format_bytes
@@ -47,10 +48,13 @@ class PushScreen(ModalScreen[None]):
         Binding("escape", "close", "Close", id="push.close"),
     ]
 
-    def __init__(self, run: Path, what: str) -> None:
+    def __init__(self, run: Path, what: str, quant: str | None = None) -> None:
+        """`quant`: the GGUF export to push when `what` is gguf (the one just made); None: the
+        newest that passed its check."""
         super().__init__()
         self.run = run
         self.what = what
+        self.quant = quant
         self.running = False
         self.outcome: PushOutcome | None = None
 
@@ -64,7 +68,10 @@ class PushScreen(ModalScreen[None]):
                 yield SafeInput(placeholder="ORG/NAME", id="push-repo")
             with Horizontal(id="push-options"):
                 yield RadioSet(
-                    *(RadioButton(what, what == self.what, name=what) for what in WHATS),
+                    *(
+                        RadioButton(self._label(what), what == self.what, name=what)
+                        for what in WHATS
+                    ),
                     id="push-what",
                 )
                 yield Checkbox("private", id="push-private")
@@ -74,6 +81,9 @@ class PushScreen(ModalScreen[None]):
                 yield Button("Push (p)", variant="primary", id="push-go")
             with VerticalScroll(id="push-result-box"):
                 yield Static(id="push-result", markup=False)
+
+    def _label(self, what: str) -> str:
+        return f"{what} {self.quant}" if what == GGUF and self.quant else what
 
     def on_mount(self) -> None:
         self.query_one("#push-what").border_title = "What"
@@ -92,7 +102,8 @@ class PushScreen(ModalScreen[None]):
         button = self.query_one("#push-what", RadioSet).pressed_button
         what = button.name if button is not None and button.name else self.what
         private = self.query_one("#push-private", Checkbox).value
-        return PushRequest(self.run, repo, what, private=private, dry_run=dry_run)
+        quant = self.quant if what == GGUF else None
+        return PushRequest(self.run, repo, what, private=private, dry_run=dry_run, quant=quant)
 
     def action_push(self, dry_run: bool) -> None:
         if self.running:

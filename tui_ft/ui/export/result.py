@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from tui_ft.core.export.formats import check_report_path
+from tui_ft.core.export.formats import report_beside
 from tui_ft.core.export.process import ExportOutcome, ExportRequest
 from tui_ft.core.export.report import failure_sentence, finer_quants, report_lines
 from tui_ft.core.export.usage import usage_lines
@@ -82,7 +82,7 @@ def _lines(request: ExportRequest, outcome: ExportOutcome) -> tuple[str, list[Co
         return FAILED, [Content(safe(line)) for line in _said(outcome)]
     lines = [] if outcome.passed else [Content(safe(_failure(report)))]
     saved = report.get("check_report")
-    where = Path(saved) if saved else check_report_path(request.run, request.fmt, request.out)
+    where = Path(saved) if saved else report_beside(request.target)
     body = report_lines(report, where)
     return _verdict(report, outcome.passed), [*lines, *(_line(text) for text in body)]
 

@@ -89,9 +89,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         "model was read from a quantized GGUF, as the demo's is (docs/export.md says why).\n\n"
         "Once exported, the **Use it** panel has the commands that run it: `ollama create`, "
         "`llama-server`, `vllm serve`, a transformers or peft snippet (c copies the first).\n\n"
-        "The export runs in its own process and is written under a hidden name: an earlier "
-        "export in the same folder is replaced once the new one is written and loads back "
-        "(the check then judges it in place; another folder keeps both). Esc "
+        "Each GGUF weight type has a folder of its own (export/gguf-q4_k_m, …), so exporting "
+        "another keeps the earlier ones. The export runs in its own process and is written "
+        "under a hidden name: an earlier export in the same folder is replaced once the new one "
+        "is written and loads back (the check then judges it in place). Esc "
         "while it runs asks before stopping it; a stopped export leaves nothing behind.\n\n"
         "**p** pushes the adapter or an export, with a model card, to the Hugging Face Hub "
         "(docs/share.md)."
@@ -119,7 +120,7 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         self.request: ExportRequest | None = None
         self.outcome: ExportOutcome | None = None
         self.lines: list[str] = []  # every progress line, for tests and for a look after
-        self._default_folder = default_export_dir(run.path, DEFAULT_FORMAT)
+        self._default_folder = default_export_dir(run.path, DEFAULT_FORMAT, DEFAULT_QUANT)
         self._imatrix_refusal: str | None = None  # why --imatrix cannot help this run
 
     def screen_title(self) -> str:
@@ -233,10 +234,10 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         elif imatrix.display and self._imatrix_refusal is not None:
             about += "; no importance matrix: " + self._imatrix_refusal.split(";")[0]
         self.query_one("#export-about", Static).update(Content(about[0].upper() + about[1:] + "."))
-        # The folder follows the format until the person types one of their own.
+        # The folder follows the format and quantization until the person types one of their own.
         folder = self.query_one("#export-folder", Input)
         if folder.value.strip() in ("", str(self._default_folder)):
-            self._default_folder = default_export_dir(self.run.path, fmt)
+            self._default_folder = default_export_dir(self.run.path, fmt, quant)
             folder.value = str(self._default_folder)
         self._show_note()
 
@@ -252,7 +253,8 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
         if target is not None and target.exists():
             text = (
                 f"{target} exists: an earlier tui-ft export there is replaced once the new one "
-                "passes its check (any other folder is left alone and the export refused)."
+                "is written and loads back, before its check (any other folder is left alone "
+                "and the export refused)."
             )
         else:
             text = "Writing takes a while: the model is loaded, merged, written, then checked."
@@ -284,7 +286,7 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
             return
         fmt, quant = self.chosen()
         dtype, imatrix = self.options()
-        default = default_export_dir(self.run.path, fmt)
+        default = default_export_dir(self.run.path, fmt, quant)
         self.request = ExportRequest(
             self.run.path, fmt, quant, None if target == default else target, dtype, imatrix
         )
@@ -360,16 +362,18 @@ class ExportScreen(ChildJobScreen[ExportProcess]):
 
     def action_push(self) -> None:
         if self.state != "running":
-            self.app.push_screen(PushScreen(self.run.path, self._push_what()))
+            self.app.push_screen(PushScreen(self.run.path, *self._push_what()))
 
-    def _push_what(self) -> str:
-        """What was just exported, else what the run made (its adapter, or the merged model)."""
-        if self.state == "done" and self.request is not None and self.request.fmt in WHATS:
-            return self.request.fmt
+    def _push_what(self) -> tuple[str, str | None]:
+        """What was just exported (with its quantization: that very GGUF), else what the run
+        made (its adapter, or the merged model)."""
+        request = self.request
+        if self.state == "done" and request is not None and request.fmt in WHATS:
+            return request.fmt, request.quant
         try:
-            return default_what(load_config(self.run.config_path))
+            return default_what(load_config(self.run.config_path)), None
         except UserError:
-            return WHATS[0]
+            return WHATS[0], None
 
     def action_again(self) -> None:
         self.set_job_state("form")
