@@ -1,6 +1,6 @@
-"""What came of an export: a verdict line in words (never colour alone), then the same lines
-`tui-ft export` prints (path, size, the check), or the error sentence, and a "Use it" panel with
-the commands that run the export (Ollama, llama.cpp, vLLM, transformers/peft)."""
+"""What came of an export: a verdict line in words (never colour alone), a "Use it" panel with
+the commands that run the export (Ollama, llama.cpp, vLLM, transformers/peft), then the same
+lines `tui-ft export` prints (path, size, the check), or the error sentence."""
 
 from __future__ import annotations
 
@@ -35,9 +35,11 @@ class ExportResult(Vertical):
     """
 
     def compose(self) -> ComposeResult:
+        # How to run it before the check's details: at 80×24 the details scroll, the commands
+        # a person came for stay in view.
         yield Static(id="export-verdict")
-        yield Static(id="export-body")
         yield Static(id="export-use")
+        yield Static(id="export-body")
 
     def on_mount(self) -> None:
         self.query_one("#export-use").border_title = "Use it"
