@@ -6,6 +6,7 @@ models said to be so. Through the CLI too: the `--json` shape, and outside text 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Any
@@ -215,19 +216,21 @@ def test_the_tables_say_what_differs_and_what_is_missing(three: list[str]) -> No
     assert not compare_runs(["a", "c"]).can_chat and not compare_runs(three).can_chat
 
 
-def test_the_forgetting_alarm_of_each_runs_latest_evaluation(three: list[str]) -> None:
+def test_the_forgetting_alarm_on_each_task_s_newest_score(three: list[str]) -> None:
     """Said in words in the evaluations table (as the Evaluate screen, the monitor and
-    `tui-ft runs` say it), from each run's latest `tui-ft eval` only: an older drop since
-    evaluated again is not news."""
+    `tui-ft runs` say it), on the scores the table shows: each task's newest. A drop since
+    evaluated again without one is not news; a later evaluation of another task hides nothing."""
     a, c = RunDir.open("a").path, RunDir.open("c").path
     finish_folder(start_folder(a), EvalReport("a", [DROP, HELD]))
+    finish_folder(start_folder(a), EvalReport("a", [HELD]))  # another task: the drop stands
     finish_folder(start_folder(c), EvalReport("c", [DROP]))
-    finish_folder(start_folder(c), EvalReport("c", [HELD]))  # evaluated again: no drop now
+    redone = dataclasses.replace(DROP, tuned=0.58)
+    finish_folder(start_folder(c), EvalReport("c", [redone]))  # evaluated again: no drop now
     comparison = compare_runs(three)
     assert comparison.forgetting == {"a": ["forgetting_arithmetic"], "b": [], "c": []}
     [evals] = [t for t in comparison_tables(comparison) if t.title.startswith("Evaluations")]
     assert evals.rows[-1] == [
-        "alarm (latest eval)",
+        "forgetting alarm",
         "forgetting: forgetting_arithmetic",
         "none",
         "none",
@@ -240,7 +243,7 @@ def test_a_run_never_evaluated_by_tui_ft_eval_has_no_alarm(three: list[str]) -> 
     comparison = compare_runs(three)
     assert comparison.forgetting == {"a": None, "b": [], "c": None}
     [evals] = [t for t in comparison_tables(comparison) if t.title.startswith("Evaluations")]
-    assert evals.rows[-1] == ["alarm (latest eval)", "—", "none", "—"]
+    assert evals.rows[-1] == ["forgetting alarm", "—", "none", "—"]
 
 
 def test_compare_json_through_the_cli(three: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,9 +9,23 @@ from pathlib import Path
 import pytest
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.evals.forgetting import MARGIN, alarm_sentence, combined_stderr, forgot, forgotten
+from tui_ft.core.evals.forgetting import (
+    MARGIN,
+    alarm_sentence,
+    combined_stderr,
+    forgot,
+    forgotten,
+    run_alarm,
+    run_forgotten,
+)
 from tui_ft.core.evals.report import EvalReport, TaskScore
-from tui_ft.core.evals.store import finish_folder, latest_report, list_evals, start_folder
+from tui_ft.core.evals.store import (
+    finish_folder,
+    latest_report,
+    list_evals,
+    standing_scores,
+    start_folder,
+)
 from tui_ft.core.evals.table import FORGETTING, table_rows
 from tui_ft.core.evals.tasks import SUITE_DIR, TaskSpec, parse_tasks
 
@@ -44,9 +58,9 @@ def test_the_table_names_the_forgotten_task_in_words() -> None:
     assert [(r.task, r.alarm) for r in rows] == [("arith", FORGETTING), ("kn", "")]
     assert rows[0].cells()[2:6] == ("0.800", "0.400", "-0.400", "0.064")
     assert rows[1].stderr == "—"
-    assert [s.task for s in forgotten(report)] == ["arith"]
-    assert "arith acc 0.800 → 0.400" in alarm_sentence(report)
-    assert alarm_sentence(EvalReport("r", report.tasks[1:])) == ""
+    assert [s.task for s in forgotten(report.tasks)] == ["arith"]
+    assert "arith acc 0.800 → 0.400" in alarm_sentence(report.tasks)
+    assert alarm_sentence(report.tasks[1:]) == ""
 
 
 def test_json_has_exactly_the_documented_shape() -> None:
@@ -78,6 +92,27 @@ def test_results_are_saved_whole_and_listed_newest_first(tmp_path: Path) -> None
     assert latest is not None and latest.created == "2" and latest.tasks[0].tuned == 0.1
     (newer / "result.json").write_text(json.dumps({"tasks": [{"base": "x"}]}))
     assert [folder for folder, _ in list_evals(run)] == [older]  # a damaged one is left out
+
+
+def test_the_alarm_stands_on_each_task_s_newest_score(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    assert run_forgotten(run) is None and run_alarm(run) == ""
+
+    def evaluate(*scores: TaskScore) -> None:
+        finish_folder(start_folder(run), EvalReport("run", list(scores)))
+
+    evaluate(TaskScore("arith", "acc", 0.8, 0.4, 0.04, 0.05), TaskScore("kn", "acc", 0.5, 0.5))
+    # A later evaluation of another task (a task file) does not hide the drop.
+    evaluate(TaskScore("mine", "acc", 0.1, 0.9))
+    assert run_forgotten(run) == ["arith"]
+    assert "arith acc 0.800 → 0.400" in run_alarm(run)
+    # arith evaluated again, no drop: that score stands now.
+    evaluate(TaskScore("arith", "acc", 0.8, 0.79, 0.04, 0.04))
+    assert run_forgotten(run) == [] and run_alarm(run) == ""
+    standing = standing_scores(run)
+    assert standing is not None
+    assert [(s.task, s.tuned) for s in standing] == [("arith", 0.79), ("kn", 0.5), ("mine", 0.9)]
 
 
 def test_tasks_name_the_suite_files_and_hub_names(tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ async def test_the_evaluations_say_which_run_forgot(home: Path) -> None:
         await mark(pilot, "wren-a", "wren-b")
         screen = await compared(pilot)
         lines = text(screen, "#compare-evals").splitlines()
-        alarm = next(line for line in lines if "alarm (latest eval)" in line)
+        alarm = next(line for line in lines if "forgetting alarm" in line)
         assert "forgetting: forgetting_arithmetic" in alarm
         assert alarm.split()[-1] == "none"  # wren-b's drop is within chance
 

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(highlight=False)
         console.print(table(report))
-        for line in (summary_line(report), *report.notes, alarm_sentence(report)):
+        for line in (summary_line(report), *report.notes, alarm_sentence(report.tasks)):
             if line:
                 console.print(safe_text(line))
         console.print(safe_text(f"saved: {folder}"))

@@ -12,8 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui_ft.core.evals.forgetting import forgotten, run_alarm
-from tui_ft.core.evals.store import latest_report
+from tui_ft.core.evals.forgetting import run_alarm, run_forgotten
 from tui_ft.core.paths import runs_home
 from tui_ft.core.runs.layout import RunDir
 from tui_ft.core.runs.listing import RunSummary, last_loss, list_runs
@@ -53,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
 def as_json(summary: RunSummary) -> dict[str, Any]:
     status = summary.status
     loss = last_loss(RunDir(summary.path))
-    report = latest_report(summary.path)
     return {
         "name": summary.name,
         "path": str(summary.path),
@@ -73,8 +71,9 @@ def as_json(summary: RunSummary) -> dict[str, Any]:
         "host": status.host,
         "error": None if status.error is None else dataclasses.asdict(status.error),
         "note": summary.note,
-        # The tasks its latest evaluation (`tui-ft eval`) flagged; null: never evaluated.
-        "forgetting": None if report is None else [score.task for score in forgotten(report)],
+        # The tasks its evaluations (`tui-ft eval`) flag, each task's newest score; null: never
+        # evaluated.
+        "forgetting": run_forgotten(summary.path),
     }
 
 

@@ -24,8 +24,7 @@ from tui_ft.core.compare.probes import (
 )
 from tui_ft.core.config import RunConfig
 from tui_ft.core.errors import UserError
-from tui_ft.core.evals.forgetting import forgotten
-from tui_ft.core.evals.store import latest_report
+from tui_ft.core.evals.forgetting import run_forgotten
 from tui_ft.core.methods import METHODS
 from tui_ft.core.runs.jsonl_tail import read_jsonl
 from tui_ft.core.runs.layout import RunDir
@@ -41,8 +40,8 @@ class Comparison:
     evals: dict[str, dict[str, EvalScore]]  # run -> task -> its newest score
     probes: list[ProbeRow]  # at the steps every run answered
     last_probes: list[ProbeRow]  # each run's last answers
-    # run -> the tasks its latest `tui-ft eval` flagged for forgetting (the monitor's and
-    # `tui-ft runs`' alarm); None: no such evaluation.
+    # run -> the tasks its `tui-ft eval` results flag for forgetting, each task's newest score
+    # (the monitor's and `tui-ft runs`' alarm); None: no such evaluation.
     forgetting: dict[str, list[str] | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -117,7 +116,7 @@ def compare_runs(
         evals={run.name: eval_results(run) for run in runs},
         probes=matching_rows(probe_answers),
         last_probes=last_rows(probe_answers),
-        forgetting={run.name: _forgotten_tasks(run) for run in runs},
+        forgetting={run.name: run_forgotten(run.path) for run in runs},
     )
     comparison.notes.extend(_notes(comparison, all(probe_answers.values())))
     return comparison
@@ -144,11 +143,6 @@ def open_runs(names: Sequence[str], home: Path | None = None) -> list[RunDir]:
             "Compare runs from one runs home, or rename one of the folders.",
         )
     return runs
-
-
-def _forgotten_tasks(run: RunDir) -> list[str] | None:
-    report = latest_report(run.path)
-    return None if report is None else [score.task for score in forgotten(report)]
 
 
 def _notes(comparison: Comparison, all_probed: bool) -> list[str]:

@@ -21,8 +21,9 @@ from tui_ft.core.units import format_bytes, format_count, format_duration
 if TYPE_CHECKING:
     from rich.table import Table
 
-# The evaluations table's last row: the tasks each run's latest evaluation flagged.
-ALARM_ROW = "alarm (latest eval)"
+# The evaluations table's last row: the tasks each run's evaluations flag (each task's newest
+# score, as the rows above show them).
+ALARM_ROW = "forgetting alarm"
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ quiet. A task without a standard error (a handful of questions) is judged by the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
-from tui_ft.core.evals.report import EvalReport, TaskScore
-from tui_ft.core.evals.store import latest_report
+from tui_ft.core.evals.report import TaskScore
+from tui_ft.core.evals.store import standing_scores
 
 MARGIN = 0.02  # on a 0-1 score: two questions in a hundred
 
@@ -31,13 +32,14 @@ def forgot(score: TaskScore, margin: float = MARGIN) -> bool:
     return drop(score) > combined_stderr(score) + margin
 
 
-def forgotten(report: EvalReport, margin: float = MARGIN) -> list[TaskScore]:
-    return [score for score in report.tasks if forgot(score, margin)]
+def forgotten(scores: Sequence[TaskScore], margin: float = MARGIN) -> list[TaskScore]:
+    """The scores (an evaluation's, or a run's standing ones) that dropped."""
+    return [score for score in scores if forgot(score, margin)]
 
 
-def alarm_sentence(report: EvalReport, margin: float = MARGIN) -> str:
+def alarm_sentence(scores: Sequence[TaskScore], margin: float = MARGIN) -> str:
     """One sentence naming each task that dropped; empty when none did."""
-    dropped = forgotten(report, margin)
+    dropped = forgotten(scores, margin)
     if not dropped:
         return ""
     parts = [
@@ -47,7 +49,14 @@ def alarm_sentence(report: EvalReport, margin: float = MARGIN) -> str:
     return "Forgetting: the tuned model fell below its base on " + "; ".join(parts) + "."
 
 
+def run_forgotten(run_path: Path, margin: float = MARGIN) -> list[str] | None:
+    """The tasks the run's standing scores flag (store.standing_scores: each task's newest);
+    None when it was never evaluated. `tui-ft runs --json` and `tui-ft compare` give these."""
+    scores = standing_scores(run_path)
+    return None if scores is None else [score.task for score in forgotten(scores, margin)]
+
+
 def run_alarm(run_path: Path, margin: float = MARGIN) -> str:
-    """The alarm of the run's latest evaluation (the monitor and `tui-ft runs` show it)."""
-    report = latest_report(run_path)
-    return "" if report is None else alarm_sentence(report, margin)
+    """The alarm on the run's standing scores (the monitor and `tui-ft runs` show it)."""
+    scores = standing_scores(run_path)
+    return "" if scores is None else alarm_sentence(scores, margin)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tui_ft.core.errors import UserError
-from tui_ft.core.evals.report import EvalReport
+from tui_ft.core.evals.report import EvalReport, TaskScore
 from tui_ft.core.paths import disk_error, ensure_writable_dir
 
 EVALS = "evals"
@@ -84,3 +84,15 @@ def list_evals(run_path: Path) -> list[tuple[Path, EvalReport]]:
 def latest_report(run_path: Path) -> EvalReport | None:
     found = list_evals(run_path)
     return found[0][1] if found else None
+
+
+def standing_scores(run_path: Path) -> list[TaskScore] | None:
+    """Each task's score from the newest evaluation that scored it, tasks in name order; None
+    when the run was never evaluated. A later evaluation of other tasks (a task file, say) does
+    not hide what an earlier one found: the forgetting alarm is judged on these."""
+    newest: dict[str, TaskScore] = {}
+    found = list_evals(run_path)
+    for _, report in found:  # newest first: the first score of a task stands
+        for score in report.tasks:
+            newest.setdefault(score.task, score)
+    return [newest[task] for task in sorted(newest)] if found else None

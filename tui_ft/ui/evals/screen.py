@@ -286,7 +286,7 @@ class EvaluateScreen(ChildJobScreen[EvalProcess]):
         self.query_one("#evaluate-summary", Static).update(
             Content(safe(when + " ".join([summary_line(report), *report.notes])))
         )
-        alarm = alarm_sentence(report)
+        alarm = alarm_sentence(report.tasks)
         box = self.query_one("#evaluate-alarm", Static)
         box.update(
             Content(
@@ -337,7 +337,7 @@ def _earlier_label(report: EvalReport) -> str:
         if score.checks_forgetting and name not in names:
             names.append(name)
     limit = f" · limit {report.limit}" if report.limit else ""
-    dropped = [s.task for s in forgotten(report)]
+    dropped = [s.task for s in forgotten(report.tasks)]
     alarm = f" · forgetting: {', '.join(dropped)}" if dropped else ""
     return f"{report.created} · {', '.join(names)}{limit}{alarm}"
 

@@ -19,7 +19,7 @@ from tui_ft.ui.shell.state_style import state_variable
 class RunRow:
     summary: RunSummary
     loss: float | None  # the last training loss, from the end of metrics.jsonl
-    alarm: str = ""  # the forgetting alarm of its latest evaluation (tui-ft eval)
+    alarm: str = ""  # the forgetting alarm of its evaluations (tui-ft eval)
 
 
 class RunDetail(Static):

@@ -189,7 +189,7 @@ class MonitorScreen(TuiFtScreen):
             self.refresh_bindings()
 
     def _show_finished(self) -> None:
-        """What a finished run offers, and the forgetting alarm of its latest evaluation."""
+        """What a finished run offers, and the forgetting alarm of its evaluations."""
         alarm = run_alarm(self.run.path)
         text = Content(FINISHED_TEXT)
         if alarm:
