@@ -82,7 +82,7 @@ async def test_palette_offers_the_screens_actions_and_the_themes(home: Path) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.loaded)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Open", "Stop", "Chat A/B", "Theme: light", "Theme: high-contrast"):
+        for title in ("Open", "Stop", "Chat", "Theme: light", "Theme: high-contrast"):
             assert title in titles
         assert "Resume" not in titles  # the highlighted run is training: nothing to resume
         await pilot.press("ctrl+p")

@@ -76,7 +76,8 @@ class RunsScreen(TuiFtScreen):
         Binding("r", "resume", "Resume", id="runs.resume", tooltip="Continue from a checkpoint"),
         Binding("s", "stop", "Stop", id="runs.stop", tooltip="Stop the run (it saves first)"),
         Binding("d", "delete", "Delete", id="runs.delete", tooltip="Delete the run's folder"),
-        Binding("c", "chat", "Chat A/B", id="runs.chat", tooltip="Base and tuned side by side"),
+        # "Chat", not "Chat A/B" as elsewhere: at 80 columns "f1 Help" must still fit.
+        Binding("c", "chat", "Chat", id="runs.chat", tooltip="Base and tuned side by side"),
         # In the footer once two runs are marked (check_action); marking is in F1 and the palette.
         Binding(
             "equals_sign",
