@@ -21,7 +21,6 @@ from tui_ft.core.evals.forgetting import (
 from tui_ft.core.evals.report import EvalReport, TaskScore
 from tui_ft.core.evals.store import (
     finish_folder,
-    latest_report,
     list_evals,
     standing_scores,
     start_folder,
@@ -80,7 +79,7 @@ def test_json_has_exactly_the_documented_shape() -> None:
 def test_results_are_saved_whole_and_listed_newest_first(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    assert list_evals(run) == [] and latest_report(run) is None
+    assert list_evals(run) == [] and standing_scores(run) is None
     first = start_folder(run)
     assert first.name.startswith(".")
     assert list_evals(run) == []  # a partial folder is never listed
@@ -88,8 +87,8 @@ def test_results_are_saved_whole_and_listed_newest_first(tmp_path: Path) -> None
     newer = finish_folder(start_folder(run), EvalReport("run", [score(0.5, 0.1)], created="2"))
     assert older != newer and not older.name.startswith(".")
     assert [folder for folder, _ in list_evals(run)] == [newer, older]
-    latest = latest_report(run)
-    assert latest is not None and latest.created == "2" and latest.tasks[0].tuned == 0.1
+    latest = list_evals(run)[0][1]
+    assert latest.created == "2" and latest.tasks[0].tuned == 0.1
     (newer / "result.json").write_text(json.dumps({"tasks": [{"base": "x"}]}))
     assert [folder for folder, _ in list_evals(run)] == [older]  # a damaged one is left out
 

@@ -81,11 +81,6 @@ def list_evals(run_path: Path) -> list[tuple[Path, EvalReport]]:
     return found
 
 
-def latest_report(run_path: Path) -> EvalReport | None:
-    found = list_evals(run_path)
-    return found[0][1] if found else None
-
-
 def standing_scores(run_path: Path) -> list[TaskScore] | None:
     """Each task's score from the newest evaluation that scored it, tasks in name order; None
     when the run was never evaluated. A later evaluation of other tasks (a task file, say) does
