@@ -4,9 +4,9 @@ function so that the format has one reader here.
 Two shapes are read: `tui-ft eval --json`'s, an object whose `tasks` maps each task to
 `{"metric": NAME, "base": float, "tuned": float, "stderr": …}` (`stderr` a number, or one per
 side), and the saved `evals/<stamp>/result.json`, read by the evaluation store's own reader
-(`EvalReport.from_dict`), which passes a damaged one over whole. Files in evals/ and one folder down are read;
-other files there (the harness's own output, the quick eval's .jsonl and .md tables) lack both
-shapes and are passed over, as are files that cannot be read. Where several files score a task,
+(`EvalReport.from_dict`), which passes a damaged one over whole. Files in evals/ and one folder
+down are read; other files there (the harness's own output, the quick eval's .jsonl and .md
+tables) lack both shapes and are passed over, as are files that cannot be read. Where several files score a task,
 the newest wins. A run never evaluated has none: {}.
 """
 
